@@ -1,0 +1,121 @@
+//! The configuration every zkpot circuit starts from: the shared table, the
+//! generic lookup gadget, the MAC gadget, a constants column and one instance
+//! column for public inputs.
+
+use halo2_proofs::circuit::{AssignedCell, Layouter};
+use halo2_proofs::plonk::{Column, ConstraintSystem, Error, Instance};
+
+use super::dense::DenseChip;
+use super::dot::{DotChip, DotConfig};
+use super::lookup::{LookupChip, LookupConfig};
+use super::range::RangeChip;
+use super::rescale::RescaleChip;
+use super::table::{TableConfig, TableSet};
+use crate::Fp;
+
+/// The static shape of the core: how wide the MAC gadget is. It decides the
+/// columns, so it is fixed per circuit type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoreShape {
+    /// Products per row per lane.
+    pub width: usize,
+    /// Dot products computed side by side with a shared operand.
+    pub lanes: usize,
+    /// Whether lane vectors can be copied in (needed for batches above one).
+    pub lane_equality: bool,
+}
+
+impl CoreShape {
+    /// The default shape, chosen by measurement (see docs/DESIGN.md): 8 products
+    /// a row in each of 4 lanes, 32 multiply-adds a row.
+    pub const DEFAULT: CoreShape = CoreShape {
+        width: 8,
+        lanes: 4,
+        lane_equality: false,
+    };
+}
+
+/// The columns, gates and lookup of the core.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// The shared lookup table.
+    pub table: TableConfig,
+    /// The generic lookup gadget.
+    pub lookup: LookupConfig,
+    /// The MAC gadget.
+    pub dot: DotConfig,
+    /// Public inputs.
+    pub instance: Column<Instance>,
+}
+
+impl CoreConfig {
+    /// Configures the core with the given MAC shape.
+    ///
+    /// Side effects: see [`LookupConfig::configure`] and [`DotConfig::configure`];
+    /// plus one fixed column with constants enabled and one instance column with
+    /// equality enabled.
+    pub fn configure(meta: &mut ConstraintSystem<Fp>, shape: CoreShape) -> Self {
+        let table = TableConfig::configure(meta);
+        let lookup = LookupConfig::configure(meta, table);
+        let constants = meta.fixed_column();
+        let dot = DotConfig::configure(
+            meta,
+            shape.width,
+            shape.lanes,
+            shape.lane_equality,
+            constants,
+        );
+        let instance = meta.instance_column();
+        meta.enable_equality(instance);
+        Self {
+            table,
+            lookup,
+            dot,
+            instance,
+        }
+    }
+
+    /// Loads the table with the lookups in `set`.
+    pub fn load_table(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        set: &TableSet,
+    ) -> Result<(), Error> {
+        self.table.load(layouter, set)
+    }
+
+    /// Constrains `cell` to equal public input `row`.
+    pub fn expose(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        cell: &AssignedCell<Fp, Fp>,
+        row: usize,
+    ) -> Result<(), Error> {
+        layouter.constrain_instance(cell.cell(), self.instance, row)
+    }
+
+    /// The generic lookup chip.
+    pub fn lookup_chip(&self) -> LookupChip {
+        LookupChip::construct(self.lookup.clone())
+    }
+
+    /// A range-check chip with the given limb width.
+    pub fn range_chip(&self, limb_bits: u32) -> RangeChip {
+        RangeChip::construct(self.lookup.clone(), limb_bits)
+    }
+
+    /// A rescale chip with the given limb width.
+    pub fn rescale_chip(&self, limb_bits: u32) -> RescaleChip {
+        RescaleChip::construct(self.lookup.clone(), limb_bits)
+    }
+
+    /// The MAC chip.
+    pub fn dot_chip(&self) -> DotChip {
+        DotChip::construct(self.dot.clone())
+    }
+
+    /// A dense-layer chip with the given limb width.
+    pub fn dense_chip(&self, limb_bits: u32) -> DenseChip {
+        DenseChip::construct(self.dot.clone(), self.lookup.clone(), limb_bits)
+    }
+}

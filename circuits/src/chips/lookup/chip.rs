@@ -1,0 +1,179 @@
+//! The chip behind [`LookupInstructions`](super::LookupInstructions).
+
+use ff::Field;
+use halo2_proofs::circuit::{AssignedCell, Chip, Layouter, Value};
+use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed, Selector};
+use halo2_proofs::poly::Rotation;
+
+use super::{Decomposition, LookupInstructions, Piece};
+use crate::chips::table::TableConfig;
+use crate::field::fp_from_i64;
+use crate::Fp;
+
+/// Columns, gates and the lookup argument of the generic lookup gadget.
+#[derive(Clone, Debug)]
+pub struct LookupConfig {
+    /// Tag of the lookup active on each row (0: none).
+    pub tag: Column<Fixed>,
+    /// `2^{b_i}` on each decomposition row.
+    pub coef: Column<Fixed>,
+    /// The offset added to the value on a decomposition's first row (0 elsewhere).
+    pub offset: Column<Fixed>,
+    /// The piece looked up on each row.
+    pub input: Column<Advice>,
+    /// The table output that goes with the piece.
+    pub output: Column<Advice>,
+    /// The running sum `z_i`.
+    pub rest: Column<Advice>,
+    /// Enables `z + offset - p - coef * z_next = 0`.
+    pub q_step: Selector,
+    /// Enables `z + offset - p = 0` on a decomposition's last row.
+    pub q_end: Selector,
+    /// The shared table.
+    pub table: TableConfig,
+}
+
+impl LookupConfig {
+    /// Configures the gadget.
+    ///
+    /// Side effects: three advice columns (`input`, `output`, `rest`, all with
+    /// equality enabled), three fixed columns (`tag`, `coef`, `offset`), two
+    /// selectors, the gates `decompose step` and `decompose end`, and one lookup
+    /// argument `(tag, input, output)` into `table`.
+    pub fn configure(meta: &mut ConstraintSystem<Fp>, table: TableConfig) -> Self {
+        let config = Self {
+            tag: meta.fixed_column(),
+            coef: meta.fixed_column(),
+            offset: meta.fixed_column(),
+            input: meta.advice_column(),
+            output: meta.advice_column(),
+            rest: meta.advice_column(),
+            q_step: meta.selector(),
+            q_end: meta.selector(),
+            table,
+        };
+        for col in [config.input, config.output, config.rest] {
+            meta.enable_equality(col);
+        }
+
+        meta.lookup(|m| {
+            let tag = m.query_fixed(config.tag);
+            let input = m.query_advice(config.input, Rotation::cur());
+            let output = m.query_advice(config.output, Rotation::cur());
+            vec![
+                (tag, config.table.tag),
+                (input, config.table.input),
+                (output, config.table.output),
+            ]
+        });
+
+        meta.create_gate("decompose step", |m| {
+            let q = m.query_selector(config.q_step);
+            let z = m.query_advice(config.rest, Rotation::cur());
+            let z_next = m.query_advice(config.rest, Rotation::next());
+            let p = m.query_advice(config.input, Rotation::cur());
+            let coef = m.query_fixed(config.coef);
+            let off = m.query_fixed(config.offset);
+            vec![q * (z + off - p - coef * z_next)]
+        });
+        meta.create_gate("decompose end", |m| {
+            let q = m.query_selector(config.q_end);
+            let z = m.query_advice(config.rest, Rotation::cur());
+            let p = m.query_advice(config.input, Rotation::cur());
+            let off = m.query_fixed(config.offset);
+            vec![q * (z + off - p)]
+        });
+        config
+    }
+}
+
+/// The generic lookup gadget's chip.
+#[derive(Clone, Debug)]
+pub struct LookupChip {
+    config: LookupConfig,
+}
+
+impl LookupChip {
+    /// Builds the chip from its configuration.
+    pub fn construct(config: LookupConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl Chip<Fp> for LookupChip {
+    type Config = LookupConfig;
+    type Loaded = ();
+
+    fn config(&self) -> &Self::Config {
+        &self.config
+    }
+
+    fn loaded(&self) -> &Self::Loaded {
+        &()
+    }
+}
+
+impl LookupInstructions for LookupChip {
+    fn decompose(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: &AssignedCell<Fp, Fp>,
+        offset: i64,
+        pieces: &[Piece],
+    ) -> Result<Decomposition, Error> {
+        let cfg = &self.config;
+        if pieces.is_empty() {
+            return Err(Error::Synthesis);
+        }
+        layouter.assign_region(
+            || "decompose",
+            |mut region| {
+                let mut rests = Vec::with_capacity(pieces.len());
+                let mut inputs = Vec::with_capacity(pieces.len());
+                let mut outputs = Vec::with_capacity(pieces.len());
+                let mut z = value.copy_advice(|| "z0", &mut region, cfg.rest, 0)?;
+                let last = pieces.len() - 1;
+                for (row, piece) in pieces.iter().enumerate() {
+                    let off = if row == 0 {
+                        fp_from_i64(offset)
+                    } else {
+                        Fp::ZERO
+                    };
+                    let coef = Fp::from(1u64 << piece.lookup.bits());
+                    region.assign_fixed(
+                        || "tag",
+                        cfg.tag,
+                        row,
+                        || Value::known(Fp::from(piece.lookup.tag())),
+                    )?;
+                    region.assign_fixed(|| "coef", cfg.coef, row, || Value::known(coef))?;
+                    region.assign_fixed(|| "offset", cfg.offset, row, || Value::known(off))?;
+                    let p = region.assign_advice(|| "piece", cfg.input, row, || piece.input)?;
+                    let out =
+                        region.assign_advice(|| "output", cfg.output, row, || piece.output)?;
+                    if row == last {
+                        cfg.q_end.enable(&mut region, row)?;
+                    } else {
+                        cfg.q_step.enable(&mut region, row)?;
+                        let coef_inv = coef.invert().unwrap_or(Fp::ZERO);
+                        let next = z
+                            .value()
+                            .zip(piece.input)
+                            .map(|(z, p)| (*z + off - p) * coef_inv);
+                        let next_cell = region.assign_advice(|| "z", cfg.rest, row + 1, || next)?;
+                        rests.push(z);
+                        z = next_cell;
+                    }
+                    inputs.push(p);
+                    outputs.push(out);
+                }
+                rests.push(z);
+                Ok(Decomposition {
+                    rests,
+                    inputs,
+                    outputs,
+                })
+            },
+        )
+    }
+}

@@ -1,0 +1,17 @@
+//! halo2 chips, each beside its native reference.
+//!
+//! - [`table`]: the one shared lookup table (ranges and nonlinearities).
+//! - [`lookup`]: the generic lookup gadget (running-sum decompositions).
+//! - [`range`]: range checks of any width.
+//! - [`rescale`]: rescale with rounding, fused with an activation.
+//! - [`dot`]: wide multiply-accumulate with a shared operand.
+//! - [`dense`]: a dense layer composed of the above.
+//! - [`core`]: the configuration that bundles them for a circuit.
+
+pub mod core;
+pub mod dense;
+pub mod dot;
+pub mod lookup;
+pub mod range;
+pub mod rescale;
+pub mod table;

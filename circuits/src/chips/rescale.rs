@@ -1,0 +1,75 @@
+//! Rescaling with rounding, fused with an optional activation.
+//!
+//! Proves `acc + 2^(s-1) = q * 2^s + r` with `0 <= r < 2^s` (r split into limbs if
+//! `s` is wider than the limb width) and `q` inside the output format's bound, then
+//! `y = act(q)`. When there is an activation, `q` is looked up in the activation's
+//! table, which both range-checks it and yields `y` in one lookup; otherwise `q` is
+//! range-checked and `y = q`. The rule is the native [`rescale`](crate::fixed::ops::rescale).
+
+pub mod chip;
+
+use halo2_proofs::circuit::{AssignedCell, Layouter};
+use halo2_proofs::plonk::Error;
+
+pub use chip::RescaleChip;
+
+use super::range::range_lookups;
+use super::table::{Lookup, TableSet};
+use crate::fixed::{Activation, QFormat};
+use crate::Fp;
+
+/// The cells a rescale produced.
+#[derive(Clone, Debug)]
+pub struct Rescaled {
+    /// The rescaled value `q`.
+    pub q: AssignedCell<Fp, Fp>,
+    /// The output `act(q)`, or `q` itself without an activation.
+    pub y: AssignedCell<Fp, Fp>,
+}
+
+/// Instructions for rescaling.
+pub trait RescaleInstructions {
+    /// Rescales `acc` by `shift` bits into `format`, then applies `activation`.
+    fn rescale(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        acc: &AssignedCell<Fp, Fp>,
+        shift: u32,
+        format: QFormat,
+        activation: Option<Activation>,
+    ) -> Result<Rescaled, Error>;
+}
+
+/// The lookups of a rescale, lowest piece first: the remainder's limbs, then `q`'s.
+/// `q` is a single activation lookup when there is an activation.
+pub fn rescale_lookups(
+    shift: u32,
+    format: QFormat,
+    activation: Option<Activation>,
+    limb_bits: u32,
+) -> (Vec<Lookup>, usize) {
+    let mut lookups = if shift == 0 {
+        vec![]
+    } else {
+        range_lookups(shift, false, limb_bits)
+    };
+    let remainder_pieces = lookups.len();
+    match activation {
+        Some(act) => lookups.push(Lookup::Activation(act, format)),
+        None => lookups.extend(range_lookups(format.bits, true, limb_bits)),
+    }
+    (lookups, remainder_pieces)
+}
+
+/// Registers the table entries a rescale needs.
+pub fn register_rescale(
+    set: &mut TableSet,
+    shift: u32,
+    format: QFormat,
+    activation: Option<Activation>,
+    limb_bits: u32,
+) {
+    for l in rescale_lookups(shift, format, activation, limb_bits).0 {
+        set.add(l);
+    }
+}

@@ -1,0 +1,241 @@
+//! A circuit proving one dense layer: public input rows and outputs, private
+//! weights and bias.
+//!
+//! Public inputs, in order: the input rows (row-major), then the outputs
+//! (row-major), each a signed integer in the field.
+
+use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+
+use super::{min_k, CircuitError, Sizing};
+use crate::chips::core::{CoreConfig, CoreShape};
+use crate::chips::dense::{register_dense, DenseInstructions};
+use crate::chips::dot::Operand;
+use crate::chips::rescale::rescale_lookups;
+use crate::chips::table::{Lookup, TableSet};
+use crate::field::fp_from_i64;
+use crate::fixed::{ops, DenseSpec, QTensor};
+use crate::Fp;
+
+/// The private and public values of a dense-layer proof.
+#[derive(Clone, Debug)]
+pub struct DenseWitness {
+    /// Inputs, `batch x inputs`.
+    pub x: QTensor,
+    /// Weights, `outputs x inputs`.
+    pub w: QTensor,
+    /// Bias, `outputs`, at the accumulator scale.
+    pub bias: Option<QTensor>,
+}
+
+/// One dense layer as a circuit. `WIDTH` and `LANES` fix the MAC gadget's shape.
+#[derive(Clone, Debug)]
+pub struct DenseLayerCircuit<const WIDTH: usize = 8, const LANES: usize = 4> {
+    spec: DenseSpec,
+    batch: usize,
+    has_bias: bool,
+    limb_bits: u32,
+    witness: Option<DenseWitness>,
+}
+
+impl<const WIDTH: usize, const LANES: usize> DenseLayerCircuit<WIDTH, LANES> {
+    /// The MAC shape of this circuit type.
+    pub const SHAPE: CoreShape = CoreShape {
+        width: WIDTH,
+        lanes: LANES,
+        lane_equality: false,
+    };
+
+    /// Plans a dense-layer circuit; `witness` is `None` for key generation.
+    pub fn new(
+        spec: DenseSpec,
+        batch: usize,
+        has_bias: bool,
+        limb_bits: u32,
+        witness: Option<DenseWitness>,
+    ) -> Result<Self, CircuitError> {
+        spec.shift()?;
+        if limb_bits == 0 || limb_bits > Lookup::MAX_BITS {
+            return Err(CircuitError::LookupTooWide {
+                bits: limb_bits,
+                max: Lookup::MAX_BITS,
+            });
+        }
+        if let Some(act) = spec.activation {
+            let _ = act;
+            if spec.output_format.bits > Lookup::MAX_BITS {
+                return Err(CircuitError::LookupTooWide {
+                    bits: spec.output_format.bits,
+                    max: Lookup::MAX_BITS,
+                });
+            }
+        }
+        if let Some(w) = &witness {
+            let expect = |what, t: &QTensor, shape: Vec<usize>| {
+                if t.shape() != shape.as_slice() {
+                    Err(CircuitError::Shape {
+                        what,
+                        expected: shape,
+                        found: t.shape().to_vec(),
+                    })
+                } else {
+                    Ok(())
+                }
+            };
+            expect("input", &w.x, vec![batch, spec.inputs])?;
+            expect("weights", &w.w, vec![spec.outputs, spec.inputs])?;
+            match (&w.bias, has_bias) {
+                (Some(b), true) => expect("bias", b, vec![spec.outputs])?,
+                (None, false) => {}
+                _ => {
+                    return Err(CircuitError::Shape {
+                        what: "bias",
+                        expected: if has_bias { vec![spec.outputs] } else { vec![] },
+                        found: w
+                            .bias
+                            .as_ref()
+                            .map(|b| b.shape().to_vec())
+                            .unwrap_or_default(),
+                    })
+                }
+            }
+            // Fails with the offending value if the layer overflows its output format.
+            ops::dense(&spec, &w.x, &w.w, w.bias.as_ref())?;
+        }
+        Ok(Self {
+            spec,
+            batch,
+            has_bias,
+            limb_bits,
+            witness,
+        })
+    }
+
+    /// The layer's description.
+    pub fn spec(&self) -> &DenseSpec {
+        &self.spec
+    }
+
+    /// The same circuit without its witness, for key generation.
+    pub fn describe(&self) -> Self {
+        Self {
+            witness: None,
+            ..self.clone()
+        }
+    }
+
+    /// The lookups the table holds.
+    pub fn table_set(&self) -> TableSet {
+        let mut set = TableSet::new();
+        // `new` validated the spec, so registering cannot fail.
+        let _ = register_dense(&mut set, &self.spec, self.limb_bits);
+        set
+    }
+
+    /// Row counts of every column group.
+    pub fn sizing(&self) -> Sizing {
+        let n = self.spec.inputs + usize::from(self.has_bias);
+        let rows_per_dot = n.div_ceil(WIDTH).max(1);
+        let groups = self.spec.outputs.div_ceil(LANES);
+        let dots = self.batch * groups;
+        let shift = self.spec.shift().unwrap_or(0);
+        let pieces = rescale_lookups(
+            shift,
+            self.spec.output_format,
+            self.spec.activation,
+            self.limb_bits,
+        )
+        .0
+        .len();
+        Sizing {
+            mac_rows: dots * rows_per_dot,
+            lookup_rows: self.batch * self.spec.outputs * pieces,
+            constant_rows: dots * (rows_per_dot * WIDTH - n + usize::from(self.has_bias)),
+            table_rows: self.table_set().rows(),
+            instance_rows: self.batch * (self.spec.inputs + self.spec.outputs),
+            other_rows: 0,
+        }
+    }
+
+    /// The smallest `k` this circuit fits.
+    pub fn k(&self) -> Result<u32, CircuitError> {
+        min_k::<Self>(&self.sizing())
+    }
+
+    /// The public inputs: input rows then outputs. `None` without a witness.
+    pub fn public_inputs(&self) -> Option<Vec<Fp>> {
+        let w = self.witness.as_ref()?;
+        let y = ops::dense(&self.spec, &w.x, &w.w, w.bias.as_ref()).ok()?;
+        Some(
+            w.x.values()
+                .iter()
+                .chain(y.values().iter())
+                .map(|v| fp_from_i64(*v))
+                .collect(),
+        )
+    }
+
+    fn values(&self, f: impl Fn(&DenseWitness) -> Option<&QTensor>, len: usize) -> Vec<Value<Fp>> {
+        match self.witness.as_ref().and_then(f) {
+            Some(t) => t
+                .values()
+                .iter()
+                .map(|v| Value::known(fp_from_i64(*v)))
+                .collect(),
+            None => vec![Value::unknown(); len],
+        }
+    }
+}
+
+impl<const WIDTH: usize, const LANES: usize> Circuit<Fp> for DenseLayerCircuit<WIDTH, LANES> {
+    type Config = CoreConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.describe()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> Self::Config {
+        CoreConfig::configure(meta, Self::SHAPE)
+    }
+
+    fn synthesize(
+        &self,
+        config: Self::Config,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
+        config.load_table(&mut layouter, &self.table_set())?;
+        let (i, o) = (self.spec.inputs, self.spec.outputs);
+        let x = self.values(|w| Some(&w.x), self.batch * i);
+        let w = self.values(|w| Some(&w.w), o * i);
+        let b = self.values(|w| w.bias.as_ref(), o);
+        let x_ops: Vec<Vec<Operand>> = x
+            .chunks(i.max(1))
+            .map(|r| r.iter().map(|v| Operand::Witness(*v)).collect())
+            .collect();
+        let w_ops: Vec<Vec<Operand>> = w
+            .chunks(i.max(1))
+            .map(|r| r.iter().map(|v| Operand::Witness(*v)).collect())
+            .collect();
+        let b_ops: Vec<Operand> = b.iter().map(|v| Operand::Witness(*v)).collect();
+        let chip = config.dense_chip(self.limb_bits);
+        let cells = chip.dense(
+            &mut layouter,
+            &self.spec,
+            &x_ops,
+            &w_ops,
+            self.has_bias.then_some(b_ops.as_slice()),
+        )?;
+        let mut row = 0;
+        for cell in cells
+            .inputs
+            .iter()
+            .flatten()
+            .chain(cells.outputs.iter().flatten())
+        {
+            config.expose(&mut layouter, cell, row)?;
+            row += 1;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,5 @@
+//! The zkpot command-line tool.
+
+fn main() {
+    println!("zkpot");
+}
