@@ -1,7 +1,14 @@
 //! zkpot: zero-knowledge proofs that a model was trained (or run) on a committed
 //! dataset, without revealing the data or the weights.
+//!
+//! The fixed-point numerics and halo2 chips live in [`circuits`]
+//! (`zkpot-circuits`); this crate adds what users touch: the parameter cache,
+//! and (as the project grows) datasets, models, the prover/verifier API and the
+//! command-line tool.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod params;
 
 pub use zkpot_circuits as circuits;

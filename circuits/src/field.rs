@@ -47,7 +47,7 @@ mod tests {
 
     #[test]
     fn negative_values_are_p_minus_abs() {
-        assert_eq!(fp_from_i64(-1), -Fp::ONE);
+        assert_eq!(fp_from_i64(-1), -Fp::from(1));
         assert_eq!(fp_to_i128(&(-Fp::from(5))), Some(-5));
         assert_eq!(fp_to_i128(&Fp::from_u128(1u128 << 127)), None);
     }

@@ -21,6 +21,7 @@ pub mod chips;
 pub mod circuits;
 pub mod field;
 pub mod fixed;
+pub mod proving;
 
 /// The circuit field, `pallas::Base`.
 pub use halo2_proofs::pasta::Fp;

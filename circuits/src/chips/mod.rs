@@ -15,3 +15,6 @@ pub mod lookup;
 pub mod range;
 pub mod rescale;
 pub mod table;
+
+#[cfg(test)]
+pub(crate) mod test_utils;

@@ -51,7 +51,7 @@ impl Lookup {
     }
 
     /// The smallest input in the domain.
-    pub fn min(&self) -> i64 {
+    pub fn domain_min(&self) -> i64 {
         match self {
             Lookup::Unsigned(_) => 0,
             _ => -(1i64 << (self.bits() - 1)),
@@ -59,7 +59,7 @@ impl Lookup {
     }
 
     /// The largest input in the domain.
-    pub fn max(&self) -> i64 {
+    pub fn domain_max(&self) -> i64 {
         match self {
             Lookup::Unsigned(b) => (1i64 << b) - 1,
             _ => (1i64 << (self.bits() - 1)) - 1,
@@ -68,7 +68,7 @@ impl Lookup {
 
     /// Whether `x` lies in the domain.
     pub fn contains(&self, x: i128) -> bool {
-        x >= self.min() as i128 && x <= self.max() as i128
+        x >= self.domain_min() as i128 && x <= self.domain_max() as i128
     }
 
     /// The table's output for input `x`: 0 for ranges, `act(x)` for activations.
@@ -166,7 +166,7 @@ impl TableConfig {
                 row += 1;
                 for lookup in set.iter() {
                     let tag = Fp::from(lookup.tag());
-                    for x in lookup.min()..=lookup.max() {
+                    for x in lookup.domain_min()..=lookup.domain_max() {
                         put(row, tag, fp_from_i64(x), fp_from_i64(lookup.output(x)))?;
                         row += 1;
                     }
@@ -203,10 +203,19 @@ mod tests {
     #[test]
     fn domains() {
         assert_eq!(
-            (Lookup::Unsigned(3).min(), Lookup::Unsigned(3).max()),
+            (
+                Lookup::Unsigned(3).domain_min(),
+                Lookup::Unsigned(3).domain_max()
+            ),
             (0, 7)
         );
-        assert_eq!((Lookup::Signed(3).min(), Lookup::Signed(3).max()), (-4, 3));
+        assert_eq!(
+            (
+                Lookup::Signed(3).domain_min(),
+                Lookup::Signed(3).domain_max()
+            ),
+            (-4, 3)
+        );
         let mut set = TableSet::new();
         set.add(Lookup::Unsigned(3));
         set.add(Lookup::Unsigned(3));

@@ -28,9 +28,15 @@ pub struct DenseWitness {
     pub bias: Option<QTensor>,
 }
 
-/// One dense layer as a circuit. `WIDTH` and `LANES` fix the MAC gadget's shape.
+/// One dense layer as a circuit. `WIDTH` and `LANES` fix the MAC gadget's shape;
+/// `BATCHED` enables the copy constraints that share weights across batch rows
+/// (a batch above one needs it).
 #[derive(Clone, Debug)]
-pub struct DenseLayerCircuit<const WIDTH: usize = 8, const LANES: usize = 4> {
+pub struct DenseLayerCircuit<
+    const WIDTH: usize = 8,
+    const LANES: usize = 4,
+    const BATCHED: bool = false,
+> {
     spec: DenseSpec,
     batch: usize,
     has_bias: bool,
@@ -38,12 +44,14 @@ pub struct DenseLayerCircuit<const WIDTH: usize = 8, const LANES: usize = 4> {
     witness: Option<DenseWitness>,
 }
 
-impl<const WIDTH: usize, const LANES: usize> DenseLayerCircuit<WIDTH, LANES> {
+impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
+    DenseLayerCircuit<WIDTH, LANES, BATCHED>
+{
     /// The MAC shape of this circuit type.
     pub const SHAPE: CoreShape = CoreShape {
         width: WIDTH,
         lanes: LANES,
-        lane_equality: false,
+        lane_equality: BATCHED,
     };
 
     /// Plans a dense-layer circuit; `witness` is `None` for key generation.
@@ -55,14 +63,20 @@ impl<const WIDTH: usize, const LANES: usize> DenseLayerCircuit<WIDTH, LANES> {
         witness: Option<DenseWitness>,
     ) -> Result<Self, CircuitError> {
         spec.shift()?;
+        if batch == 0 || (batch > 1 && !BATCHED) {
+            return Err(CircuitError::Shape {
+                what: "batch (above one needs the BATCHED circuit type)",
+                expected: vec![1],
+                found: vec![batch],
+            });
+        }
         if limb_bits == 0 || limb_bits > Lookup::MAX_BITS {
             return Err(CircuitError::LookupTooWide {
                 bits: limb_bits,
                 max: Lookup::MAX_BITS,
             });
         }
-        if let Some(act) = spec.activation {
-            let _ = act;
+        if spec.activation.is_some() {
             if spec.output_format.bits > Lookup::MAX_BITS {
                 return Err(CircuitError::LookupTooWide {
                     bits: spec.output_format.bits,
@@ -187,7 +201,9 @@ impl<const WIDTH: usize, const LANES: usize> DenseLayerCircuit<WIDTH, LANES> {
     }
 }
 
-impl<const WIDTH: usize, const LANES: usize> Circuit<Fp> for DenseLayerCircuit<WIDTH, LANES> {
+impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool> Circuit<Fp>
+    for DenseLayerCircuit<WIDTH, LANES, BATCHED>
+{
     type Config = CoreConfig;
     type FloorPlanner = SimpleFloorPlanner;
 
@@ -237,5 +253,95 @@ impl<const WIDTH: usize, const LANES: usize> Circuit<Fp> for DenseLayerCircuit<W
             row += 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::dev::MockProver;
+
+    use super::*;
+    use crate::fixed::{Activation, QFormat};
+
+    fn spec(inputs: usize, outputs: usize) -> DenseSpec {
+        let f = QFormat::new(5, 10).unwrap();
+        DenseSpec {
+            inputs,
+            outputs,
+            input_format: f,
+            weight_format: f,
+            output_format: f,
+            activation: Some(Activation::Relu),
+        }
+    }
+
+    fn witness(s: &DenseSpec, batch: usize) -> DenseWitness {
+        let f = s.input_format;
+        let n = s.inputs * s.outputs;
+        DenseWitness {
+            x: QTensor::from_vec(
+                &[batch, s.inputs],
+                (0..batch * s.inputs)
+                    .map(|i| (i as i64 % 50) - 20)
+                    .collect(),
+                f,
+                "x",
+            )
+            .unwrap(),
+            w: QTensor::from_vec(
+                &[s.outputs, s.inputs],
+                (0..n).map(|i| (i as i64 * 7 % 11) - 5).collect(),
+                f,
+                "w",
+            )
+            .unwrap(),
+            bias: Some(
+                QTensor::from_vec(
+                    &[s.outputs],
+                    (0..s.outputs as i64).map(|i| i * 13 - 40).collect(),
+                    s.bias_format(),
+                    "b",
+                )
+                .unwrap(),
+            ),
+        }
+    }
+
+    #[test]
+    fn planned_k_fits_and_outputs_match() {
+        let s = spec(20, 9);
+        let c = DenseLayerCircuit::<8, 4>::new(s, 1, true, 8, Some(witness(&s, 1))).unwrap();
+        let k = c.k().unwrap();
+        let pi = c.public_inputs().unwrap();
+        let p = MockProver::run(k, &c, vec![pi.clone()]).unwrap();
+        assert_eq!(p.verify(), Ok(()));
+        // One changed output is rejected.
+        let mut bad = pi;
+        let last = bad.len() - 1;
+        bad[last] += Fp::from(1);
+        assert!(MockProver::run(k, &c, vec![bad]).unwrap().verify().is_err());
+    }
+
+    #[test]
+    fn batches_need_the_batched_type() {
+        let s = spec(4, 3);
+        assert!(DenseLayerCircuit::<8, 4>::new(s, 2, true, 8, Some(witness(&s, 2))).is_err());
+        let c = DenseLayerCircuit::<8, 4, true>::new(s, 2, true, 8, Some(witness(&s, 2))).unwrap();
+        let p = MockProver::run(c.k().unwrap(), &c, vec![c.public_inputs().unwrap()]).unwrap();
+        assert_eq!(p.verify(), Ok(()));
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        let s = spec(4, 3);
+        let mut w = witness(&s, 1);
+        w.w = QTensor::from_vec(&[2, 4], vec![0; 8], s.weight_format, "w").unwrap();
+        assert!(matches!(
+            DenseLayerCircuit::<8, 4>::new(s, 1, true, 8, Some(w)),
+            Err(CircuitError::Shape {
+                what: "weights",
+                ..
+            })
+        ));
     }
 }

@@ -68,7 +68,8 @@ pub(crate) fn sigmoid_fixed(x: i64, frac_bits: u32, max: i64) -> i64 {
     } else {
         div_round(x as i128, 1i128 << (frac_bits - 60))
     };
-    let bound = 64 * ONE;
+    // Beyond |y| = 40 the result is 0 or 1 to within 2^-57, and e^40 fits Q60 in i128.
+    let bound = 40 * ONE;
     if y >= bound {
         return one_out.min(max as i128) as i64;
     }

@@ -223,3 +223,229 @@ impl DotInstructions for DotChip {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::circuit::{Layouter, Value};
+    use halo2_proofs::plonk::Error;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::chips::core::CoreConfig;
+    use crate::chips::table::TableSet;
+    use crate::chips::test_utils::{assert_copy_fails, assert_gate_fails, mock, Synth, TEST_SHAPE};
+    use crate::field::fp_from_i64;
+
+    /// Dot products of `a` with each lane vector, sums exposed as public inputs.
+    #[derive(Clone)]
+    struct Dots {
+        a: Vec<i64>,
+        b: Vec<Vec<i64>>,
+    }
+
+    impl Synth for Dots {
+        fn table(&self) -> TableSet {
+            TableSet::new()
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let wit = |v: &i64| Operand::Witness(Value::known(fp_from_i64(*v)));
+            let a: Vec<_> = self.a.iter().map(wit).collect();
+            let b: Vec<Vec<_>> = self.b.iter().map(|l| l.iter().map(wit).collect()).collect();
+            let cells = cfg.dot_chip().dot_products(layouter, &a, &b)?;
+            for (i, s) in cells.sums.iter().enumerate() {
+                cfg.expose(layouter, s, i)?;
+            }
+            Ok(())
+        }
+    }
+
+    fn native(a: &[i64], b: &[Vec<i64>]) -> Vec<Fp> {
+        b.iter()
+            .map(|l| {
+                let s: i128 = a
+                    .iter()
+                    .zip(l)
+                    .map(|(x, y)| (*x as i128) * (*y as i128))
+                    .sum();
+                crate::field::fp_from_i128(s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dot_products_match_native() {
+        let a = vec![3, -4, 5, 7, -1];
+        let b = vec![vec![1, 2, 3, 4, 5], vec![-9, 8, -7, 6, -5]];
+        let want = native(&a, &b);
+        assert_eq!(mock(5, Dots { a, b }, want), Ok(()));
+    }
+
+    #[test]
+    fn all_8_bit_multipliers() {
+        // Every 8-bit x against every 8-bit multiplier y, summed per lane.
+        let a: Vec<i64> = (-128..128).collect();
+        for y0 in (-128i64..128).step_by(2) {
+            let b = vec![vec![y0; 256], vec![y0 + 1; 256]];
+            let want = native(&a, &b);
+            assert_eq!(mock(8, Dots { a: a.clone(), b }, want), Ok(()));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn random_dot_products_match_native(
+            a in prop::collection::vec(-(1i64 << 30)..(1i64 << 30), 1..20),
+            lanes in 1usize..=TEST_SHAPE.lanes,
+            seed in any::<u64>(),
+        ) {
+            let mut s = seed;
+            let b: Vec<Vec<i64>> = (0..lanes)
+                .map(|_| a.iter().map(|_| {
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (s >> 34) as i64 - (1 << 29)
+                }).collect())
+                .collect();
+            let want = native(&a, &b);
+            prop_assert_eq!(mock(6, Dots { a, b }, want), Ok(()));
+        }
+    }
+
+    /// Lays out one dot product region by hand so a test can corrupt it: `a`
+    /// has `len` elements (padding copied from the constant 0 unless
+    /// `pad_value` overrides it), lane 0 holds `b`, and `acc_delta` is added to
+    /// the running sum of row `acc_row`.
+    #[derive(Clone)]
+    struct Manual {
+        a: Vec<i64>,
+        b: Vec<i64>,
+        acc_row: usize,
+        acc_delta: i64,
+        pad_value: Option<i64>,
+    }
+
+    impl Synth for Manual {
+        fn table(&self) -> TableSet {
+            TableSet::new()
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let d = &cfg.dot;
+            let w = d.width();
+            let rows = d.rows_for(self.a.len());
+            layouter.assign_region(
+                || "manual dot",
+                |mut region| {
+                    let mut acc = Fp::from(0);
+                    for row in 0..rows {
+                        if row == 0 {
+                            d.q_first.enable(&mut region, row)?;
+                        } else {
+                            d.q_next.enable(&mut region, row)?;
+                        }
+                        for k in 0..w {
+                            let i = row * w + k;
+                            let av = match self.a.get(i) {
+                                Some(v) => {
+                                    region.assign_advice(
+                                        || "a",
+                                        d.a[k],
+                                        row,
+                                        || Value::known(fp_from_i64(*v)),
+                                    )?;
+                                    fp_from_i64(*v)
+                                }
+                                None => {
+                                    let c = region.assign_advice_from_constant(
+                                        || "pad",
+                                        d.a[k],
+                                        row,
+                                        Fp::from(0),
+                                    )?;
+                                    if let Some(p) = self.pad_value {
+                                        // Overwrite the padding cell's value after the copy was recorded.
+                                        region.assign_advice(
+                                            || "pad",
+                                            d.a[k],
+                                            row,
+                                            || Value::known(fp_from_i64(p)),
+                                        )?;
+                                        let _ = c;
+                                        fp_from_i64(p)
+                                    } else {
+                                        Fp::from(0)
+                                    }
+                                }
+                            };
+                            let bv = fp_from_i64(self.b.get(i).copied().unwrap_or(1));
+                            region.assign_advice(|| "b", d.b[0][k], row, || Value::known(bv))?;
+                            acc += av * bv;
+                            for g in 1..d.lanes() {
+                                region.assign_advice(
+                                    || "b",
+                                    d.b[g][k],
+                                    row,
+                                    || Value::known(Fp::from(0)),
+                                )?;
+                            }
+                        }
+                        let shown = if row == self.acc_row {
+                            acc + fp_from_i64(self.acc_delta)
+                        } else {
+                            acc
+                        };
+                        region.assign_advice(|| "acc", d.acc[0], row, || Value::known(shown))?;
+                        for g in 1..d.lanes() {
+                            region.assign_advice(
+                                || "acc",
+                                d.acc[g],
+                                row,
+                                || Value::known(Fp::from(0)),
+                            )?;
+                        }
+                    }
+                    Ok(())
+                },
+            )
+        }
+    }
+
+    fn manual() -> Manual {
+        Manual {
+            a: vec![1, 2, 3, 4, 5, 6, 7],
+            b: vec![7, 6, 5, 4, 3, 2, 1],
+            acc_row: usize::MAX,
+            acc_delta: 0,
+            pad_value: None,
+        }
+    }
+
+    #[test]
+    fn manual_layout_verifies() {
+        assert_eq!(mock(5, manual(), vec![]), Ok(()));
+    }
+
+    #[test]
+    fn wrong_product_on_first_row_fails_mac_first() {
+        let mut m = manual();
+        m.acc_row = 0;
+        m.acc_delta = 1;
+        assert_gate_fails(mock(5, m, vec![]), "mac first");
+    }
+
+    #[test]
+    fn wrong_running_sum_fails_mac_next() {
+        let mut m = manual();
+        m.acc_row = 2;
+        m.acc_delta = -1;
+        assert_gate_fails(mock(5, m, vec![]), "mac next");
+    }
+
+    #[test]
+    fn nonzero_padding_fails_the_copy_from_zero() {
+        let mut m = manual();
+        m.pad_value = Some(9);
+        assert_copy_fails(mock(5, m, vec![]));
+    }
+}

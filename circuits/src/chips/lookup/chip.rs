@@ -121,6 +121,21 @@ impl LookupInstructions for LookupChip {
         offset: i64,
         pieces: &[Piece],
     ) -> Result<Decomposition, Error> {
+        self.assign_decomposition(layouter, value, offset, pieces, None)
+    }
+}
+
+impl LookupChip {
+    /// Assigns a decomposition. The running sums are derived from the pieces
+    /// unless `rests` overrides them (only tests do, to tamper with `z_i`).
+    fn assign_decomposition(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: &AssignedCell<Fp, Fp>,
+        offset: i64,
+        pieces: &[Piece],
+        rest_override: Option<&[Value<Fp>]>,
+    ) -> Result<Decomposition, Error> {
         let cfg = &self.config;
         if pieces.is_empty() {
             return Err(Error::Synthesis);
@@ -156,10 +171,13 @@ impl LookupInstructions for LookupChip {
                     } else {
                         cfg.q_step.enable(&mut region, row)?;
                         let coef_inv = coef.invert().unwrap_or(Fp::ZERO);
-                        let next = z
-                            .value()
-                            .zip(piece.input)
-                            .map(|(z, p)| (*z + off - p) * coef_inv);
+                        let next = match rest_override.and_then(|r| r.get(row + 1)) {
+                            Some(v) => *v,
+                            None => z
+                                .value()
+                                .zip(piece.input)
+                                .map(|(z, p)| (*z + off - p) * coef_inv),
+                        };
                         let next_cell = region.assign_advice(|| "z", cfg.rest, row + 1, || next)?;
                         rests.push(z);
                         z = next_cell;
@@ -175,5 +193,139 @@ impl LookupInstructions for LookupChip {
                 })
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::circuit::{Layouter, Value};
+    use halo2_proofs::plonk::Error;
+
+    use super::*;
+    use crate::chips::core::CoreConfig;
+    use crate::chips::table::{Lookup, TableSet};
+    use crate::chips::test_utils::{assert_gate_fails, assert_lookup_fails, mock, Synth};
+    use crate::field::fp_from_i64;
+
+    /// Decomposes `value + offset` into explicit pieces, optionally overriding
+    /// the running sums.
+    #[derive(Clone)]
+    struct Decompose {
+        value: i64,
+        offset: i64,
+        pieces: Vec<(Lookup, i64, i64)>,
+        rests: Option<Vec<i64>>,
+    }
+
+    impl Synth for Decompose {
+        fn table(&self) -> TableSet {
+            let mut set = TableSet::new();
+            for (l, _, _) in &self.pieces {
+                set.add(*l);
+            }
+            set
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let value = layouter.assign_region(
+                || "value",
+                |mut region| {
+                    region.assign_advice(
+                        || "v",
+                        cfg.dot.a[0],
+                        0,
+                        || Value::known(fp_from_i64(self.value)),
+                    )
+                },
+            )?;
+            let pieces: Vec<Piece> = self
+                .pieces
+                .iter()
+                .map(|(l, p, o)| Piece {
+                    lookup: *l,
+                    input: Value::known(fp_from_i64(*p)),
+                    output: Value::known(fp_from_i64(*o)),
+                })
+                .collect();
+            let rests: Option<Vec<Value<Fp>>> = self
+                .rests
+                .as_ref()
+                .map(|r| r.iter().map(|v| Value::known(fp_from_i64(*v))).collect());
+            cfg.lookup_chip().assign_decomposition(
+                layouter,
+                &value,
+                self.offset,
+                &pieces,
+                rests.as_deref(),
+            )?;
+            Ok(())
+        }
+    }
+
+    fn honest() -> Decompose {
+        // 1000 = 8 + 16 * (14 + 16 * 3)
+        Decompose {
+            value: 1000,
+            offset: 0,
+            pieces: vec![
+                (Lookup::Unsigned(4), 8, 0),
+                (Lookup::Unsigned(4), 14, 0),
+                (Lookup::Signed(4), 3, 0),
+            ],
+            rests: None,
+        }
+    }
+
+    #[test]
+    fn honest_decomposition_verifies() {
+        assert_eq!(mock(6, honest(), vec![]), Ok(()));
+        // With an offset: 990 + 10 = 1000.
+        let mut d = honest();
+        d.value = 990;
+        d.offset = 10;
+        assert_eq!(mock(6, d, vec![]), Ok(()));
+    }
+
+    #[test]
+    fn wrong_piece_fails_the_end_gate() {
+        let mut d = honest();
+        d.pieces[2].1 = 2;
+        assert_gate_fails(mock(6, d, vec![]), "decompose end");
+    }
+
+    #[test]
+    fn tampered_running_sum_fails_the_step_gate() {
+        let mut d = honest();
+        // z_1 should be 62; claim 61 and keep the later rows consistent with it.
+        d.rests = Some(vec![1000, 61, 3]);
+        assert_gate_fails(mock(6, d, vec![]), "decompose step");
+    }
+
+    #[test]
+    fn piece_outside_its_range_fails_the_lookup() {
+        // 1000 = 8 + 16 * 62 with a "limb" of 62: the gates hold, the lookup does not.
+        let d = Decompose {
+            value: 1000,
+            offset: 0,
+            pieces: vec![(Lookup::Unsigned(4), 8, 0), (Lookup::Signed(4), 62, 0)],
+            rests: None,
+        };
+        assert_lookup_fails(mock(6, d, vec![]));
+    }
+
+    #[test]
+    fn wrong_output_fails_the_lookup() {
+        let fmt = crate::fixed::QFormat::new(2, 5).unwrap();
+        let act = Lookup::Activation(crate::fixed::Activation::Relu, fmt);
+        let ok = Decompose {
+            value: 7,
+            offset: 0,
+            pieces: vec![(act, 7, 7)],
+            rests: None,
+        };
+        assert_eq!(mock(7, ok.clone(), vec![]), Ok(()));
+        let mut bad = ok;
+        bad.pieces[0].2 = 6;
+        assert_lookup_fails(mock(7, bad, vec![]));
     }
 }
