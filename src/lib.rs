@@ -9,6 +9,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod bench;
+mod error;
 pub mod params;
+
+pub use error::Error;
 
 pub use zkpot_circuits as circuits;

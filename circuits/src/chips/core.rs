@@ -26,6 +26,12 @@ pub struct CoreShape {
 }
 
 impl CoreShape {
+    /// Advice columns the core configures with this shape: the lookup gadget's
+    /// three and the MAC gadget's `width + lanes * width + lanes`.
+    pub fn advice_columns(&self) -> usize {
+        3 + self.width + self.lanes * self.width + self.lanes
+    }
+
     /// The default shape, chosen by measurement (see docs/DESIGN.md): 8 products
     /// a row in each of 4 lanes, 32 multiply-adds a row.
     pub const DEFAULT: CoreShape = CoreShape {

@@ -38,6 +38,9 @@ pub struct Decomposition {
     pub inputs: Vec<AssignedCell<Fp, Fp>>,
     /// The looked-up outputs that go with the pieces.
     pub outputs: Vec<AssignedCell<Fp, Fp>>,
+    /// For [`LookupInstructions::decompose_select`]: `z_i * s`, where `s` is the
+    /// last piece's table output.
+    pub selected: Option<AssignedCell<Fp, Fp>>,
 }
 
 /// Instructions of the generic lookup gadget.
@@ -51,5 +54,18 @@ pub trait LookupInstructions {
         value: &AssignedCell<Fp, Fp>,
         offset: i64,
         pieces: &[Piece],
+    ) -> Result<Decomposition, Error>;
+
+    /// Like [`decompose`](Self::decompose), then multiplies the running sum
+    /// `z_select` by the last piece's table output `s` (two more rows and the
+    /// gate `select`). With a [`Lookup::Sign`] top piece this is ReLU of a value
+    /// wider than one table: `relu(q) = q * [q >= 0]`.
+    fn decompose_select(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: &AssignedCell<Fp, Fp>,
+        offset: i64,
+        pieces: &[Piece],
+        select: usize,
     ) -> Result<Decomposition, Error>;
 }

@@ -40,25 +40,59 @@ pub trait RescaleInstructions {
     ) -> Result<Rescaled, Error>;
 }
 
-/// The lookups of a rescale, lowest piece first: the remainder's limbs, then `q`'s.
-/// `q` is a single activation lookup when there is an activation.
+/// How a rescale is laid out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RescalePlan {
+    /// The lookups, lowest piece first: the remainder's limbs, then `q`'s.
+    pub lookups: Vec<Lookup>,
+    /// How many of them are the remainder's.
+    pub remainder_pieces: usize,
+    /// Whether ReLU is computed by selecting `q` with its sign bit (values wider
+    /// than one table) instead of a ReLU table lookup.
+    pub relu_by_sign: bool,
+}
+
+impl RescalePlan {
+    /// Rows the rescale takes in the lookup gadget.
+    pub fn rows(&self) -> usize {
+        self.lookups.len() + if self.relu_by_sign { 2 } else { 0 }
+    }
+}
+
+/// Plans a rescale. `q` is a single activation lookup when there is an
+/// activation, except ReLU of a value wider than `limb_bits`: then `q` is split
+/// into limbs whose signed top limb yields the sign bit (a [`Lookup::Sign`]),
+/// and `relu(q) = q * sign`, so the table never needs the whole domain.
 pub fn rescale_lookups(
     shift: u32,
     format: QFormat,
     activation: Option<Activation>,
     limb_bits: u32,
-) -> (Vec<Lookup>, usize) {
+) -> RescalePlan {
     let mut lookups = if shift == 0 {
         vec![]
     } else {
         range_lookups(shift, false, limb_bits)
     };
     let remainder_pieces = lookups.len();
+    let mut relu_by_sign = false;
     match activation {
+        Some(Activation::Relu) if format.bits > limb_bits => {
+            let mut q = range_lookups(format.bits, true, limb_bits);
+            if let Some(Lookup::Signed(top)) = q.pop() {
+                q.push(Lookup::Sign(top));
+            }
+            lookups.extend(q);
+            relu_by_sign = true;
+        }
         Some(act) => lookups.push(Lookup::Activation(act, format)),
         None => lookups.extend(range_lookups(format.bits, true, limb_bits)),
     }
-    (lookups, remainder_pieces)
+    RescalePlan {
+        lookups,
+        remainder_pieces,
+        relu_by_sign,
+    }
 }
 
 /// Registers the table entries a rescale needs.
@@ -69,7 +103,7 @@ pub fn register_rescale(
     activation: Option<Activation>,
     limb_bits: u32,
 ) {
-    for l in rescale_lookups(shift, format, activation, limb_bits).0 {
+    for l in rescale_lookups(shift, format, activation, limb_bits).lookups {
         set.add(l);
     }
 }

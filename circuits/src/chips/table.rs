@@ -23,6 +23,10 @@ pub enum Lookup {
     Unsigned(u32),
     /// `-2^(bits-1) <= x < 2^(bits-1)`; the output is 0.
     Signed(u32),
+    /// `-2^(bits-1) <= x < 2^(bits-1)`; the output is 1 if `x >= 0`, else 0.
+    /// The top limb of a signed value carries its sign, so this lookup yields
+    /// the sign bit ReLU needs for values wider than one table.
+    Sign(u32),
     /// `x` lies in the format's domain and the output is `act(x)`.
     Activation(Activation, QFormat),
 }
@@ -37,6 +41,7 @@ impl Lookup {
         let (kind, frac, bits) = match self {
             Lookup::Unsigned(b) => (1, 0, *b),
             Lookup::Signed(b) => (2, 0, *b),
+            Lookup::Sign(b) => (3, 0, *b),
             Lookup::Activation(act, fmt) => (16 + act.code(), fmt.frac_bits, fmt.bits),
         };
         (kind << 16) | ((frac as u64) << 8) | bits as u64
@@ -45,7 +50,7 @@ impl Lookup {
     /// Number of bits of the input domain.
     pub fn bits(&self) -> u32 {
         match self {
-            Lookup::Unsigned(b) | Lookup::Signed(b) => *b,
+            Lookup::Unsigned(b) | Lookup::Signed(b) | Lookup::Sign(b) => *b,
             Lookup::Activation(_, fmt) => fmt.bits,
         }
     }
@@ -75,6 +80,7 @@ impl Lookup {
     pub fn output(&self, x: i64) -> i64 {
         match self {
             Lookup::Activation(act, fmt) => act.apply(x, *fmt),
+            Lookup::Sign(_) => i64::from(x >= 0),
             _ => 0,
         }
     }
@@ -189,6 +195,7 @@ mod tests {
         for b in 1..=Lookup::MAX_BITS {
             all.push(Lookup::Unsigned(b));
             all.push(Lookup::Signed(b));
+            all.push(Lookup::Sign(b));
         }
         for act in Activation::ALL {
             all.push(Lookup::Activation(act, fmt));

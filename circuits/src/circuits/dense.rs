@@ -76,13 +76,11 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
                 max: Lookup::MAX_BITS,
             });
         }
-        if spec.activation.is_some() {
-            if spec.output_format.bits > Lookup::MAX_BITS {
-                return Err(CircuitError::LookupTooWide {
-                    bits: spec.output_format.bits,
-                    max: Lookup::MAX_BITS,
-                });
-            }
+        if spec.activation.is_some() && spec.output_format.bits > Lookup::MAX_BITS {
+            return Err(CircuitError::LookupTooWide {
+                bits: spec.output_format.bits,
+                max: Lookup::MAX_BITS,
+            });
         }
         if let Some(w) = &witness {
             let expect = |what, t: &QTensor, shape: Vec<usize>| {
@@ -159,8 +157,7 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
             self.spec.activation,
             self.limb_bits,
         )
-        .0
-        .len();
+        .rows();
         Sizing {
             mac_rows: dots * rows_per_dot,
             lookup_rows: self.batch * self.spec.outputs * pieces,
@@ -242,15 +239,13 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool> Circuit<Fp>
             &w_ops,
             self.has_bias.then_some(b_ops.as_slice()),
         )?;
-        let mut row = 0;
-        for cell in cells
+        let public = cells
             .inputs
             .iter()
             .flatten()
-            .chain(cells.outputs.iter().flatten())
-        {
+            .chain(cells.outputs.iter().flatten());
+        for (row, cell) in public.enumerate() {
             config.expose(&mut layouter, cell, row)?;
-            row += 1;
         }
         Ok(())
     }

@@ -188,7 +188,7 @@ impl DotInstructions for DotChip {
                     }
                     for g in 0..cfg.lanes() {
                         let mut sum = acc_vals[g];
-                        for k in 0..width {
+                        for (k, a_val) in a_vals.iter().enumerate() {
                             let i = row * width + k;
                             let op = b.get(g).and_then(|v| v.get(i));
                             let cell = match op {
@@ -202,7 +202,7 @@ impl DotInstructions for DotChip {
                                     || Value::known(Fp::ZERO),
                                 )?,
                             };
-                            sum = sum + a_vals[k] * cell.value().copied();
+                            sum = sum + *a_val * cell.value().copied();
                             if op.is_some() {
                                 lanes[g].push(cell);
                             }

@@ -29,6 +29,8 @@ pub struct LookupConfig {
     pub q_step: Selector,
     /// Enables `z + offset - p = 0` on a decomposition's last row.
     pub q_end: Selector,
+    /// Enables `z_next = z * output_prev` (ReLU's select).
+    pub q_select: Selector,
     /// The shared table.
     pub table: TableConfig,
 }
@@ -38,7 +40,7 @@ impl LookupConfig {
     ///
     /// Side effects: three advice columns (`input`, `output`, `rest`, all with
     /// equality enabled), three fixed columns (`tag`, `coef`, `offset`), two
-    /// selectors, the gates `decompose step` and `decompose end`, and one lookup
+    /// selectors, the gates `decompose step`, `decompose end` and `select`, and one lookup
     /// argument `(tag, input, output)` into `table`.
     pub fn configure(meta: &mut ConstraintSystem<Fp>, table: TableConfig) -> Self {
         let config = Self {
@@ -50,6 +52,7 @@ impl LookupConfig {
             rest: meta.advice_column(),
             q_step: meta.selector(),
             q_end: meta.selector(),
+            q_select: meta.selector(),
             table,
         };
         for col in [config.input, config.output, config.rest] {
@@ -82,6 +85,13 @@ impl LookupConfig {
             let p = m.query_advice(config.input, Rotation::cur());
             let off = m.query_fixed(config.offset);
             vec![q * (z + off - p)]
+        });
+        meta.create_gate("select", |m| {
+            let q = m.query_selector(config.q_select);
+            let z = m.query_advice(config.rest, Rotation::cur());
+            let y = m.query_advice(config.rest, Rotation::next());
+            let s = m.query_advice(config.output, Rotation::prev());
+            vec![q * (y - z * s)]
         });
         config
     }
@@ -121,7 +131,21 @@ impl LookupInstructions for LookupChip {
         offset: i64,
         pieces: &[Piece],
     ) -> Result<Decomposition, Error> {
-        self.assign_decomposition(layouter, value, offset, pieces, None)
+        self.assign_decomposition(layouter, value, offset, pieces, None, None)
+    }
+
+    fn decompose_select(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: &AssignedCell<Fp, Fp>,
+        offset: i64,
+        pieces: &[Piece],
+        select: usize,
+    ) -> Result<Decomposition, Error> {
+        if select >= pieces.len() {
+            return Err(Error::Synthesis);
+        }
+        self.assign_decomposition(layouter, value, offset, pieces, Some(select), None)
     }
 }
 
@@ -134,6 +158,7 @@ impl LookupChip {
         value: &AssignedCell<Fp, Fp>,
         offset: i64,
         pieces: &[Piece],
+        select: Option<usize>,
         rest_override: Option<&[Value<Fp>]>,
     ) -> Result<Decomposition, Error> {
         let cfg = &self.config;
@@ -186,10 +211,28 @@ impl LookupChip {
                     outputs.push(out);
                 }
                 rests.push(z);
+                let selected = match select {
+                    None => None,
+                    Some(i) => {
+                        // Row n: a copy of z_i; row n + 1: z_i * s, s being the
+                        // output on the decomposition's last row (n - 1).
+                        let n = pieces.len();
+                        let source = rests.get(i).ok_or(Error::Synthesis)?;
+                        let z = source.copy_advice(|| "z_select", &mut region, cfg.rest, n)?;
+                        cfg.q_select.enable(&mut region, n)?;
+                        let s = outputs.last().ok_or(Error::Synthesis)?.value().copied();
+                        let y = match rest_override.and_then(|r| r.get(n + 1)) {
+                            Some(v) => *v,
+                            None => z.value().copied() * s,
+                        };
+                        Some(region.assign_advice(|| "selected", cfg.rest, n + 1, || y)?)
+                    }
+                };
                 Ok(Decomposition {
                     rests,
                     inputs,
                     outputs,
+                    selected,
                 })
             },
         )
@@ -214,6 +257,7 @@ mod tests {
         value: i64,
         offset: i64,
         pieces: Vec<(Lookup, i64, i64)>,
+        select: Option<usize>,
         rests: Option<Vec<i64>>,
     }
 
@@ -256,6 +300,7 @@ mod tests {
                 &value,
                 self.offset,
                 &pieces,
+                self.select,
                 rests.as_deref(),
             )?;
             Ok(())
@@ -272,6 +317,7 @@ mod tests {
                 (Lookup::Unsigned(4), 14, 0),
                 (Lookup::Signed(4), 3, 0),
             ],
+            select: None,
             rests: None,
         }
     }
@@ -308,6 +354,7 @@ mod tests {
             value: 1000,
             offset: 0,
             pieces: vec![(Lookup::Unsigned(4), 8, 0), (Lookup::Signed(4), 62, 0)],
+            select: None,
             rests: None,
         };
         assert_lookup_fails(mock(6, d, vec![]));
@@ -321,11 +368,51 @@ mod tests {
             value: 7,
             offset: 0,
             pieces: vec![(act, 7, 7)],
+            select: None,
             rests: None,
         };
         assert_eq!(mock(7, ok.clone(), vec![]), Ok(()));
         let mut bad = ok;
         bad.pieces[0].2 = 6;
         assert_lookup_fails(mock(7, bad, vec![]));
+    }
+
+    /// ReLU of 200 (q = 200 = 8 + 16 * 12, sign piece 12 >= 0) and of -200.
+    fn relu(q: i64) -> Decompose {
+        let low = q.rem_euclid(16);
+        let top = q.div_euclid(16);
+        Decompose {
+            value: q,
+            offset: 0,
+            pieces: vec![
+                (Lookup::Unsigned(4), low, 0),
+                (Lookup::Sign(5), top, i64::from(top >= 0)),
+            ],
+            select: Some(0),
+            rests: None,
+        }
+    }
+
+    #[test]
+    fn select_computes_relu_of_wide_values() {
+        for q in [-256i64, -200, -1, 0, 1, 200, 255] {
+            assert_eq!(mock(6, relu(q), vec![]), Ok(()), "q = {q}");
+        }
+    }
+
+    #[test]
+    fn wrong_selected_value_fails_the_select_gate() {
+        let mut d = relu(-200);
+        // Rows: 0 and 1 decompose, 2 copies q, 3 holds the selected value.
+        d.rests = Some(vec![-200, -13, -200, -200]);
+        assert_gate_fails(mock(6, d, vec![]), "select");
+    }
+
+    #[test]
+    fn wrong_sign_fails_the_lookup() {
+        // Claim s = 1 for a negative value, so that "relu" passes it through.
+        let mut d = relu(-200);
+        d.pieces[1].2 = 1;
+        assert_lookup_fails(mock(6, d, vec![]));
     }
 }

@@ -51,7 +51,8 @@ pub fn rescale_pieces(
     activation: Option<Activation>,
     limb_bits: u32,
 ) -> Vec<Piece> {
-    let (lookups, n_rem) = rescale_lookups(shift, format, activation, limb_bits);
+    let plan = rescale_lookups(shift, format, activation, limb_bits);
+    let (lookups, n_rem) = (plan.lookups, plan.remainder_pieces);
     let acc = acc.map(|a| fp_to_i128(&a).unwrap_or(0));
     let r = acc.map(|a| fp_from_i128(rescale_remainder(a, shift)));
     let q = acc.map(|a| fp_from_i128(rescale(a, shift)));
@@ -76,13 +77,20 @@ impl RescaleInstructions for RescaleChip {
             activation,
             self.limb_bits,
         );
-        let n_rem = rescale_lookups(shift, format, activation, self.limb_bits).1;
+        let plan = rescale_lookups(shift, format, activation, self.limb_bits);
+        let n_rem = plan.remainder_pieces;
         let half = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
-        let d = self.lookup.decompose(layouter, acc, half, &pieces)?;
+        let d = if plan.relu_by_sign {
+            self.lookup
+                .decompose_select(layouter, acc, half, &pieces, n_rem)?
+        } else {
+            self.lookup.decompose(layouter, acc, half, &pieces)?
+        };
         let q = d.rests.get(n_rem).cloned().ok_or(Error::Synthesis)?;
-        let y = match activation {
-            Some(_) => d.outputs.last().cloned().ok_or(Error::Synthesis)?,
-            None => q.clone(),
+        let y = match (activation, d.selected) {
+            (_, Some(selected)) => selected,
+            (Some(_), None) => d.outputs.last().cloned().ok_or(Error::Synthesis)?,
+            (None, None) => q.clone(),
         };
         Ok(Rescaled { q, y })
     }

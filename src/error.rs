@@ -1,0 +1,28 @@
+//! The crate's error type, aggregating each module's errors.
+
+use thiserror::Error;
+
+use crate::params::ParamsError;
+use zkpot_circuits::circuits::CircuitError;
+use zkpot_circuits::fixed::FixedError;
+
+/// Any error zkpot reports.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Fixed-point numerics rejected a value, shape or scale.
+    #[error(transparent)]
+    Fixed(#[from] FixedError),
+    /// A circuit could not be planned.
+    #[error(transparent)]
+    Circuit(#[from] CircuitError),
+    /// The parameter cache failed.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// halo2 failed to generate keys, prove or verify.
+    #[error("proof system: {0}")]
+    Plonk(#[from] halo2_proofs::plonk::Error),
+    /// A state the library should never reach; please report it.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
