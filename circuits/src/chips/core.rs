@@ -2,12 +2,14 @@
 //! generic lookup gadget, the MAC gadget, a constants column and one instance
 //! column for public inputs.
 
-use halo2_proofs::circuit::{AssignedCell, Layouter};
+use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
 use halo2_proofs::plonk::{Column, ConstraintSystem, Error, Instance};
 
 use super::dense::DenseChip;
 use super::dot::{DotChip, DotConfig};
+use super::hash::{HashChip, HashConfig};
 use super::lookup::{LookupChip, LookupConfig};
+use super::merkle::{MerkleChip, MerkleConfig};
 use super::range::RangeChip;
 use super::rescale::RescaleChip;
 use super::table::{TableConfig, TableSet};
@@ -23,13 +25,15 @@ pub struct CoreShape {
     pub lanes: usize,
     /// Whether lane vectors can be copied in (needed for batches above one).
     pub lane_equality: bool,
+    /// Whether the circuit hashes (Poseidon and Merkle paths).
+    pub hash: bool,
 }
 
 impl CoreShape {
     /// Advice columns the core configures with this shape: the lookup gadget's
     /// three and the MAC gadget's `width + lanes * width + lanes`.
     pub fn advice_columns(&self) -> usize {
-        3 + self.width + self.lanes * self.width + self.lanes
+        3 + self.width + self.lanes * self.width + self.lanes + if self.hash { 4 } else { 0 }
     }
 
     /// The default shape, chosen by measurement (see docs/DESIGN.md): 8 products
@@ -38,6 +42,7 @@ impl CoreShape {
         width: 8,
         lanes: 4,
         lane_equality: false,
+        hash: false,
     };
 }
 
@@ -52,6 +57,10 @@ pub struct CoreConfig {
     pub dot: DotConfig,
     /// Public inputs.
     pub instance: Column<Instance>,
+    /// Poseidon, when the shape asks for hashing.
+    pub hash: Option<HashConfig>,
+    /// The Merkle swap gate, when the shape asks for hashing (on MAC columns).
+    pub merkle: Option<MerkleConfig>,
 }
 
 impl CoreConfig {
@@ -73,12 +82,65 @@ impl CoreConfig {
         );
         let instance = meta.instance_column();
         meta.enable_equality(instance);
+        let (hash, merkle) = if shape.hash {
+            let state = [
+                meta.advice_column(),
+                meta.advice_column(),
+                meta.advice_column(),
+            ];
+            let partial = meta.advice_column();
+            let hash = HashChip::configure(meta, state, partial);
+            // The swap gate shares the MAC gadget's equality-enabled columns.
+            let shared: Vec<_> = dot.a.iter().chain(dot.acc.iter()).copied().collect();
+            let merkle = match shared.as_slice() {
+                [a, b, c, d, e, ..] => Some(MerkleConfig::configure(meta, [*a, *b, *c, *d, *e])),
+                _ => None,
+            };
+            (Some(hash), merkle)
+        } else {
+            (None, None)
+        };
         Self {
             table,
             lookup,
             dot,
             instance,
+            hash,
+            merkle,
         }
+    }
+
+    /// Assigns private values in one region of the MAC gadget's first column
+    /// (equality enabled), for chips that take cells.
+    pub fn witness(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        values: &[Value<Fp>],
+    ) -> Result<Vec<AssignedCell<Fp, Fp>>, Error> {
+        layouter.assign_region(
+            || "witness",
+            |mut region| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| region.assign_advice(|| "witness", self.dot.a[0], i, || *v))
+                    .collect()
+            },
+        )
+    }
+
+    /// The Poseidon chip; an error if the shape has no hashing.
+    pub fn hash_chip(&self) -> Result<HashChip, Error> {
+        self.hash
+            .clone()
+            .map(HashChip::construct)
+            .ok_or(Error::Synthesis)
+    }
+
+    /// The Merkle chip; an error if the shape has no hashing.
+    pub fn merkle_chip(&self) -> Result<MerkleChip, Error> {
+        let merkle = self.merkle.clone().ok_or(Error::Synthesis)?;
+        Ok(MerkleChip::construct(merkle, self.hash_chip()?))
     }
 
     /// Loads the table with the lookups in `set`.

@@ -56,6 +56,16 @@ pub trait LookupInstructions {
         pieces: &[Piece],
     ) -> Result<Decomposition, Error>;
 
+    /// Proves that a fresh witness `value` decomposes into `pieces` and returns
+    /// its cells; `rests[0]` is the composed value. Packing several small values
+    /// into one field element is a composition whose pieces are the values.
+    fn compose(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: Value<Fp>,
+        pieces: &[Piece],
+    ) -> Result<Decomposition, Error>;
+
     /// Like [`decompose`](Self::decompose), then multiplies the running sum
     /// `z_select` by the last piece's table output `s` (two more rows and the
     /// gate `select`). With a [`Lookup::Sign`] top piece this is ReLU of a value

@@ -6,12 +6,18 @@
 //! - [`rescale`]: rescale with rounding, fused with an activation.
 //! - [`dot`]: wide multiply-accumulate with a shared operand.
 //! - [`dense`]: a dense layer composed of the above.
+//! - [`hash`]: Poseidon of any length, natively and in circuit.
+//! - [`merkle`]: Merkle paths bound to an index.
+//! - [`pack`]: packing small values into field elements.
 //! - [`core`]: the configuration that bundles them for a circuit.
 
 pub mod core;
 pub mod dense;
 pub mod dot;
+pub mod hash;
 pub mod lookup;
+pub mod merkle;
+pub mod pack;
 pub mod range;
 pub mod rescale;
 pub mod table;

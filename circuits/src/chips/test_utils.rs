@@ -15,6 +15,7 @@ pub const TEST_SHAPE: CoreShape = CoreShape {
     width: 3,
     lanes: 2,
     lane_equality: true,
+    hash: true,
 };
 
 /// What a test circuit does.

@@ -52,6 +52,7 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
         width: WIDTH,
         lanes: LANES,
         lane_equality: BATCHED,
+        hash: false,
     };
 
     /// Plans a dense-layer circuit; `witness` is `None` for key generation.

@@ -5,6 +5,7 @@
 
 pub mod dense;
 mod error;
+pub mod membership;
 mod sizing;
 
 pub use error::CircuitError;

@@ -131,7 +131,16 @@ impl LookupInstructions for LookupChip {
         offset: i64,
         pieces: &[Piece],
     ) -> Result<Decomposition, Error> {
-        self.assign_decomposition(layouter, value, offset, pieces, None, None)
+        self.assign_decomposition(layouter, Start::Copy(value), offset, pieces, None, None)
+    }
+
+    fn compose(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: Value<Fp>,
+        pieces: &[Piece],
+    ) -> Result<Decomposition, Error> {
+        self.assign_decomposition(layouter, Start::Witness(value), 0, pieces, None, None)
     }
 
     fn decompose_select(
@@ -145,8 +154,23 @@ impl LookupInstructions for LookupChip {
         if select >= pieces.len() {
             return Err(Error::Synthesis);
         }
-        self.assign_decomposition(layouter, value, offset, pieces, Some(select), None)
+        self.assign_decomposition(
+            layouter,
+            Start::Copy(value),
+            offset,
+            pieces,
+            Some(select),
+            None,
+        )
     }
+}
+
+/// Where a decomposition's value comes from.
+enum Start<'a> {
+    /// Copied from a cell assigned elsewhere.
+    Copy(&'a AssignedCell<Fp, Fp>),
+    /// A fresh witness.
+    Witness(Value<Fp>),
 }
 
 impl LookupChip {
@@ -155,7 +179,7 @@ impl LookupChip {
     fn assign_decomposition(
         &self,
         layouter: &mut impl Layouter<Fp>,
-        value: &AssignedCell<Fp, Fp>,
+        value: Start<'_>,
         offset: i64,
         pieces: &[Piece],
         select: Option<usize>,
@@ -171,7 +195,10 @@ impl LookupChip {
                 let mut rests = Vec::with_capacity(pieces.len());
                 let mut inputs = Vec::with_capacity(pieces.len());
                 let mut outputs = Vec::with_capacity(pieces.len());
-                let mut z = value.copy_advice(|| "z0", &mut region, cfg.rest, 0)?;
+                let mut z = match &value {
+                    Start::Copy(cell) => cell.copy_advice(|| "z0", &mut region, cfg.rest, 0)?,
+                    Start::Witness(v) => region.assign_advice(|| "z0", cfg.rest, 0, || *v)?,
+                };
                 let last = pieces.len() - 1;
                 for (row, piece) in pieces.iter().enumerate() {
                     let off = if row == 0 {
@@ -297,7 +324,7 @@ mod tests {
                 .map(|r| r.iter().map(|v| Value::known(fp_from_i64(*v))).collect());
             cfg.lookup_chip().assign_decomposition(
                 layouter,
-                &value,
+                Start::Copy(&value),
                 self.offset,
                 &pieces,
                 self.select,
