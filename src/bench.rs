@@ -2,13 +2,23 @@
 //! verification time, proof size and peak memory of a circuit, as a table row
 //! or JSON. The criterion benches in `benches/` measure the same cases.
 
+use std::path::Path;
 use std::time::Instant;
 
+use halo2_proofs::plonk::Circuit;
 use serde::Serialize;
+use zkpot_circuits::chips::core::{CoreConfig, CoreShape};
+use zkpot_circuits::chips::merkle::MerklePath;
 use zkpot_circuits::circuits::dense::{DenseLayerCircuit, DenseWitness};
+use zkpot_circuits::circuits::measure;
+use zkpot_circuits::circuits::membership::{
+    MembershipCircuit, RowLayout, RowOpening, MEMBERSHIP_SHAPE,
+};
 use zkpot_circuits::fixed::{Activation, DenseSpec, QFormat, QTensor};
 use zkpot_circuits::proving::{prove, proving_key, verify};
+use zkpot_circuits::Fp;
 
+use crate::data::{commit_csv, CommitOptions};
 use crate::params::ParamsCache;
 use crate::Error;
 
@@ -23,8 +33,8 @@ pub struct BenchReport {
     pub rows: usize,
     /// Advice columns.
     pub advice_columns: usize,
-    /// Multiply-adds proven.
-    pub macs: usize,
+    /// Multiply-adds proven (circuits that compute).
+    pub macs: Option<usize>,
     /// Key generation time in seconds.
     pub keygen_s: f64,
     /// Proving time in seconds.
@@ -34,7 +44,7 @@ pub struct BenchReport {
     /// Proof size in bytes.
     pub proof_bytes: usize,
     /// Multiply-adds proven per second of proving.
-    pub macs_per_s: f64,
+    pub macs_per_s: Option<f64>,
     /// Peak resident memory of the process so far, in MiB (Linux only).
     pub peak_mem_mib: Option<f64>,
 }
@@ -61,17 +71,17 @@ impl BenchReport {
     /// The report as one aligned table row.
     pub fn row(&self) -> String {
         format!(
-            "{:<28} {:>3} {:>7} {:>6} {:>8} {:>8.2} {:>8.3} {:>9.1} {:>7} {:>10.0} {:>8}",
+            "{:<28} {:>3} {:>7} {:>6} {:>8} {:>8.2} {:>8.3} {:>9.1} {:>7} {:>10} {:>8}",
             self.name,
             self.k,
             self.rows,
             self.advice_columns,
-            self.macs,
+            self.macs.map_or("-".into(), |m| m.to_string()),
             self.keygen_s,
             self.prove_s,
             self.verify_ms,
             self.proof_bytes,
-            self.macs_per_s,
+            self.macs_per_s.map_or("-".into(), |m| format!("{m:.0}")),
             self.peak_mem_mib.map_or("-".into(), |m| format!("{m:.0}")),
         )
     }
@@ -129,6 +139,46 @@ pub fn dense_case(inputs: usize, outputs: usize) -> Result<DenseLayerCircuit, Er
     Ok(DenseLayerCircuit::new(spec, 1, true, 8, Some(witness))?)
 }
 
+/// Times key generation, one proof and one verification of `circuit`.
+fn measure_proof<C: Circuit<Fp, Config = CoreConfig> + Clone>(
+    cache: &ParamsCache,
+    name: String,
+    circuit: C,
+    describe: &C,
+    public: &[Fp],
+    shape: CoreShape,
+    macs: Option<usize>,
+) -> Result<BenchReport, Error> {
+    let m = measure(describe, public.len())?;
+    let params = cache.get(m.k)?;
+
+    let t = Instant::now();
+    let pk = proving_key(&params, describe)?;
+    let keygen_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let proof = prove(&params, &pk, circuit, public)?;
+    let prove_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    verify(&params, pk.get_vk(), public, &proof)?;
+    let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+
+    Ok(BenchReport {
+        name,
+        k: m.k,
+        rows: m.rows,
+        advice_columns: shape.advice_columns(),
+        macs,
+        keygen_s,
+        prove_s,
+        verify_ms,
+        proof_bytes: proof.len(),
+        macs_per_s: macs.map(|m| m as f64 / prove_s),
+        peak_mem_mib: peak_memory_mib(),
+    })
+}
+
 /// Measures key generation, one proof and one verification of a dense layer.
 pub fn bench_dense(
     cache: &ParamsCache,
@@ -136,36 +186,117 @@ pub fn bench_dense(
     outputs: usize,
 ) -> Result<BenchReport, Error> {
     let circuit = dense_case(inputs, outputs)?;
-    let k = circuit.k()?;
-    let params = cache.get(k)?;
     let public = circuit
         .public_inputs()
         .ok_or(Error::Internal("dense benchmark has no witness"))?;
+    let describe = circuit.describe();
+    measure_proof(
+        cache,
+        format!("dense {inputs}->{outputs} relu"),
+        circuit,
+        &describe,
+        &public,
+        DenseLayerCircuit::<8, 4>::SHAPE,
+        Some(inputs * outputs),
+    )
+}
 
+/// A membership circuit opening a row of `features` 8-bit features at depth
+/// `depth`, with a synthetic path (its root is whatever the path leads to).
+pub fn membership_case(features: usize, depth: usize) -> Result<MembershipCircuit, Error> {
+    let layout = RowLayout {
+        features,
+        feature_bits: 8,
+        label_bits: 4,
+    };
+    let opening = RowOpening {
+        values: (0..=features as i64).map(|i| (i * 37) % 16).collect(),
+        salt: Fp::from(0x5eed),
+        path: MerklePath {
+            index: (1u64 << depth) - 3,
+            siblings: (0..depth as u64).map(|i| Fp::from(i * 7919 + 1)).collect(),
+        },
+    };
+    Ok(MembershipCircuit::new(layout, depth, Some(opening))?)
+}
+
+/// Measures a membership proof (one Merkle opening) at a given depth.
+pub fn bench_membership(
+    cache: &ParamsCache,
+    features: usize,
+    depth: usize,
+) -> Result<BenchReport, Error> {
+    let circuit = membership_case(features, depth)?;
+    let public = circuit
+        .public_inputs()
+        .ok_or(Error::Internal("membership benchmark has no opening"))?;
+    let describe = circuit.describe();
+    measure_proof(
+        cache,
+        format!("open row ({features} feat, depth {depth})"),
+        circuit,
+        &describe,
+        &public,
+        MEMBERSHIP_SHAPE,
+        None,
+    )
+}
+
+/// Writes a deterministic CSV of `rows` rows with `features` features in
+/// `[0, 16]` and a label in `0..10` (digits-like).
+pub fn synthetic_csv(path: &Path, rows: usize, features: usize) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut line = String::with_capacity(features * 3 + 4);
+    for _ in 0..rows {
+        line.clear();
+        for _ in 0..features {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            line.push_str(&(state % 17).to_string());
+            line.push(',');
+        }
+        line.push_str(&(state % 10).to_string());
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()
+}
+
+/// Native commitment throughput.
+#[derive(Clone, Debug, Serialize)]
+pub struct CommitBench {
+    /// Rows committed.
+    pub rows: u64,
+    /// Features per row.
+    pub features: usize,
+    /// Seconds for both passes, the tree and the files.
+    pub seconds: f64,
+    /// Rows per second.
+    pub rows_per_s: f64,
+    /// Peak resident memory of the process so far, in MiB.
+    pub peak_mem_mib: Option<f64>,
+}
+
+/// Commits a synthetic CSV of `rows` rows and `features` features and times it.
+pub fn bench_commit(rows: usize, features: usize) -> Result<CommitBench, Error> {
+    let dir = std::env::temp_dir().join(format!("zkpot-bench-commit-{}", std::process::id()));
+    let tmp_err = |_| Error::Internal("could not write the benchmark's temporary CSV");
+    std::fs::create_dir_all(&dir).map_err(tmp_err)?;
+    let csv = dir.join("data.csv");
+    synthetic_csv(&csv, rows, features).map_err(tmp_err)?;
     let t = Instant::now();
-    let pk = proving_key(&params, &circuit.describe())?;
-    let keygen_s = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let proof = prove(&params, &pk, circuit.clone(), &public)?;
-    let prove_s = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    verify(&params, pk.get_vk(), &public, &proof)?;
-    let verify_ms = t.elapsed().as_secs_f64() * 1e3;
-
-    let macs = inputs * outputs;
-    Ok(BenchReport {
-        name: format!("dense {inputs}->{outputs} relu"),
-        k,
-        rows: circuit.sizing().rows(),
-        advice_columns: DenseLayerCircuit::<8, 4>::SHAPE.advice_columns(),
-        macs,
-        keygen_s,
-        prove_s,
-        verify_ms,
-        proof_bytes: proof.len(),
-        macs_per_s: macs as f64 / prove_s,
+    let c = commit_csv(&csv, &dir.join("out"), &CommitOptions::default());
+    let seconds = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = c?;
+    Ok(CommitBench {
+        rows: c.n_rows,
+        features,
+        seconds,
+        rows_per_s: c.n_rows as f64 / seconds,
         peak_mem_mib: peak_memory_mib(),
     })
 }

@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::data::DataError;
 use crate::params::ParamsError;
 use zkpot_circuits::circuits::CircuitError;
 use zkpot_circuits::fixed::FixedError;
@@ -16,6 +17,9 @@ pub enum Error {
     /// A circuit could not be planned.
     #[error(transparent)]
     Circuit(#[from] CircuitError),
+    /// A dataset could not be read, committed or opened.
+    #[error(transparent)]
+    Data(Box<DataError>),
     /// The parameter cache failed.
     #[error(transparent)]
     Params(#[from] ParamsError),
@@ -25,4 +29,10 @@ pub enum Error {
     /// A state the library should never reach; please report it.
     #[error("internal error: {0}")]
     Internal(&'static str),
+}
+
+impl From<DataError> for Error {
+    fn from(e: DataError) -> Self {
+        Error::Data(Box::new(e))
+    }
 }

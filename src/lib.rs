@@ -10,7 +10,10 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod data;
 mod error;
+mod files;
+pub mod hex;
 pub mod params;
 
 pub use error::Error;

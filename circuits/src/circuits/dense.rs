@@ -7,11 +7,10 @@
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 
-use super::{min_k, CircuitError, Sizing};
+use super::{measure, CircuitError, Measured};
 use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::dense::{register_dense, DenseInstructions};
 use crate::chips::dot::Operand;
-use crate::chips::rescale::rescale_lookups;
 use crate::chips::table::{Lookup, TableSet};
 use crate::field::fp_from_i64;
 use crate::fixed::{ops, DenseSpec, QTensor};
@@ -145,33 +144,17 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
         set
     }
 
-    /// Row counts of every column group.
-    pub fn sizing(&self) -> Sizing {
-        let n = self.spec.inputs + usize::from(self.has_bias);
-        let rows_per_dot = n.div_ceil(WIDTH).max(1);
-        let groups = self.spec.outputs.div_ceil(LANES);
-        let dots = self.batch * groups;
-        let shift = self.spec.shift().unwrap_or(0);
-        let pieces = rescale_lookups(
-            shift,
-            self.spec.output_format,
-            self.spec.activation,
-            self.limb_bits,
+    /// Rows used and the smallest `k`, measured by laying the circuit out.
+    pub fn measure(&self) -> Result<Measured, CircuitError> {
+        measure(
+            &self.describe(),
+            self.batch * (self.spec.inputs + self.spec.outputs),
         )
-        .rows();
-        Sizing {
-            mac_rows: dots * rows_per_dot,
-            lookup_rows: self.batch * self.spec.outputs * pieces,
-            constant_rows: dots * (rows_per_dot * WIDTH - n + usize::from(self.has_bias)),
-            table_rows: self.table_set().rows(),
-            instance_rows: self.batch * (self.spec.inputs + self.spec.outputs),
-            other_rows: 0,
-        }
     }
 
     /// The smallest `k` this circuit fits.
     pub fn k(&self) -> Result<u32, CircuitError> {
-        min_k::<Self>(&self.sizing())
+        Ok(self.measure()?.k)
     }
 
     /// The public inputs: input rows then outputs. `None` without a witness.

@@ -27,6 +27,9 @@ pub enum CircuitError {
         /// The widest supported lookup.
         max: u32,
     },
+    /// Laying out the circuit failed.
+    #[error("circuit synthesis failed: {0}")]
+    Synthesis(String),
     /// A tensor handed to a circuit does not have the shape its description says.
     #[error("{what}: expected shape {expected:?}, found {found:?}")]
     Shape {

@@ -13,7 +13,7 @@ use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use serde::{Deserialize, Serialize};
 
-use super::{min_k, CircuitError, Sizing};
+use super::{measure, CircuitError, Measured};
 use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::hash::hash_native;
 use crate::chips::merkle::{index_bits, MerkleInstructions, MerklePath};
@@ -188,27 +188,14 @@ impl MembershipCircuit {
         }
     }
 
-    /// Row counts.
-    pub fn sizing(&self) -> Sizing {
-        let values = self.layout.features + 1;
-        let hash_inputs = 1 + self.layout.packed_len();
-        // About 41 rows a permutation (initial state, absorb, 37 rounds, output).
-        let perms = hash_inputs.div_ceil(2) + self.depth;
-        let mut set = TableSet::new();
-        self.layout.register(&mut set);
-        Sizing {
-            mac_rows: 2 + self.depth,
-            lookup_rows: values + self.layout.packed_len() + self.depth + 1,
-            constant_rows: 6 * perms,
-            table_rows: set.rows(),
-            instance_rows: 2,
-            other_rows: 41 * perms,
-        }
+    /// Rows used and the smallest `k`, measured by laying the circuit out.
+    pub fn measure(&self) -> Result<Measured, CircuitError> {
+        measure(&self.describe(), 2)
     }
 
     /// The smallest `k` this circuit fits.
     pub fn k(&self) -> Result<u32, CircuitError> {
-        min_k::<Self>(&self.sizing())
+        Ok(self.measure()?.k)
     }
 }
 

@@ -1,0 +1,468 @@
+//! Committing a CSV dataset: two streaming passes (statistics, then quantize and
+//! hash), a Poseidon Merkle tree, and three files written only on success:
+//!
+//! - `commitment.json` (public): root, row count, depth, schema, format version;
+//! - `dataset.secret` (private, 0600): the 32-byte salt secret;
+//! - `rows.bin` (private, 0600): the quantized rows, for later openings.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use zkpot_circuits::circuits::membership::leaf_native;
+use zkpot_circuits::fixed::QFormat;
+use zkpot_circuits::Fp;
+
+use super::csv::{fields, CsvStream, Header};
+use super::error::{io, DataError};
+use super::rows::RowsWriter;
+use super::schema::{FeatureStats, NormKind, Schema};
+use super::secret::DatasetSecret;
+use super::tree::MerkleTree;
+use crate::files::{temp_path, write_atomic};
+use crate::hex::{fp_from_hex, fp_to_hex};
+
+/// The format name written into commitment files.
+pub const COMMITMENT_FORMAT: &str = "zkpot-dataset-commitment";
+/// The commitment file version this build writes and reads.
+pub const COMMITMENT_VERSION: u32 = 1;
+
+/// Lines parsed per parallel chunk.
+const CHUNK: usize = 1 << 14;
+
+/// The public commitment to a dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Commitment {
+    /// Always [`COMMITMENT_FORMAT`].
+    pub format: String,
+    /// Always [`COMMITMENT_VERSION`] for files this build reads.
+    pub version: u32,
+    /// The Merkle root, as `0x` and 64 hex digits of the field element's
+    /// little-endian encoding.
+    pub root: String,
+    /// Number of rows.
+    pub n_rows: u64,
+    /// Tree depth; leaves are padded with zeros to `2^depth`.
+    pub depth: u32,
+    /// What a row means.
+    pub schema: Schema,
+}
+
+impl Commitment {
+    /// The root as a field element.
+    pub fn root(&self) -> Result<Fp, DataError> {
+        fp_from_hex(&self.root).ok_or_else(|| DataError::Malformed {
+            path: PathBuf::from("commitment.json"),
+            reason: format!("root {:?} is not a field element", self.root),
+        })
+    }
+
+    /// Reads a commitment file, refusing other formats, other versions and
+    /// truncated or invalid JSON.
+    pub fn read(path: &Path) -> Result<Self, DataError> {
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let bad = |reason: String| DataError::Malformed {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON ({e})")))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(COMMITMENT_FORMAT) {
+            return Err(bad(format!("not a {COMMITMENT_FORMAT} file")));
+        }
+        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        if version != COMMITMENT_VERSION {
+            return Err(DataError::Version {
+                path: path.to_path_buf(),
+                found: version,
+                expected: COMMITMENT_VERSION,
+            });
+        }
+        let c: Commitment = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        c.root()
+            .map_err(|_| bad(format!("root {:?} is not a field element", c.root)))?;
+        if c.schema.normalization.offset.len() != c.schema.n_features
+            || c.schema.normalization.scale.len() != c.schema.n_features
+        {
+            return Err(bad("normalization does not match the feature count".into()));
+        }
+        c.schema.layout().validate()?;
+        Ok(c)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Which CSV column holds the label.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// 0-based column index.
+    Index(usize),
+    /// Column name (plain headers only).
+    Name(String),
+}
+
+/// Options of [`commit_csv`].
+#[derive(Clone, Debug)]
+pub struct CommitOptions {
+    /// Fixed-point format of normalized features.
+    pub format: QFormat,
+    /// Feature normalization.
+    pub normalize: NormKind,
+    /// The label column (default: the last).
+    pub label_column: Option<LabelColumn>,
+    /// Show progress bars on stderr.
+    pub progress: bool,
+    /// The salt secret (default: fresh randomness).
+    pub secret: Option<DatasetSecret>,
+}
+
+impl Default for CommitOptions {
+    fn default() -> Self {
+        Self {
+            format: QFormat {
+                frac_bits: 6,
+                bits: 8,
+            },
+            normalize: NormKind::MinMax,
+            label_column: None,
+            progress: false,
+            secret: None,
+        }
+    }
+}
+
+/// The file names inside a dataset directory.
+pub struct DatasetFiles {
+    /// `commitment.json`.
+    pub commitment: PathBuf,
+    /// `dataset.secret`.
+    pub secret: PathBuf,
+    /// `rows.bin`.
+    pub rows: PathBuf,
+}
+
+impl DatasetFiles {
+    /// The files of dataset directory `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            commitment: dir.join("commitment.json"),
+            secret: dir.join("dataset.secret"),
+            rows: dir.join("rows.bin"),
+        }
+    }
+}
+
+/// One parsed CSV line: features and the label as written.
+struct Parsed {
+    line: usize,
+    features: Vec<f64>,
+    label: String,
+}
+
+struct Columns {
+    total: usize,
+    label: usize,
+}
+
+fn parse_line(
+    path: &Path,
+    line_no: usize,
+    line: &str,
+    cols: &Columns,
+) -> Result<Parsed, DataError> {
+    let f = fields(line);
+    if f.len() != cols.total {
+        return Err(DataError::Csv {
+            path: path.to_path_buf(),
+            line: line_no,
+            column: f.len().min(cols.total) + 1,
+            reason: format!("expected {} fields, found {}", cols.total, f.len()),
+        });
+    }
+    let mut features = Vec::with_capacity(cols.total - 1);
+    for (j, s) in f.iter().enumerate() {
+        if j == cols.label {
+            continue;
+        }
+        match s.parse::<f64>() {
+            Ok(x) if x.is_finite() => features.push(x),
+            _ => {
+                return Err(DataError::Csv {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    column: j + 1,
+                    reason: format!("{s:?} is not a finite number"),
+                })
+            }
+        }
+    }
+    Ok(Parsed {
+        line: line_no,
+        features,
+        label: f[cols.label].to_string(),
+    })
+}
+
+/// Maps a label as written to a class index: a class name, or an integer index.
+fn class_index(label: &str, classes: &[String]) -> Option<usize> {
+    if let Some(i) = classes.iter().position(|c| c == label) {
+        return Some(i);
+    }
+    let v: f64 = label.parse().ok()?;
+    (v.fract() == 0.0 && v >= 0.0 && (v as usize) < classes.len()).then_some(v as usize)
+}
+
+fn progress_bar(show: bool, total: u64, what: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>10} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// Commits the dataset in `csv` (plain or gzip) into `out_dir`. Nothing is
+/// written unless every row parses, fits the format and has a known label.
+pub fn commit_csv(
+    csv: &Path,
+    out_dir: &Path,
+    opts: &CommitOptions,
+) -> Result<Commitment, DataError> {
+    let file_len = std::fs::metadata(csv).map_err(io(csv))?.len();
+
+    // Pass 1: columns, classes and feature statistics.
+    let mut stream = CsvStream::open(csv)?;
+    let header = stream.header.clone();
+    let first = stream.next_line()?.ok_or_else(|| DataError::Empty {
+        path: csv.to_path_buf(),
+    })?;
+    let total = fields(&first.1).len();
+    if total < 2 {
+        return Err(DataError::Csv {
+            path: csv.to_path_buf(),
+            line: first.0,
+            column: 1,
+            reason: "a row needs at least one feature and a label".into(),
+        });
+    }
+    let label = match (&opts.label_column, &header) {
+        (None, _) => total - 1,
+        (Some(LabelColumn::Index(i)), _) if *i < total => *i,
+        (Some(LabelColumn::Name(n)), Header::Names(names)) => {
+            names.iter().position(|x| x == n).ok_or_else(|| {
+                DataError::Options(format!("no column named {n:?} in {}", csv.display()))
+            })?
+        }
+        (Some(other), _) => {
+            return Err(DataError::Options(format!(
+                "label column {other:?} does not exist in {} ({total} columns)",
+                csv.display()
+            )))
+        }
+    };
+    let cols = Columns { total, label };
+    if let Header::Bundled { n_features, .. } = &header {
+        if *n_features + 1 != total {
+            return Err(DataError::Csv {
+                path: csv.to_path_buf(),
+                line: first.0,
+                column: 1,
+                reason: format!(
+                    "the header declares {n_features} features, rows have {} fields",
+                    total
+                ),
+            });
+        }
+    }
+    let mut stats = FeatureStats::new(total - 1);
+    let mut labels: BTreeSet<String> = BTreeSet::new();
+    let mut n_rows: u64 = 0;
+    let bytes = stream.bytes_read();
+    let bar = progress_bar(opts.progress, file_len, "scan");
+    let mut pending = vec![first];
+    loop {
+        pending.extend(stream.next_chunk(CHUNK)?);
+        if pending.is_empty() {
+            break;
+        }
+        let parsed: Vec<Result<Parsed, DataError>> = pending
+            .par_iter()
+            .map(|(n, l)| parse_line(csv, *n, l, &cols))
+            .collect();
+        for p in parsed {
+            let p = p?;
+            stats.add(&p.features);
+            if labels.len() <= 4096 {
+                labels.insert(p.label);
+            }
+            n_rows += 1;
+        }
+        pending.clear();
+        bar.set_position(bytes.load(Ordering::Relaxed));
+    }
+    bar.finish_and_clear();
+
+    let (classes, feature_names) = match &header {
+        Header::Bundled {
+            n_rows: declared,
+            classes,
+            ..
+        } => {
+            if *declared as u64 != n_rows {
+                return Err(DataError::Csv {
+                    path: csv.to_path_buf(),
+                    line: 1,
+                    column: 1,
+                    reason: format!("the header declares {declared} rows, the file has {n_rows}"),
+                });
+            }
+            (classes.clone(), vec![])
+        }
+        Header::Names(names) => (
+            infer_classes(&labels),
+            names
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != label)
+                .map(|(_, n)| n.clone())
+                .collect(),
+        ),
+        Header::None => (infer_classes(&labels), vec![]),
+    };
+    if classes.is_empty() || classes.len() > 4096 {
+        return Err(DataError::Options(format!(
+            "{} classes found; between 1 and 4096 are supported",
+            classes.len()
+        )));
+    }
+    let schema = Schema {
+        n_features: total - 1,
+        feature_names,
+        label_column: label,
+        classes,
+        format: opts.format,
+        normalization: stats.normalization(opts.normalize),
+    };
+    let layout = schema.layout();
+    layout.validate()?;
+
+    // Pass 2: quantize, write private rows, hash salted leaves.
+    let secret = opts.secret.clone().unwrap_or_else(DatasetSecret::random);
+    let created = (!out_dir.exists()).then(|| out_dir.to_path_buf());
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let files = DatasetFiles::in_dir(out_dir);
+    let rows_tmp = temp_path(&files.rows);
+    let mut cleanup = TempGuard {
+        files: vec![rows_tmp.clone()],
+        dir: created,
+    };
+    let mut rows = RowsWriter::create(&rows_tmp, schema.n_features + 1)?;
+    let mut leaves: Vec<Fp> = Vec::with_capacity(n_rows as usize);
+    let mut stream = CsvStream::open(csv)?;
+    let bytes = stream.bytes_read();
+    let bar = progress_bar(opts.progress, file_len, "commit");
+    loop {
+        let chunk = stream.next_chunk(CHUNK)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let base = leaves.len() as u64;
+        let done: Vec<Result<(Vec<i64>, Fp), DataError>> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, (n, l))| {
+                let p = parse_line(csv, *n, l, &cols)?;
+                let class = class_index(&p.label, &schema.classes).ok_or_else(|| {
+                    DataError::LabelOutsideClasses {
+                        path: csv.to_path_buf(),
+                        line: p.line,
+                        column: label + 1,
+                        label: p.label.clone(),
+                        classes: schema.classes.clone(),
+                    }
+                })?;
+                let values =
+                    schema
+                        .quantize(&p.features, class)
+                        .map_err(|(j, e)| DataError::Quantize {
+                            path: csv.to_path_buf(),
+                            line: p.line,
+                            column: if j >= label { j + 2 } else { j + 1 },
+                            source: e,
+                        })?;
+                let leaf = leaf_native(&layout, secret.salt(base + i as u64), &values);
+                Ok((values, leaf))
+            })
+            .collect();
+        for d in done {
+            let (values, leaf) = d?;
+            rows.push(&values).map_err(io(&rows_tmp))?;
+            leaves.push(leaf);
+        }
+        bar.set_position(bytes.load(Ordering::Relaxed));
+    }
+    bar.finish_and_clear();
+    rows.finish(&rows_tmp)?;
+
+    let tree = MerkleTree::build(leaves);
+    let commitment = Commitment {
+        format: COMMITMENT_FORMAT.into(),
+        version: COMMITMENT_VERSION,
+        root: fp_to_hex(&tree.root()),
+        n_rows,
+        depth: tree.depth(),
+        schema,
+    };
+    secret.write(&files.secret)?;
+    std::fs::rename(&rows_tmp, &files.rows).map_err(io(&files.rows))?;
+    write_atomic(&files.commitment, commitment.to_json().as_bytes())
+        .map_err(io(&files.commitment))?;
+    cleanup.dir = None;
+    drop(cleanup);
+    Ok(commitment)
+}
+
+/// Classes when the file does not name them: `0..=max` for integer labels,
+/// else the sorted distinct labels.
+fn infer_classes(labels: &BTreeSet<String>) -> Vec<String> {
+    let ints: Option<Vec<u64>> = labels.iter().map(|l| l.parse::<u64>().ok()).collect();
+    match ints {
+        Some(v) if !v.is_empty() => {
+            let max = v.iter().copied().max().unwrap_or(0);
+            (0..=max).map(|i| i.to_string()).collect()
+        }
+        _ => labels.iter().cloned().collect(),
+    }
+}
+
+/// Removes temporary files, and the output directory if the commit created it,
+/// when the commit does not complete.
+struct TempGuard {
+    files: Vec<PathBuf>,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        for p in &self.files {
+            let _ = std::fs::remove_file(p);
+        }
+        if let Some(d) = &self.dir {
+            // Only succeeds if empty.
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}

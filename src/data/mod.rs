@@ -1,0 +1,27 @@
+//! Datasets: loading CSV files, committing to them with a salted Poseidon
+//! Merkle tree, and opening rows natively and in proofs.
+//!
+//! `commit_csv` writes a public commitment (root, row count, schema) and two
+//! private files (the salt secret and the quantized rows); `Dataset::load` reads
+//! them back for proving, and `membership` proves that a row at a public index
+//! belongs to a committed dataset without revealing the row.
+
+mod commit;
+mod csv;
+mod dataset;
+mod error;
+pub mod membership;
+mod rows;
+mod schema;
+mod secret;
+mod tree;
+
+pub use commit::{
+    commit_csv, CommitOptions, Commitment, DatasetFiles, LabelColumn, COMMITMENT_VERSION,
+};
+pub use csv::{CsvStream, Header};
+pub use dataset::Dataset;
+pub use error::DataError;
+pub use schema::{FeatureStats, NormKind, Normalization, Schema};
+pub use secret::DatasetSecret;
+pub use tree::{depth_for, MerkleTree};

@@ -1,0 +1,211 @@
+//! What a dataset row means: features, label, normalization and fixed-point
+//! format. The schema is part of the public commitment, so a verifier knows how
+//! a committed row relates to the original data.
+
+use serde::{Deserialize, Serialize};
+use zkpot_circuits::circuits::membership::RowLayout;
+use zkpot_circuits::fixed::{FixedError, QFormat};
+
+/// How features are normalized before quantizing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NormKind {
+    /// Features are quantized as they are.
+    None,
+    /// Each feature is mapped to `[0, 1]` by its minimum and maximum.
+    MinMax,
+    /// Each feature is mapped to zero mean and unit variance.
+    Standard,
+}
+
+impl std::str::FromStr for NormKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(NormKind::None),
+            "minmax" => Ok(NormKind::MinMax),
+            "standard" => Ok(NormKind::Standard),
+            other => Err(format!(
+                "unknown normalization {other:?} (none, minmax, standard)"
+            )),
+        }
+    }
+}
+
+/// Per-feature affine normalization `x' = (x - offset) * scale`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    /// The method the parameters came from.
+    pub kind: NormKind,
+    /// Subtracted from each feature.
+    pub offset: Vec<f64>,
+    /// Then multiplied into each feature.
+    pub scale: Vec<f64>,
+}
+
+/// Running per-feature statistics for computing a normalization in one pass.
+#[derive(Clone, Debug)]
+pub struct FeatureStats {
+    min: Vec<f64>,
+    max: Vec<f64>,
+    sum: Vec<f64>,
+    sum_sq: Vec<f64>,
+    count: u64,
+}
+
+impl FeatureStats {
+    /// Empty statistics over `n` features.
+    pub fn new(n: usize) -> Self {
+        Self {
+            min: vec![f64::INFINITY; n],
+            max: vec![f64::NEG_INFINITY; n],
+            sum: vec![0.0; n],
+            sum_sq: vec![0.0; n],
+            count: 0,
+        }
+    }
+
+    /// Adds one row of features.
+    pub fn add(&mut self, row: &[f64]) {
+        for (j, x) in row.iter().enumerate() {
+            self.min[j] = self.min[j].min(*x);
+            self.max[j] = self.max[j].max(*x);
+            self.sum[j] += x;
+            self.sum_sq[j] += x * x;
+        }
+        self.count += 1;
+    }
+
+    /// Merges statistics of another part of the data.
+    pub fn merge(&mut self, other: &FeatureStats) {
+        for j in 0..self.min.len() {
+            self.min[j] = self.min[j].min(other.min[j]);
+            self.max[j] = self.max[j].max(other.max[j]);
+            self.sum[j] += other.sum[j];
+            self.sum_sq[j] += other.sum_sq[j];
+        }
+        self.count += other.count;
+    }
+
+    /// The normalization of the given kind these statistics imply. A constant
+    /// feature gets scale 0 (it normalizes to 0).
+    pub fn normalization(&self, kind: NormKind) -> Normalization {
+        let n = self.min.len();
+        let (offset, scale) = match kind {
+            NormKind::None => (vec![0.0; n], vec![1.0; n]),
+            NormKind::MinMax => (
+                self.min.clone(),
+                (0..n)
+                    .map(|j| {
+                        let r = self.max[j] - self.min[j];
+                        if r > 0.0 {
+                            1.0 / r
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+            ),
+            NormKind::Standard => {
+                let c = self.count.max(1) as f64;
+                let mean: Vec<f64> = self.sum.iter().map(|s| s / c).collect();
+                let scale = (0..n)
+                    .map(|j| {
+                        let var = (self.sum_sq[j] / c - mean[j] * mean[j]).max(0.0);
+                        if var > 0.0 {
+                            1.0 / var.sqrt()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                (mean, scale)
+            }
+        };
+        Normalization {
+            kind,
+            offset,
+            scale,
+        }
+    }
+}
+
+/// The public description of a committed dataset's rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Number of features per row.
+    pub n_features: usize,
+    /// Feature names, when the CSV had a header of names.
+    pub feature_names: Vec<String>,
+    /// 0-based CSV column of the label.
+    pub label_column: usize,
+    /// Class names in label order; a label is an index into this list.
+    pub classes: Vec<String>,
+    /// Fixed-point format of the normalized features.
+    pub format: QFormat,
+    /// How raw features were normalized before quantizing.
+    pub normalization: Normalization,
+}
+
+impl Schema {
+    /// Bits a label needs: enough for the largest class index (at least one).
+    pub fn label_bits(&self) -> u32 {
+        let c = self.classes.len().max(2) as u64;
+        64 - (c - 1).leading_zeros()
+    }
+
+    /// The circuit layout of a row.
+    pub fn layout(&self) -> RowLayout {
+        RowLayout {
+            features: self.n_features,
+            feature_bits: self.format.bits,
+            label_bits: self.label_bits(),
+        }
+    }
+
+    /// Normalizes and quantizes one row's features, appending the label. On
+    /// overflow returns the 0-based feature index with the error.
+    pub fn quantize(&self, raw: &[f64], label: usize) -> Result<Vec<i64>, (usize, FixedError)> {
+        let mut out = Vec::with_capacity(raw.len() + 1);
+        for (j, x) in raw.iter().enumerate() {
+            let n = &self.normalization;
+            let v = (x - n.offset[j]) * n.scale[j];
+            out.push(self.format.quantize(v, j, "feature").map_err(|e| (j, e))?);
+        }
+        out.push(label as i64);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minmax_maps_to_unit_interval_and_constant_features_to_zero() {
+        let mut s = FeatureStats::new(2);
+        s.add(&[1.0, 5.0]);
+        s.add(&[3.0, 5.0]);
+        let n = s.normalization(NormKind::MinMax);
+        assert_eq!(n.offset, vec![1.0, 5.0]);
+        assert_eq!(n.scale, vec![0.5, 0.0]);
+    }
+
+    #[test]
+    fn label_bits() {
+        let mut schema = Schema {
+            n_features: 1,
+            feature_names: vec![],
+            label_column: 1,
+            classes: vec!["a".into(), "b".into(), "c".into()],
+            format: QFormat::new(6, 8).unwrap(),
+            normalization: FeatureStats::new(1).normalization(NormKind::None),
+        };
+        assert_eq!(schema.label_bits(), 2);
+        schema.classes = (0..10).map(|i| i.to_string()).collect();
+        assert_eq!(schema.label_bits(), 4);
+        schema.classes = vec!["x".into()];
+        assert_eq!(schema.label_bits(), 1);
+    }
+}

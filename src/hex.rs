@@ -1,0 +1,53 @@
+//! Hex encoding of field elements: `0x` and 64 hex digits of the canonical
+//! little-endian encoding.
+
+use ff::PrimeField;
+use zkpot_circuits::Fp;
+
+/// Encodes a field element.
+pub fn fp_to_hex(f: &Fp) -> String {
+    let mut s = String::with_capacity(66);
+    s.push_str("0x");
+    for b in f.to_repr().as_ref() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Decodes a field element, refusing anything but `0x` and 64 hex digits of a
+/// canonical encoding.
+pub fn fp_from_hex(s: &str) -> Option<Fp> {
+    let bytes = bytes_from_hex(s.strip_prefix("0x")?)?;
+    let arr: [u8; 32] = bytes.try_into().ok()?;
+    Option::from(Fp::from_repr(arr))
+}
+
+/// Decodes hex digits into bytes.
+pub fn bytes_from_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Encodes bytes as hex digits.
+pub fn bytes_to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_rejects() {
+        let f = Fp::from(123456789);
+        assert_eq!(fp_from_hex(&fp_to_hex(&f)), Some(f));
+        assert_eq!(fp_from_hex("0x12"), None);
+        assert_eq!(fp_from_hex(&format!("0x{}", "ff".repeat(32))), None);
+        assert_eq!(fp_from_hex("zz"), None);
+    }
+}

@@ -1,0 +1,241 @@
+//! Committing the bundled datasets: determinism, hiding, sensitivity to every
+//! row and to the secret, private file permissions, and clear errors (with line
+//! and column) that leave nothing behind.
+
+use std::path::{Path, PathBuf};
+
+use zkpot::data::{commit_csv, CommitOptions, Commitment, DataError, Dataset, DatasetSecret};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+fn opts(secret: u8) -> CommitOptions {
+    CommitOptions {
+        secret: Some(DatasetSecret::from_bytes([secret; 32])),
+        ..CommitOptions::default()
+    }
+}
+
+#[test]
+fn bundled_datasets_commit_and_reload() {
+    for (name, rows, features, classes) in [
+        ("iris.csv", 150, 4, 3),
+        ("wine_data.csv", 178, 13, 3),
+        ("digits.csv.gz", 1797, 64, 10),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let c = commit_csv(&fixture(name), dir.path(), &opts(1)).unwrap();
+        assert_eq!(
+            (c.n_rows, c.schema.n_features, c.schema.classes.len()),
+            (rows, features, classes),
+            "{name}"
+        );
+        let d = Dataset::load(dir.path()).unwrap();
+        assert_eq!(d.root(), c.root().unwrap());
+        assert_eq!(d.row(0).unwrap().len(), features + 1);
+        assert_eq!(
+            Commitment::read(&dir.path().join("commitment.json")).unwrap(),
+            c
+        );
+    }
+}
+
+#[test]
+fn root_is_deterministic_and_hiding() {
+    let iris = fixture("iris.csv");
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let ca = commit_csv(&iris, a.path(), &opts(1)).unwrap();
+    let cb = commit_csv(&iris, b.path(), &opts(1)).unwrap();
+    let cc = commit_csv(&iris, c.path(), &opts(2)).unwrap();
+    assert_eq!(
+        ca.root, cb.root,
+        "nothing changed, the root must not change"
+    );
+    assert_ne!(ca.root, cc.root, "another secret must change the root");
+    // Different secrets share no leaf.
+    let (da, dc) = (
+        Dataset::load(a.path()).unwrap(),
+        Dataset::load(c.path()).unwrap(),
+    );
+    for i in 0..150 {
+        assert_ne!(da.leaf(i), dc.leaf(i));
+        for j in 0..150 {
+            assert_ne!(da.leaf(i), dc.leaf(j));
+        }
+    }
+}
+
+#[test]
+fn commitment_file_holds_no_row_data() {
+    let iris = fixture("iris.csv");
+    let dir = tempfile::tempdir().unwrap();
+    commit_csv(&iris, dir.path(), &opts(3)).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("commitment.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(&v),
+        ["depth", "format", "n_rows", "root", "schema", "version"]
+    );
+    assert_eq!(
+        keys(&v["schema"]),
+        [
+            "classes",
+            "feature_names",
+            "format",
+            "label_column",
+            "n_features",
+            "normalization"
+        ]
+    );
+    // No raw row appears in it.
+    for line in std::fs::read_to_string(&iris).unwrap().lines().skip(1) {
+        assert!(!text.contains(line), "row {line:?} leaked");
+    }
+}
+
+#[test]
+fn any_changed_row_changes_the_root() {
+    let text = std::fs::read_to_string(fixture("iris.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = commit_csv(&fixture("iris.csv"), dir.path(), &opts(4)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for (row, new) in [
+        (1usize, "5.0,3.5,1.4,0.2,0"),
+        (75, "6.0,2.9,4.5,1.5,2"),
+        (150, "5.9,3.0,5.1,1.8,1"),
+    ] {
+        let mut changed = lines.clone();
+        changed[row] = new;
+        let src = dir.path().join("changed.csv");
+        std::fs::write(&src, changed.join("\n")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let c = commit_csv(&src, out.path(), &opts(4)).unwrap();
+        assert_ne!(c.root, base.root, "row {row} changed");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn private_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    commit_csv(&fixture("iris.csv"), dir.path(), &opts(5)).unwrap();
+    for f in ["dataset.secret", "rows.bin"] {
+        let mode = std::fs::metadata(dir.path().join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+}
+
+fn commit_text(text: &str) -> (Result<Commitment, DataError>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.csv");
+    std::fs::write(&src, text).unwrap();
+    let out = dir.path().join("out");
+    let r = commit_csv(&src, &out, &opts(6));
+    (r, dir)
+}
+
+fn assert_nothing_written(dir: &tempfile::TempDir) {
+    assert!(
+        !dir.path().join("out").exists(),
+        "the output directory was left behind"
+    );
+}
+
+#[test]
+fn malformed_csv_names_line_and_column_and_writes_nothing() {
+    let cases: &[(&str, usize, usize)] = &[
+        ("a,b,label\n1,2,0\n3,4\n", 3, 3),     // ragged row
+        ("a,b,label\n1,2,0\n3,x,1\n", 3, 2),   // non-numeric value
+        ("a,b,label\n1,2,0\n3,nan,1\n", 3, 2), // not finite
+        ("2,2,a,b\n1,2,0\n3,4,5\n", 3, 3),     // label outside the classes
+    ];
+    for (text, line, column) in cases {
+        let (r, dir) = commit_text(text);
+        let e = r.expect_err("must fail");
+        let msg = e.to_string();
+        let (l, c) = match &e {
+            DataError::Csv { line, column, .. } => (*line, *column),
+            DataError::LabelOutsideClasses { line, column, .. } => (*line, *column),
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!((l, c), (*line, *column), "{text:?}: {msg}");
+        assert_nothing_written(&dir);
+    }
+    let (r, dir) = commit_text("");
+    assert!(matches!(r, Err(DataError::Empty { .. })));
+    assert_nothing_written(&dir);
+}
+
+#[test]
+fn overflowing_value_is_reported_with_value_and_bound() {
+    let (r, dir) = commit_text("a,label\n1,0\n2,1\n");
+    assert!(r.is_ok());
+    drop(dir);
+    // No normalization: 1000 does not fit 8 bits at 6 fractional bits.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.csv");
+    std::fs::write(&src, "a,label\n1,0\n1000,1\n").unwrap();
+    let o = CommitOptions {
+        normalize: zkpot::data::NormKind::None,
+        ..opts(7)
+    };
+    match commit_csv(&src, &dir.path().join("out"), &o) {
+        Err(DataError::Quantize {
+            line: 3,
+            column: 1,
+            source,
+            ..
+        }) => {
+            let m = source.to_string();
+            assert!(m.contains("64000") && m.contains("127"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn commitment_files_of_other_versions_or_truncated_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    commit_csv(&fixture("iris.csv"), dir.path(), &opts(8)).unwrap();
+    let path = dir.path().join("commitment.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"version\": 1", "\"version\": 2")).unwrap();
+    assert!(matches!(
+        Commitment::read(&path),
+        Err(DataError::Version { found: 2, .. })
+    ));
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    assert!(matches!(
+        Commitment::read(&path),
+        Err(DataError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn a_secret_that_does_not_match_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    commit_csv(&fixture("iris.csv"), dir.path(), &opts(9)).unwrap();
+    DatasetSecret::from_bytes([10; 32])
+        .write(&dir.path().join("dataset.secret"))
+        .unwrap();
+    assert!(matches!(
+        Dataset::load(dir.path()),
+        Err(DataError::SecretMismatch { .. })
+    ));
+}
