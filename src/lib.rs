@@ -15,6 +15,7 @@ mod error;
 mod files;
 pub mod hex;
 pub mod params;
+pub mod train;
 
 pub use error::Error;
 

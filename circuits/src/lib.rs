@@ -22,6 +22,7 @@ pub mod circuits;
 pub mod field;
 pub mod fixed;
 pub mod proving;
+pub mod train;
 
 /// The circuit field, `pallas::Base`.
 pub use halo2_proofs::pasta::Fp;

@@ -1,0 +1,183 @@
+//! What a training run is: architecture, loss, learning rate, batch size and
+//! fixed-point formats. The spec is public; with the dataset commitment it
+//! determines the step circuit and its verifying key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fixed::{FixedError, QFormat};
+
+/// The loss being minimized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Mean squared error against one-hot targets.
+    Mse,
+}
+
+/// Fixed-point formats of a training run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainFormats {
+    /// Input features (the dataset's format).
+    pub input: QFormat,
+    /// Weights and biases.
+    pub weight: QFormat,
+    /// Hidden activations and logits.
+    pub activation: QFormat,
+    /// Learning-rate-scaled gradients (deltas).
+    pub delta: QFormat,
+}
+
+impl TrainFormats {
+    /// The default formats for a dataset with `input` features: weights Q12/16b
+    /// (range +-8, step 1/4096), activations Q8/16b, deltas Q14/16b.
+    pub fn for_input(input: QFormat) -> Self {
+        Self {
+            input,
+            weight: QFormat {
+                frac_bits: 12,
+                bits: 16,
+            },
+            activation: QFormat {
+                frac_bits: 8,
+                bits: 16,
+            },
+            delta: QFormat {
+                frac_bits: 14,
+                bits: 16,
+            },
+        }
+    }
+}
+
+/// A multilayer perceptron trained with SGD: Dense + ReLU layers, the last one
+/// without activation. `widths = [inputs, hidden..., classes]`; `[n, c]` is
+/// linear regression onto one-hot targets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainSpec {
+    /// Layer widths, inputs first, classes last.
+    pub widths: Vec<usize>,
+    /// The loss.
+    pub loss: Loss,
+    /// Learning rate numerator: the rate is `lr_num / 2^lr_shift`.
+    pub lr_num: u32,
+    /// Learning rate shift.
+    pub lr_shift: u32,
+    /// Batch size, a power of two.
+    pub batch: usize,
+    /// Fixed-point formats.
+    pub formats: TrainFormats,
+}
+
+impl TrainSpec {
+    /// The learning rate as a real number.
+    pub fn lr(&self) -> f64 {
+        self.lr_num as f64 / (self.lr_shift as f64).exp2()
+    }
+
+    /// log2 of the batch size.
+    pub fn batch_log2(&self) -> u32 {
+        self.batch.trailing_zeros()
+    }
+
+    /// Number of layers.
+    pub fn layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// Number of parameters (weights and biases).
+    pub fn n_params(&self) -> usize {
+        self.widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum()
+    }
+
+    /// Rescale shift of layer `l`'s forward accumulator.
+    pub fn forward_shift(&self, l: usize) -> u32 {
+        let f = &self.formats;
+        let input = if l == 0 {
+            f.input.frac_bits
+        } else {
+            f.activation.frac_bits
+        };
+        input + f.weight.frac_bits - f.activation.frac_bits
+    }
+
+    /// Rescale shift of the output delta `lr * 2/B * (y - z)`.
+    pub fn output_delta_shift(&self) -> u32 {
+        let f = &self.formats;
+        f.activation.frac_bits + self.lr_shift + self.batch_log2() - 1 - f.delta.frac_bits
+    }
+
+    /// Rescale shift of a hidden delta `sum_o delta_o W_oj`.
+    pub fn hidden_delta_shift(&self) -> u32 {
+        self.formats.weight.frac_bits
+    }
+
+    /// Rescale shift of layer `l`'s weight update.
+    pub fn update_shift(&self, l: usize) -> u32 {
+        let f = &self.formats;
+        let input = if l == 0 {
+            f.input.frac_bits
+        } else {
+            f.activation.frac_bits
+        };
+        f.delta.frac_bits + input - f.weight.frac_bits
+    }
+
+    /// The fixed-point one (`2^f`) of layer `l`'s input, the bias's input.
+    pub fn bias_input(&self, l: usize) -> i64 {
+        let f = &self.formats;
+        let frac = if l == 0 {
+            f.input.frac_bits
+        } else {
+            f.activation.frac_bits
+        };
+        1i64 << frac
+    }
+
+    /// Checks the spec: at least one layer, a power-of-two batch, non-negative
+    /// shifts (scales that line up) and formats the circuits support.
+    pub fn validate(&self) -> Result<(), FixedError> {
+        let bad = |reason: &'static str| FixedError::InvalidFormat {
+            frac_bits: self.formats.weight.frac_bits,
+            bits: self.formats.weight.bits,
+            reason,
+        };
+        if self.widths.len() < 2 || self.widths.contains(&0) {
+            return Err(bad(
+                "a model needs at least an input and an output width, none zero",
+            ));
+        }
+        if !self.batch.is_power_of_two() || self.batch > 1024 {
+            return Err(bad("the batch size must be a power of two up to 1024"));
+        }
+        if self.lr_num == 0 || self.lr_num > 1 << 16 || self.lr_shift > 30 {
+            return Err(bad(
+                "the learning rate must be lr_num / 2^lr_shift with 0 < lr_num <= 65536",
+            ));
+        }
+        let f = &self.formats;
+        let need = |a: u32, b: u32| a >= b;
+        let shifts_ok = (0..self.layers()).all(|l| {
+            let input = if l == 0 {
+                f.input.frac_bits
+            } else {
+                f.activation.frac_bits
+            };
+            need(input + f.weight.frac_bits, f.activation.frac_bits)
+                && need(f.delta.frac_bits + input, f.weight.frac_bits)
+        }) && need(
+            f.activation.frac_bits + self.lr_shift + self.batch_log2(),
+            1 + f.delta.frac_bits,
+        );
+        if !shifts_ok {
+            return Err(bad(
+                "these formats and learning rate need a negative rescale shift",
+            ));
+        }
+        for q in [f.input, f.weight, f.activation, f.delta] {
+            if q.bits > 24 {
+                return Err(bad("training formats are limited to 24-bit values"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! The fixed-point trainer against the float trainer on digits (80/20 split,
+//! MLP 64-32-10, batch 16, the same initialization, learning rate and batches):
+//! test accuracies must agree within 2 percentage points.
+
+use std::path::Path;
+
+use zkpot::circuits::train::{init_params, Loss, TrainFormats, TrainSpec};
+use zkpot::data::{commit_csv, CommitOptions, Dataset, DatasetSecret};
+use zkpot::train::sampling::{Sampler, Sampling};
+use zkpot::train::trainer::{accuracy_fixed, accuracy_float, train_native};
+
+#[test]
+fn fixed_point_tracks_float_on_digits() {
+    // Split digits: every fifth row is held out.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/digits.csv.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let text = {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(&src).unwrap())
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (train, test): (Vec<(usize, &str)>, Vec<(usize, &str)>) = lines
+        .iter()
+        .copied()
+        .enumerate()
+        .partition(|(i, _)| i % 5 != 0);
+    let write = |name: &str, rows: &[(usize, &str)]| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            rows.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("\n"),
+        )
+        .unwrap();
+        p
+    };
+    // Pixel values 0..16 are min-max normalized into [0, 1] at 6 fractional bits.
+    let opts = CommitOptions {
+        secret: Some(DatasetSecret::from_bytes([3; 32])),
+        ..CommitOptions::default()
+    };
+    commit_csv(
+        &write("train.csv", &train),
+        &dir.path().join("train"),
+        &opts,
+    )
+    .unwrap();
+    commit_csv(&write("test.csv", &test), &dir.path().join("test"), &opts).unwrap();
+    let train = Dataset::load(&dir.path().join("train")).unwrap();
+    let test = Dataset::load(&dir.path().join("test")).unwrap();
+    let test_rows: Vec<Vec<i64>> = (0..test.n_rows()).map(|i| test.row(i).unwrap()).collect();
+
+    let spec = TrainSpec {
+        widths: vec![64, 32, 10],
+        loss: Loss::Mse,
+        lr_num: std::env::var("LR")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(32),
+        lr_shift: 8,
+        batch: 16,
+        formats: TrainFormats::for_input(train.commitment().schema.format),
+    };
+    spec.validate().unwrap();
+    let mut sampler = Sampler::new(
+        [1; 32],
+        [2; 32],
+        train.n_rows(),
+        spec.batch,
+        Sampling::Shuffle,
+    );
+    let epochs: u64 = std::env::var("EPOCHS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let steps = epochs * sampler.steps_per_epoch();
+    let run = train_native(&spec, init_params(&spec, 42), &mut sampler, steps, |i| {
+        train.row(i).unwrap()
+    })
+    .unwrap();
+    let fixed = accuracy_fixed(&spec, run.params.last().unwrap(), &test_rows).unwrap();
+    let float = accuracy_float(&spec, &run.float, &test_rows);
+    let last = run.metrics.last().unwrap();
+    println!(
+        "steps {steps}: fixed {fixed:.4} float {float:.4} loss {:.4} / {:.4}",
+        last.fixed_loss, last.float_loss
+    );
+    assert!(
+        float > 0.85,
+        "the float model should learn digits ({float})"
+    );
+    assert!(
+        (fixed - float).abs() <= 0.02,
+        "fixed {fixed} vs float {float}"
+    );
+}
