@@ -117,13 +117,16 @@ fn check(fmt: QFormat, v: i128, what: &str) -> Result<i64, FixedError> {
     fmt.check(v, what)
 }
 
+/// Per-layer vectors of one row.
+type PerLayer = Vec<Vec<i64>>;
+
 /// The forward pass of one input row (features at the input format): each
-/// layer's pre-activation and post-activation (`[x, 1]`-augmented inputs).
+/// layer's `[x, 1]`-augmented input and its rescaled pre-activation.
 fn forward_row(
     spec: &TrainSpec,
     params: &MlpParams,
     x: &[i64],
-) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>), FixedError> {
+) -> Result<(PerLayer, PerLayer), FixedError> {
     let f = &spec.formats;
     let mut inputs = Vec::with_capacity(spec.layers());
     let mut pres = Vec::with_capacity(spec.layers());
