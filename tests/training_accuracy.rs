@@ -23,11 +23,18 @@ fn fixed_point_tracks_float_on_digits() {
         s
     };
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let (train, test): (Vec<(usize, &str)>, Vec<(usize, &str)>) = lines
+    let train: Vec<&str> = lines
         .iter()
-        .copied()
         .enumerate()
-        .partition(|(i, _)| i % 5 != 0);
+        .filter(|(i, _)| i % 5 != 0)
+        .map(|(_, l)| *l)
+        .collect();
+    let test: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 5 == 0)
+        .map(|(_, l)| *l)
+        .collect();
     let write = |name: &str, rows: &[(usize, &str)]| {
         let p = dir.path().join(name);
         std::fs::write(
