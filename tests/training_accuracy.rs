@@ -35,13 +35,9 @@ fn fixed_point_tracks_float_on_digits() {
         .filter(|(i, _)| i % 5 == 0)
         .map(|(_, l)| *l)
         .collect();
-    let write = |name: &str, rows: &[(usize, &str)]| {
+    let write = |name: &str, rows: &[&str]| {
         let p = dir.path().join(name);
-        std::fs::write(
-            &p,
-            rows.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("\n"),
-        )
-        .unwrap();
+        std::fs::write(&p, rows.join("\n")).unwrap();
         p
     };
     // Pixel values 0..16 are min-max normalized into [0, 1] at 6 fractional bits.
