@@ -2,12 +2,15 @@
 //! generic lookup gadget, the MAC gadget, a constants column and one instance
 //! column for public inputs.
 
+use std::sync::{Arc, Mutex};
+
 use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
 use halo2_proofs::plonk::{Column, ConstraintSystem, Error, Instance};
 
 use super::dense::DenseChip;
 use super::dot::{DotChip, DotConfig};
 use super::hash::{HashChip, HashConfig};
+use super::lookup::chip::LaneUsage;
 use super::lookup::{LookupChip, LookupConfig};
 use super::merkle::{MerkleChip, MerkleConfig};
 use super::range::RangeChip;
@@ -25,15 +28,21 @@ pub struct CoreShape {
     pub lanes: usize,
     /// Whether lane vectors can be copied in (needed for batches above one).
     pub lane_equality: bool,
-    /// Whether the circuit hashes (Poseidon and Merkle paths).
-    pub hash: bool,
+    /// Copies of the lookup gadget laid out side by side (at least one).
+    pub lookup_lanes: usize,
+    /// Copies of Poseidon laid out side by side; 0 for circuits that do not hash.
+    pub hash_lanes: usize,
 }
 
 impl CoreShape {
     /// Advice columns the core configures with this shape: the lookup gadget's
     /// three and the MAC gadget's `width + lanes * width + lanes`.
     pub fn advice_columns(&self) -> usize {
-        3 + self.width + self.lanes * self.width + self.lanes + if self.hash { 4 } else { 0 }
+        3 * self.lookup_lanes.max(1)
+            + self.width
+            + self.lanes * self.width
+            + self.lanes
+            + 4 * self.hash_lanes
     }
 
     /// The default shape, chosen by measurement (see docs/DESIGN.md): 8 products
@@ -42,7 +51,8 @@ impl CoreShape {
         width: 8,
         lanes: 4,
         lane_equality: false,
-        hash: false,
+        lookup_lanes: 1,
+        hash_lanes: 0,
     };
 }
 
@@ -51,14 +61,18 @@ impl CoreShape {
 pub struct CoreConfig {
     /// The shared lookup table.
     pub table: TableConfig,
-    /// The generic lookup gadget.
-    pub lookup: LookupConfig,
+    /// The generic lookup gadget, one configuration per lane.
+    pub lookups: Vec<LookupConfig>,
+    /// Rows used per lookup lane during one synthesis.
+    pub lookup_usage: LaneUsage,
     /// The MAC gadget.
     pub dot: DotConfig,
     /// Public inputs.
     pub instance: Column<Instance>,
-    /// Poseidon, when the shape asks for hashing.
-    pub hash: Option<HashConfig>,
+    /// Poseidon, one configuration per lane (none if the shape does not hash).
+    pub hashes: Vec<HashConfig>,
+    /// Rows used per Poseidon lane during one synthesis.
+    pub hash_usage: LaneUsage,
     /// The Merkle swap gate, when the shape asks for hashing (on MAC columns).
     pub merkle: Option<MerkleConfig>,
 }
@@ -71,7 +85,9 @@ impl CoreConfig {
     /// equality enabled.
     pub fn configure(meta: &mut ConstraintSystem<Fp>, shape: CoreShape) -> Self {
         let table = TableConfig::configure(meta);
-        let lookup = LookupConfig::configure(meta, table);
+        let lookups: Vec<LookupConfig> = (0..shape.lookup_lanes.max(1))
+            .map(|_| LookupConfig::configure(meta, table))
+            .collect();
         let constants = meta.fixed_column();
         let dot = DotConfig::configure(
             meta,
@@ -82,30 +98,33 @@ impl CoreConfig {
         );
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        let (hash, merkle) = if shape.hash {
-            let state = [
-                meta.advice_column(),
-                meta.advice_column(),
-                meta.advice_column(),
-            ];
-            let partial = meta.advice_column();
-            let hash = HashChip::configure(meta, state, partial);
-            // The swap gate shares the MAC gadget's equality-enabled columns.
-            let shared: Vec<_> = dot.a.iter().chain(dot.acc.iter()).copied().collect();
-            let merkle = match shared.as_slice() {
-                [a, b, c, d, e, ..] => Some(MerkleConfig::configure(meta, [*a, *b, *c, *d, *e])),
-                _ => None,
-            };
-            (Some(hash), merkle)
-        } else {
-            (None, None)
+        let hashes: Vec<HashConfig> = (0..shape.hash_lanes)
+            .map(|_| {
+                let state = [
+                    meta.advice_column(),
+                    meta.advice_column(),
+                    meta.advice_column(),
+                ];
+                let partial = meta.advice_column();
+                HashChip::configure(meta, state, partial)
+            })
+            .collect();
+        // The swap gate shares the MAC gadget's equality-enabled columns.
+        let shared: Vec<_> = dot.a.iter().chain(dot.acc.iter()).copied().collect();
+        let merkle = match (shape.hash_lanes, shared.as_slice()) {
+            (1.., [a, b, c, d, e, ..]) => Some(MerkleConfig::configure(meta, [*a, *b, *c, *d, *e])),
+            _ => None,
         };
+        let lanes = lookups.len();
+        let hash_lanes = hashes.len();
         Self {
             table,
-            lookup,
+            lookups,
+            lookup_usage: Arc::new(Mutex::new(vec![0; lanes])),
             dot,
             instance,
-            hash,
+            hashes,
+            hash_usage: Arc::new(Mutex::new(vec![0; hash_lanes])),
             merkle,
         }
     }
@@ -131,10 +150,13 @@ impl CoreConfig {
 
     /// The Poseidon chip; an error if the shape has no hashing.
     pub fn hash_chip(&self) -> Result<HashChip, Error> {
-        self.hash
-            .clone()
-            .map(HashChip::construct)
-            .ok_or(Error::Synthesis)
+        if self.hashes.is_empty() {
+            return Err(Error::Synthesis);
+        }
+        Ok(HashChip::with_lanes(
+            self.hashes.clone(),
+            self.hash_usage.clone(),
+        ))
     }
 
     /// The Merkle chip; an error if the shape has no hashing.
@@ -164,17 +186,17 @@ impl CoreConfig {
 
     /// The generic lookup chip.
     pub fn lookup_chip(&self) -> LookupChip {
-        LookupChip::construct(self.lookup.clone())
+        LookupChip::with_lanes(self.lookups.clone(), self.lookup_usage.clone())
     }
 
     /// A range-check chip with the given limb width.
     pub fn range_chip(&self, limb_bits: u32) -> RangeChip {
-        RangeChip::construct(self.lookup.clone(), limb_bits)
+        RangeChip::construct(self.lookup_chip(), limb_bits)
     }
 
     /// A rescale chip with the given limb width.
     pub fn rescale_chip(&self, limb_bits: u32) -> RescaleChip {
-        RescaleChip::construct(self.lookup.clone(), limb_bits)
+        RescaleChip::construct(self.lookup_chip(), limb_bits)
     }
 
     /// The MAC chip.
@@ -184,6 +206,6 @@ impl CoreConfig {
 
     /// A dense-layer chip with the given limb width.
     pub fn dense_chip(&self, limb_bits: u32) -> DenseChip {
-        DenseChip::construct(self.dot.clone(), self.lookup.clone(), limb_bits)
+        DenseChip::construct(self.dot.clone(), self.lookup_chip(), limb_bits)
     }
 }

@@ -12,6 +12,7 @@ use halo2_gadgets::poseidon::{Hash, Pow5Chip, Pow5Config};
 use halo2_proofs::circuit::{AssignedCell, Layouter};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error};
 
+use super::lookup::chip::LaneUsage;
 use crate::Fp;
 
 /// The Poseidon configuration zkpot uses (width 3, rate 2), with one of its
@@ -27,7 +28,7 @@ pub struct HashConfig {
 /// The most elements hashed in one sponge; longer inputs are chunked.
 pub const DIRECT: usize = 8;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ff::PrimeField;
 
@@ -125,7 +126,8 @@ pub fn hash_native(inputs: &[Fp]) -> Fp {
 /// Poseidon in circuit over a `Pow5Chip`.
 #[derive(Clone, Debug)]
 pub struct HashChip {
-    config: HashConfig,
+    lanes: Vec<HashConfig>,
+    usage: LaneUsage,
 }
 
 impl HashChip {
@@ -155,9 +157,27 @@ impl HashChip {
         }
     }
 
-    /// Builds the chip from its configuration.
+    /// Builds the chip from one configuration.
     pub fn construct(config: HashConfig) -> Self {
-        Self { config }
+        Self::with_lanes(vec![config], Arc::new(Mutex::new(vec![0])))
+    }
+
+    /// Builds the chip over several Poseidon lanes laid out side by side; each
+    /// hash goes to the least-used lane (a choice that depends on input lengths
+    /// only, never on values).
+    pub fn with_lanes(lanes: Vec<HashConfig>, usage: LaneUsage) -> Self {
+        Self { lanes, usage }
+    }
+
+    fn take_lane(&self, permutations: usize) -> &HashConfig {
+        let mut usage = match self.usage.lock() {
+            Ok(u) => u,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        usage.resize(self.lanes.len(), 0);
+        let lane = (0..self.lanes.len()).min_by_key(|i| usage[*i]).unwrap_or(0);
+        usage[lane] += permutations;
+        &self.lanes[lane]
     }
 
     /// Hashes `inputs` (at least one cell) in circuit; equals [`hash_native`].
@@ -169,14 +189,12 @@ impl HashChip {
         if inputs.is_empty() {
             return Err(Error::Synthesis);
         }
+        if self.lanes.is_empty() {
+            return Err(Error::Synthesis);
+        }
         if inputs.len() <= DIRECT {
-            return dispatch_len!(
-                inputs.len(),
-                hash_fixed,
-                &self.config.pow5,
-                layouter,
-                inputs
-            );
+            let lane = self.take_lane(inputs.len().div_ceil(2));
+            return dispatch_len!(inputs.len(), hash_fixed, &lane.pow5, layouter, inputs);
         }
         let mut digests = Vec::with_capacity(inputs.len() / DIRECT + 2);
         for chunk in inputs.chunks(DIRECT) {
@@ -187,7 +205,7 @@ impl HashChip {
             |mut region| {
                 region.assign_advice_from_constant(
                     || "len",
-                    self.config.state0,
+                    self.lanes[0].state0,
                     0,
                     Fp::from(inputs.len() as u64),
                 )

@@ -56,6 +56,19 @@ pub trait LookupInstructions {
         pieces: &[Piece],
     ) -> Result<Decomposition, Error>;
 
+    /// Like [`decompose_select`](Self::decompose_select) but multiplies `z_select`
+    /// by `mask`, a cell that must be 0 or 1 (checked by a `Bit` lookup). A
+    /// hidden layer's backward pass uses it with the forward pass's sign bit.
+    fn decompose_mask(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: &AssignedCell<Fp, Fp>,
+        offset: i64,
+        pieces: &[Piece],
+        select: usize,
+        mask: &AssignedCell<Fp, Fp>,
+    ) -> Result<Decomposition, Error>;
+
     /// Proves that a fresh witness `value` decomposes into `pieces` and returns
     /// its cells; `rests[0]` is the composed value. Packing several small values
     /// into one field element is a composition whose pieces are the values.

@@ -27,6 +27,16 @@ pub enum Lookup {
     /// The top limb of a signed value carries its sign, so this lookup yields
     /// the sign bit ReLU needs for values wider than one table.
     Sign(u32),
+    /// `x` is 0 or 1 and the output equals it.
+    Bit,
+    /// `x` is a class index below `classes` and the output is 1 exactly when
+    /// `x` is `class`: one entry of a one-hot encoding.
+    OneHot {
+        /// The class this entry tests for.
+        class: u32,
+        /// The number of classes.
+        classes: u32,
+    },
     /// `x` lies in the format's domain and the output is `act(x)`.
     Activation(Activation, QFormat),
 }
@@ -42,6 +52,8 @@ impl Lookup {
             Lookup::Unsigned(b) => (1, 0, *b),
             Lookup::Signed(b) => (2, 0, *b),
             Lookup::Sign(b) => (3, 0, *b),
+            Lookup::Bit => (4, 0, 1),
+            Lookup::OneHot { class, classes } => (5, *class, *classes),
             Lookup::Activation(act, fmt) => (16 + act.code(), fmt.frac_bits, fmt.bits),
         };
         (kind << 16) | ((frac as u64) << 8) | bits as u64
@@ -51,6 +63,8 @@ impl Lookup {
     pub fn bits(&self) -> u32 {
         match self {
             Lookup::Unsigned(b) | Lookup::Signed(b) | Lookup::Sign(b) => *b,
+            Lookup::Bit => 1,
+            Lookup::OneHot { classes, .. } => 32 - classes.saturating_sub(1).leading_zeros(),
             Lookup::Activation(_, fmt) => fmt.bits,
         }
     }
@@ -58,7 +72,7 @@ impl Lookup {
     /// The smallest input in the domain.
     pub fn domain_min(&self) -> i64 {
         match self {
-            Lookup::Unsigned(_) => 0,
+            Lookup::Unsigned(_) | Lookup::Bit | Lookup::OneHot { .. } => 0,
             _ => -(1i64 << (self.bits() - 1)),
         }
     }
@@ -67,6 +81,8 @@ impl Lookup {
     pub fn domain_max(&self) -> i64 {
         match self {
             Lookup::Unsigned(b) => (1i64 << b) - 1,
+            Lookup::Bit => 1,
+            Lookup::OneHot { classes, .. } => *classes as i64 - 1,
             _ => (1i64 << (self.bits() - 1)) - 1,
         }
     }
@@ -81,13 +97,15 @@ impl Lookup {
         match self {
             Lookup::Activation(act, fmt) => act.apply(x, *fmt),
             Lookup::Sign(_) => i64::from(x >= 0),
+            Lookup::Bit => x,
+            Lookup::OneHot { class, .. } => i64::from(x == *class as i64),
             _ => 0,
         }
     }
 
     /// Number of table rows this lookup adds.
     pub fn rows(&self) -> usize {
-        1usize << self.bits()
+        (self.domain_max() - self.domain_min() + 1) as usize
     }
 }
 
@@ -197,6 +215,12 @@ mod tests {
             all.push(Lookup::Signed(b));
             all.push(Lookup::Sign(b));
         }
+        all.push(Lookup::Bit);
+        for classes in [2u32, 10, 255] {
+            for class in 0..classes {
+                all.push(Lookup::OneHot { class, classes });
+            }
+        }
         for act in Activation::ALL {
             all.push(Lookup::Activation(act, fmt));
             all.push(Lookup::Activation(act, QFormat::new(5, 8).unwrap()));
@@ -205,6 +229,27 @@ mod tests {
             assert!(l.tag() != 0);
             assert!(tags.insert(l.tag()), "duplicate tag for {l:?}");
         }
+    }
+
+    #[test]
+    fn one_hot_and_bit_entries() {
+        let l = Lookup::OneHot {
+            class: 3,
+            classes: 10,
+        };
+        assert_eq!((l.domain_min(), l.domain_max(), l.rows()), (0, 9, 10));
+        assert_eq!(
+            (0..10).map(|x| l.output(x)).collect::<Vec<_>>(),
+            [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            (
+                Lookup::Bit.output(0),
+                Lookup::Bit.output(1),
+                Lookup::Bit.rows()
+            ),
+            (0, 1, 2)
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub const TEST_SHAPE: CoreShape = CoreShape {
     width: 3,
     lanes: 2,
     lane_equality: true,
-    hash: true,
+    lookup_lanes: 2,
+    hash_lanes: 2,
 };
 
 /// What a test circuit does.

@@ -51,7 +51,8 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
         width: WIDTH,
         lanes: LANES,
         lane_equality: BATCHED,
-        hash: false,
+        lookup_lanes: 1,
+        hash_lanes: 0,
     };
 
     /// Plans a dense-layer circuit; `witness` is `None` for key generation.

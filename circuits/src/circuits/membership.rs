@@ -139,7 +139,8 @@ pub const MEMBERSHIP_SHAPE: CoreShape = CoreShape {
     width: 4,
     lanes: 1,
     lane_equality: false,
-    hash: true,
+    lookup_lanes: 1,
+    hash_lanes: 1,
 };
 
 impl MembershipCircuit {

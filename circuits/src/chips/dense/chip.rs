@@ -6,7 +6,7 @@ use halo2_proofs::plonk::Error;
 
 use super::{DenseCells, DenseInstructions};
 use crate::chips::dot::{DotChip, DotConfig, DotInstructions, Operand};
-use crate::chips::lookup::LookupConfig;
+use crate::chips::lookup::{LookupChip, LookupConfig};
 use crate::chips::rescale::{RescaleChip, RescaleInstructions};
 use crate::fixed::DenseSpec;
 use crate::Fp;
@@ -21,11 +21,12 @@ pub struct DenseChip {
 
 impl DenseChip {
     /// Builds the chip from the MAC and lookup configurations.
-    pub fn construct(dot: DotConfig, lookup: LookupConfig, limb_bits: u32) -> Self {
+    pub fn construct(dot: DotConfig, lookup: LookupChip, limb_bits: u32) -> Self {
+        let config = (dot.clone(), lookup.config().clone());
         Self {
-            dot: DotChip::construct(dot.clone()),
-            rescale: RescaleChip::construct(lookup.clone(), limb_bits),
-            config: (dot, lookup),
+            dot: DotChip::construct(dot),
+            rescale: RescaleChip::construct(lookup, limb_bits),
+            config,
         }
     }
 }

@@ -5,7 +5,10 @@ use halo2_proofs::circuit::{AssignedCell, Chip, Layouter, Value};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
 
+use std::sync::{Arc, Mutex};
+
 use super::{Decomposition, LookupInstructions, Piece};
+use crate::chips::table::Lookup;
 use crate::chips::table::TableConfig;
 use crate::field::fp_from_i64;
 use crate::Fp;
@@ -97,16 +100,40 @@ impl LookupConfig {
     }
 }
 
-/// The generic lookup gadget's chip.
+/// Rows assigned so far in each lane, shared by every chip of one synthesis so
+/// that regions go to the least-used lane. The choice depends only on region
+/// sizes, never on witness values, so key generation and proving agree.
+pub type LaneUsage = Arc<Mutex<Vec<usize>>>;
+
+/// The generic lookup gadget's chip, over one or more lanes (each lane a copy of
+/// the columns and lookup argument); lanes are laid out side by side.
 #[derive(Clone, Debug)]
 pub struct LookupChip {
-    config: LookupConfig,
+    lanes: Vec<LookupConfig>,
+    usage: LaneUsage,
 }
 
 impl LookupChip {
-    /// Builds the chip from its configuration.
+    /// Builds the chip from one configuration.
     pub fn construct(config: LookupConfig) -> Self {
-        Self { config }
+        Self::with_lanes(vec![config], Arc::new(Mutex::new(vec![0])))
+    }
+
+    /// Builds the chip over several lanes sharing a usage record.
+    pub fn with_lanes(lanes: Vec<LookupConfig>, usage: LaneUsage) -> Self {
+        Self { lanes, usage }
+    }
+
+    /// Picks the least-used lane for a region of `rows` rows and records it.
+    fn take_lane(&self, rows: usize) -> &LookupConfig {
+        let mut usage = match self.usage.lock() {
+            Ok(u) => u,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        usage.resize(self.lanes.len(), 0);
+        let lane = (0..self.lanes.len()).min_by_key(|i| usage[*i]).unwrap_or(0);
+        usage[lane] += rows;
+        &self.lanes[lane]
     }
 }
 
@@ -115,7 +142,7 @@ impl Chip<Fp> for LookupChip {
     type Loaded = ();
 
     fn config(&self) -> &Self::Config {
-        &self.config
+        &self.lanes[0]
     }
 
     fn loaded(&self) -> &Self::Loaded {
@@ -132,6 +159,29 @@ impl LookupInstructions for LookupChip {
         pieces: &[Piece],
     ) -> Result<Decomposition, Error> {
         self.assign_decomposition(layouter, Start::Copy(value), offset, pieces, None, None)
+    }
+
+    fn decompose_mask(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        value: &AssignedCell<Fp, Fp>,
+        offset: i64,
+        pieces: &[Piece],
+        select: usize,
+        mask: &AssignedCell<Fp, Fp>,
+    ) -> Result<Decomposition, Error> {
+        if select >= pieces.len() {
+            return Err(Error::Synthesis);
+        }
+        let sel = Select::Mask(select, mask);
+        self.assign_decomposition(
+            layouter,
+            Start::Copy(value),
+            offset,
+            pieces,
+            Some(sel),
+            None,
+        )
     }
 
     fn compose(
@@ -154,15 +204,24 @@ impl LookupInstructions for LookupChip {
         if select >= pieces.len() {
             return Err(Error::Synthesis);
         }
+        let sel = Select::Last(select);
         self.assign_decomposition(
             layouter,
             Start::Copy(value),
             offset,
             pieces,
-            Some(select),
+            Some(sel),
             None,
         )
     }
+}
+
+/// What a decomposition's running sum is multiplied by after its pieces.
+enum Select<'a> {
+    /// `z_i` times the last piece's table output.
+    Last(usize),
+    /// `z_i` times a bit cell, checked by a `Bit` lookup on an extra row.
+    Mask(usize, &'a AssignedCell<Fp, Fp>),
 }
 
 /// Where a decomposition's value comes from.
@@ -182,10 +241,15 @@ impl LookupChip {
         value: Start<'_>,
         offset: i64,
         pieces: &[Piece],
-        select: Option<usize>,
+        select: Option<Select<'_>>,
         rest_override: Option<&[Value<Fp>]>,
     ) -> Result<Decomposition, Error> {
-        let cfg = &self.config;
+        let extra = match select {
+            None => 0,
+            Some(Select::Last(_)) => 2,
+            Some(Select::Mask(..)) => 3,
+        };
+        let cfg = self.take_lane(pieces.len() + extra);
         if pieces.is_empty() {
             return Err(Error::Synthesis);
         }
@@ -238,16 +302,27 @@ impl LookupChip {
                     outputs.push(out);
                 }
                 rests.push(z);
-                let selected = match select {
+                let selected = match &select {
                     None => None,
-                    Some(i) => {
+                    Some(sel) => {
                         // Row n: a copy of z_i; row n + 1: z_i * s, s being the
-                        // output on the decomposition's last row (n - 1).
-                        let n = pieces.len();
+                        // output on row n - 1: the decomposition's last piece,
+                        // or (with a mask) an extra `Bit` lookup of the mask.
+                        let (i, mut n) = match sel {
+                            Select::Last(i) | Select::Mask(i, _) => (*i, pieces.len()),
+                        };
+                        let mut s = outputs.last().ok_or(Error::Synthesis)?.value().copied();
+                        if let Select::Mask(_, mask) = sel {
+                            let bit = Fp::from(Lookup::Bit.tag());
+                            region.assign_fixed(|| "tag", cfg.tag, n, || Value::known(bit))?;
+                            mask.copy_advice(|| "mask", &mut region, cfg.input, n)?;
+                            s = mask.value().copied();
+                            region.assign_advice(|| "mask out", cfg.output, n, || s)?;
+                            n += 1;
+                        }
                         let source = rests.get(i).ok_or(Error::Synthesis)?;
                         let z = source.copy_advice(|| "z_select", &mut region, cfg.rest, n)?;
                         cfg.q_select.enable(&mut region, n)?;
-                        let s = outputs.last().ok_or(Error::Synthesis)?.value().copied();
                         let y = match rest_override.and_then(|r| r.get(n + 1)) {
                             Some(v) => *v,
                             None => z.value().copied() * s,
@@ -327,7 +402,7 @@ mod tests {
                 Start::Copy(&value),
                 self.offset,
                 &pieces,
-                self.select,
+                self.select.map(Select::Last),
                 rests.as_deref(),
             )?;
             Ok(())
@@ -441,5 +516,88 @@ mod tests {
         let mut d = relu(-200);
         d.pieces[1].2 = 1;
         assert_lookup_fails(mock(6, d, vec![]));
+    }
+
+    /// `z_0 * mask` after a one-piece decomposition, the mask witnessed in the
+    /// first region and looked up as a `Bit`.
+    #[derive(Clone)]
+    struct Masked {
+        value: i64,
+        mask: i64,
+        selected: Option<i64>,
+    }
+
+    impl Synth for Masked {
+        fn table(&self) -> TableSet {
+            let mut set = TableSet::new();
+            set.add(Lookup::Signed(8));
+            set.add(Lookup::Bit);
+            set
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let cells = cfg.witness(
+                layouter,
+                &[
+                    Value::known(fp_from_i64(self.value)),
+                    Value::known(fp_from_i64(self.mask)),
+                ],
+            )?;
+            let piece = Piece {
+                lookup: Lookup::Signed(8),
+                input: Value::known(fp_from_i64(self.value)),
+                output: Value::known(Fp::from(0)),
+            };
+            let chip = cfg.lookup_chip();
+            let select = Select::Mask(0, &cells[1]);
+            let rests = self.selected.map(|y| {
+                vec![Value::known(Fp::from(0)); 3]
+                    .into_iter()
+                    .chain([Value::known(fp_from_i64(y))])
+                    .collect::<Vec<_>>()
+            });
+            let d = chip.assign_decomposition(
+                layouter,
+                Start::Copy(&cells[0]),
+                0,
+                &[piece],
+                Some(select),
+                rests.as_deref(),
+            )?;
+            cfg.expose(layouter, d.selected.as_ref().ok_or(Error::Synthesis)?, 0)
+        }
+    }
+
+    #[test]
+    fn mask_multiplies_by_a_bit() {
+        for (v, m) in [(-7i64, 0i64), (-7, 1), (100, 1), (100, 0)] {
+            let m = Masked {
+                value: v,
+                mask: m,
+                selected: None,
+            };
+            let want = fp_from_i64(m.value * m.mask);
+            assert_eq!(mock(9, m, vec![want]), Ok(()));
+        }
+    }
+
+    #[test]
+    fn mask_that_is_not_a_bit_fails_the_lookup() {
+        let m = Masked {
+            value: 5,
+            mask: 2,
+            selected: None,
+        };
+        assert_lookup_fails(mock(9, m, vec![fp_from_i64(10)]));
+    }
+
+    #[test]
+    fn wrong_masked_value_fails_the_select_gate() {
+        let m = Masked {
+            value: 5,
+            mask: 0,
+            selected: Some(5),
+        };
+        assert_gate_fails(mock(9, m, vec![fp_from_i64(5)]), "select");
     }
 }

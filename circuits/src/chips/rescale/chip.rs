@@ -21,11 +21,8 @@ pub struct RescaleChip {
 impl RescaleChip {
     /// Builds the chip; remainders and outputs wider than `limb_bits` are split
     /// into limbs.
-    pub fn construct(config: LookupConfig, limb_bits: u32) -> Self {
-        Self {
-            lookup: LookupChip::construct(config),
-            limb_bits,
-        }
+    pub fn construct(lookup: LookupChip, limb_bits: u32) -> Self {
+        Self { lookup, limb_bits }
     }
 }
 
