@@ -300,3 +300,81 @@ pub fn bench_commit(rows: usize, features: usize) -> Result<CommitBench, Error> 
         peak_mem_mib: peak_memory_mib(),
     })
 }
+
+/// One training step of `widths` on the bundled digits dataset (batch
+/// `batch`, `steps` steps per proof): the step circuit, its public inputs and
+/// the native weights after the step.
+pub fn training_case(
+    widths: &[usize],
+    batch: usize,
+    steps: usize,
+) -> Result<zkpot_circuits::train::TrainStepCircuit, Error> {
+    use zkpot_circuits::train::{
+        init_params, Loss, StepWitness, TrainFormats, TrainSpec, TrainStepCircuit,
+    };
+    let dir = std::env::temp_dir().join(format!("zkpot-bench-train-{}", std::process::id()));
+    let digits = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/digits.csv.gz");
+    let opts = CommitOptions {
+        secret: Some(crate::data::DatasetSecret::from_bytes([7; 32])),
+        ..CommitOptions::default()
+    };
+    commit_csv(&digits, &dir, &opts)?;
+    let data = crate::data::Dataset::load(&dir)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = data.commitment();
+    let spec = TrainSpec {
+        widths: widths.to_vec(),
+        loss: Loss::Mse,
+        lr_num: 32,
+        lr_shift: 8,
+        batch,
+        formats: TrainFormats::for_input(c.schema.format),
+    };
+    let openings = (0..(batch * steps) as u64)
+        .map(|i| data.opening((i * 113) % data.n_rows()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let witness = StepWitness {
+        params: init_params(&spec, 1),
+        salt_in: Fp::from(11),
+        salt_out: Fp::from(12),
+        openings,
+        context: Fp::from(13),
+    };
+    Ok(TrainStepCircuit::new(
+        spec,
+        c.schema.layout(),
+        c.depth as usize,
+        steps,
+        Some(witness),
+    )?)
+}
+
+/// Measures one proof of a training step on digits.
+pub fn bench_training(
+    cache: &ParamsCache,
+    widths: &[usize],
+    batch: usize,
+    steps: usize,
+) -> Result<BenchReport, Error> {
+    let circuit = training_case(widths, batch, steps)?;
+    let (public, _) = circuit.public_inputs()?;
+    let describe = circuit.describe();
+    let macs = steps * batch * 3 * widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum::<usize>();
+    let name = format!(
+        "train {} b{batch} x{steps}",
+        widths
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join("-")
+    );
+    measure_proof(
+        cache,
+        name,
+        circuit,
+        &describe,
+        &public,
+        zkpot_circuits::train::circuit::TRAIN_SHAPE,
+        Some(macs),
+    )
+}

@@ -85,6 +85,8 @@ enum Suite {
     Membership,
     /// Native dataset commitment throughput (64-feature rows).
     Commit,
+    /// One SGD step (batch 16) of the 64-32-10 MLP on digits.
+    Training,
     /// Every suite.
     All,
 }
@@ -103,7 +105,7 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
     let mut reports: Vec<BenchReport> = Vec::new();
     let mut commits = Vec::new();
     let want = |s: Suite| suite == s || suite == Suite::All;
-    if !json && (want(Suite::Dense) || want(Suite::Membership)) {
+    if !json && (want(Suite::Dense) || want(Suite::Membership) || want(Suite::Training)) {
         println!("{}", BenchReport::header());
     }
     let mut report = |r: BenchReport| {
@@ -121,6 +123,9 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
         for depth in [11, 20] {
             report(bench_membership(cache, 64, depth)?);
         }
+    }
+    if want(Suite::Training) {
+        report(zkpot::bench::bench_training(cache, &[64, 32, 10], 16, 1)?);
     }
     if want(Suite::Commit) {
         let c = bench_commit(rows, 64)?;

@@ -8,6 +8,7 @@ use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
 use halo2_proofs::plonk::{Column, ConstraintSystem, Error, Instance};
 
 use super::dense::DenseChip;
+use super::dot::chip::ConstantCells;
 use super::dot::{DotChip, DotConfig};
 use super::hash::{HashChip, HashConfig};
 use super::lookup::chip::LaneUsage;
@@ -73,6 +74,8 @@ pub struct CoreConfig {
     pub hashes: Vec<HashConfig>,
     /// Rows used per Poseidon lane during one synthesis.
     pub hash_usage: LaneUsage,
+    /// Constant cells assigned so far in one synthesis.
+    pub constant_cells: ConstantCells,
     /// The Merkle swap gate, when the shape asks for hashing (on MAC columns).
     pub merkle: Option<MerkleConfig>,
 }
@@ -125,6 +128,7 @@ impl CoreConfig {
             instance,
             hashes,
             hash_usage: Arc::new(Mutex::new(vec![0; hash_lanes])),
+            constant_cells: Arc::new(Mutex::new(Default::default())),
             merkle,
         }
     }
@@ -199,9 +203,9 @@ impl CoreConfig {
         RescaleChip::construct(self.lookup_chip(), limb_bits)
     }
 
-    /// The MAC chip.
+    /// The MAC chip (sharing this synthesis's constant cells).
     pub fn dot_chip(&self) -> DotChip {
-        DotChip::construct(self.dot.clone())
+        DotChip::with_constants(self.dot.clone(), self.constant_cells.clone())
     }
 
     /// A dense-layer chip with the given limb width.

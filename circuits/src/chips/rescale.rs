@@ -25,6 +25,9 @@ pub struct Rescaled {
     pub q: AssignedCell<Fp, Fp>,
     /// The output `act(q)`, or `q` itself without an activation.
     pub y: AssignedCell<Fp, Fp>,
+    /// For ReLU computed from the sign bit: the bit `[q >= 0]`, which is also
+    /// ReLU's derivative for the backward pass.
+    pub sign: Option<AssignedCell<Fp, Fp>>,
 }
 
 /// Instructions for rescaling.
@@ -37,6 +40,18 @@ pub trait RescaleInstructions {
         shift: u32,
         format: QFormat,
         activation: Option<Activation>,
+    ) -> Result<Rescaled, Error>;
+
+    /// Rescales `acc` by `shift` bits into `format` and multiplies the result by
+    /// `mask` (a 0/1 cell): `y = mask * rescale(acc)`. ReLU's backward pass uses
+    /// it with the forward pass's sign bit.
+    fn rescale_masked(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        acc: &AssignedCell<Fp, Fp>,
+        shift: u32,
+        format: QFormat,
+        mask: &AssignedCell<Fp, Fp>,
     ) -> Result<Rescaled, Error>;
 }
 

@@ -16,11 +16,18 @@ use crate::Fp;
 #[derive(Default)]
 struct RowCounter {
     rows: usize,
+    per_column: std::collections::BTreeMap<String, usize>,
 }
 
 impl RowCounter {
     fn touch(&mut self, row: usize) {
         self.rows = self.rows.max(row + 1);
+    }
+
+    fn touch_col(&mut self, col: String, row: usize) {
+        self.touch(row);
+        let e = self.per_column.entry(col).or_default();
+        *e = (*e).max(row + 1);
     }
 }
 
@@ -50,7 +57,7 @@ impl Assignment<Fp> for RowCounter {
     fn assign_advice<V, VR, A, AR>(
         &mut self,
         _: A,
-        _: Column<Advice>,
+        c: Column<Advice>,
         row: usize,
         _: V,
     ) -> Result<(), Error>
@@ -60,14 +67,14 @@ impl Assignment<Fp> for RowCounter {
         A: FnOnce() -> AR,
         AR: Into<String>,
     {
-        self.touch(row);
+        self.touch_col(format!("{c:?}"), row);
         Ok(())
     }
 
     fn assign_fixed<V, VR, A, AR>(
         &mut self,
         _: A,
-        _: Column<Fixed>,
+        c: Column<Fixed>,
         row: usize,
         _: V,
     ) -> Result<(), Error>
@@ -77,7 +84,7 @@ impl Assignment<Fp> for RowCounter {
         A: FnOnce() -> AR,
         AR: Into<String>,
     {
-        self.touch(row);
+        self.touch_col(format!("{c:?}"), row);
         Ok(())
     }
 
@@ -126,6 +133,9 @@ pub fn measure<C: Circuit<Fp, Config = CoreConfig>>(
     let mut counter = RowCounter::default();
     C::FloorPlanner::synthesize(&mut counter, circuit, config, constants)
         .map_err(|e| CircuitError::Synthesis(e.to_string()))?;
+    if std::env::var_os("ZKPOT_DEBUG_ROWS").is_some() {
+        eprintln!("{:?}", counter.per_column);
+    }
     let rows = counter.rows.max(instance_rows);
     let needed = rows + cs.blinding_factors() + 1;
     let k = (4..=MAX_K)

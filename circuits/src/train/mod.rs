@@ -1,8 +1,13 @@
 //! Training: the run specification, the native fixed-point SGD step, and the
 //! step circuit that proves it.
 
+pub mod circuit;
+pub mod commit;
 pub mod native;
 pub mod spec;
+pub mod step;
 
+pub use circuit::{StepWitness, TrainStepCircuit};
+pub use commit::weights_commitment_native;
 pub use native::{init_params, sgd_step, MlpParams};
 pub use spec::{Loss, TrainFormats, TrainSpec};

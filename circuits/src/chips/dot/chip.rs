@@ -1,6 +1,10 @@
 //! The chip behind [`DotInstructions`](super::DotInstructions).
 
 use ff::Field;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ff::PrimeField;
 use halo2_proofs::circuit::{AssignedCell, Chip, Layouter, Region, Value};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, Fixed, Selector};
 use halo2_proofs::poly::Rotation;
@@ -113,12 +117,69 @@ impl DotConfig {
 #[derive(Clone, Debug)]
 pub struct DotChip {
     config: DotConfig,
+    constants: Option<ConstantCells>,
 }
 
+/// Cells holding constants, one per distinct value for a whole synthesis:
+/// constants are assigned once (one row of the constants column each) and then
+/// copied, instead of taking a constants-column row at every use.
+pub type ConstantCells = Arc<Mutex<HashMap<[u8; 32], AssignedCell<Fp, Fp>>>>;
+
 impl DotChip {
-    /// Builds the chip from its configuration.
+    /// Builds the chip from its configuration; every constant operand and
+    /// padding cell is copied from a fresh constant.
     pub fn construct(config: DotConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            constants: None,
+        }
+    }
+
+    /// Builds the chip with a cache of constant cells shared by the synthesis.
+    pub fn with_constants(config: DotConfig, constants: ConstantCells) -> Self {
+        Self {
+            config,
+            constants: Some(constants),
+        }
+    }
+
+    /// The cell holding `v`, assigned (in its own one-row region) on first use.
+    fn constant_cell(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        cache: &ConstantCells,
+        v: Fp,
+    ) -> Result<AssignedCell<Fp, Fp>, Error> {
+        let key: [u8; 32] = v.to_repr();
+        let found = cache.lock().ok().and_then(|m| m.get(&key).cloned());
+        if let Some(cell) = found {
+            return Ok(cell);
+        }
+        let cell = layouter.assign_region(
+            || "constant",
+            |mut region| region.assign_advice_from_constant(|| "constant", self.config.a[0], 0, v),
+        )?;
+        if let Ok(mut m) = cache.lock() {
+            m.insert(key, cell.clone());
+        }
+        Ok(cell)
+    }
+
+    /// Replaces constant operands by copies of cached constant cells.
+    fn resolve(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        ops: &[Operand],
+    ) -> Result<Vec<Operand>, Error> {
+        let Some(cache) = &self.constants else {
+            return Ok(ops.to_vec());
+        };
+        ops.iter()
+            .map(|op| match op {
+                Operand::Constant(v) => Ok(Operand::Cell(self.constant_cell(layouter, cache, *v)?)),
+                other => Ok(other.clone()),
+            })
+            .collect()
     }
 }
 
@@ -140,7 +201,11 @@ fn assign_operand(
     column: Column<Advice>,
     row: usize,
     op: Option<&Operand>,
+    zero: Option<&AssignedCell<Fp, Fp>>,
 ) -> Result<AssignedCell<Fp, Fp>, Error> {
+    if let (None, Some(z)) = (op, zero) {
+        return z.copy_advice(|| "pad", region, column, row);
+    }
     match op {
         Some(Operand::Cell(c)) => c.copy_advice(|| "copy", region, column, row),
         Some(Operand::Constant(v)) => {
@@ -164,6 +229,18 @@ impl DotInstructions for DotChip {
             return Err(Error::Synthesis);
         }
         let rows = cfg.rows_for(a.len());
+        let a = self.resolve(layouter, a)?;
+        let b: Vec<Vec<Operand>> = b
+            .iter()
+            .map(|v| self.resolve(layouter, v))
+            .collect::<Result<_, _>>()?;
+        let zero = match &self.constants {
+            Some(cache) if a.len() % width != 0 => {
+                Some(self.constant_cell(layouter, cache, Fp::ZERO)?)
+            }
+            _ => None,
+        };
+        let (a, b) = (a.as_slice(), b.as_slice());
         layouter.assign_region(
             || "dot products",
             |mut region| {
@@ -180,7 +257,8 @@ impl DotInstructions for DotChip {
                     let mut a_vals = Vec::with_capacity(width);
                     for k in 0..width {
                         let i = row * width + k;
-                        let cell = assign_operand(&mut region, cfg.a[k], row, a.get(i))?;
+                        let cell =
+                            assign_operand(&mut region, cfg.a[k], row, a.get(i), zero.as_ref())?;
                         a_vals.push(cell.value().copied());
                         if i < a.len() {
                             shared.push(cell);
@@ -193,7 +271,7 @@ impl DotInstructions for DotChip {
                             let op = b.get(g).and_then(|v| v.get(i));
                             let cell = match op {
                                 Some(op) => {
-                                    assign_operand(&mut region, cfg.b[g][k], row, Some(op))?
+                                    assign_operand(&mut region, cfg.b[g][k], row, Some(op), None)?
                                 }
                                 None => region.assign_advice(
                                     || "pad",

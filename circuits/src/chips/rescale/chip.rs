@@ -84,12 +84,36 @@ impl RescaleInstructions for RescaleChip {
             self.lookup.decompose(layouter, acc, half, &pieces)?
         };
         let q = d.rests.get(n_rem).cloned().ok_or(Error::Synthesis)?;
+        let sign = if plan.relu_by_sign {
+            d.outputs.last().cloned()
+        } else {
+            None
+        };
         let y = match (activation, d.selected) {
             (_, Some(selected)) => selected,
             (Some(_), None) => d.outputs.last().cloned().ok_or(Error::Synthesis)?,
             (None, None) => q.clone(),
         };
-        Ok(Rescaled { q, y })
+        Ok(Rescaled { q, y, sign })
+    }
+
+    fn rescale_masked(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        acc: &AssignedCell<Fp, Fp>,
+        shift: u32,
+        format: QFormat,
+        mask: &AssignedCell<Fp, Fp>,
+    ) -> Result<Rescaled, Error> {
+        let pieces = rescale_pieces(acc.value().copied(), shift, format, None, self.limb_bits);
+        let n_rem = rescale_lookups(shift, format, None, self.limb_bits).remainder_pieces;
+        let half = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
+        let d = self
+            .lookup
+            .decompose_mask(layouter, acc, half, &pieces, n_rem, mask)?;
+        let q = d.rests.get(n_rem).cloned().ok_or(Error::Synthesis)?;
+        let y = d.selected.ok_or(Error::Synthesis)?;
+        Ok(Rescaled { q, y, sign: None })
     }
 }
 

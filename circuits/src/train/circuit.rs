@@ -1,0 +1,390 @@
+//! The proof of `s` consecutive SGD steps.
+//!
+//! Public inputs, in order: the dataset root, `C_{W_t}`, `C_{W_{t+s}}`, a
+//! context digest (binding the spec, dataset, beacon and step index, computed by
+//! the verifier), then the `s * B` row indices of the steps in order. Proven:
+//! the weights committed in `C_{W_t}` (range-checked, salted) trained for `s`
+//! fixed-point SGD steps, each on the rows opened at its public indices under
+//! the root, give the weights committed in `C_{W_{t+s}}`. Weights between the
+//! steps stay in the circuit.
+
+use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+
+use super::commit::{commit_weights, weights_commitment_native, witness_weights};
+use super::native::{sgd_step, MlpParams};
+use super::spec::TrainSpec;
+use super::step::{register_step, sgd_step_circuit, RowCells};
+use crate::chips::core::{CoreConfig, CoreShape};
+use crate::chips::table::TableSet;
+use crate::circuits::membership::{leaf_native, open_row, RowLayout, RowOpening};
+use crate::circuits::{measure, CircuitError, Measured};
+use crate::Fp;
+
+/// The private inputs of a step proof.
+#[derive(Clone, Debug)]
+pub struct StepWitness {
+    /// The weights `W_t`.
+    pub params: MlpParams,
+    /// The salt of `C_{W_t}`.
+    pub salt_in: Fp,
+    /// The salt of `C_{W_{t+s}}`.
+    pub salt_out: Fp,
+    /// The opened rows, `s * B` of them, step by step.
+    pub openings: Vec<RowOpening>,
+    /// The context digest (public; carried here to build the public inputs).
+    pub context: Fp,
+}
+
+/// The core shape of training circuits: a wide MAC gadget with copyable lanes,
+/// lookup and Poseidon lanes side by side.
+pub const TRAIN_SHAPE: CoreShape = CoreShape {
+    width: 8,
+    lanes: 4,
+    lane_equality: true,
+    lookup_lanes: 6,
+    hash_lanes: 4,
+};
+
+/// The limb width of training circuits' range checks.
+pub const TRAIN_LIMB_BITS: u32 = 8;
+
+/// `s` SGD steps as a circuit.
+#[derive(Clone, Debug)]
+pub struct TrainStepCircuit {
+    spec: TrainSpec,
+    layout: RowLayout,
+    depth: usize,
+    steps: usize,
+    witness: Option<StepWitness>,
+}
+
+impl TrainStepCircuit {
+    /// Plans a circuit proving `steps` steps of `spec` on rows of `layout` in a
+    /// tree of `depth`.
+    pub fn new(
+        spec: TrainSpec,
+        layout: RowLayout,
+        depth: usize,
+        steps: usize,
+        witness: Option<StepWitness>,
+    ) -> Result<Self, CircuitError> {
+        spec.validate()?;
+        layout.validate()?;
+        if layout.features != spec.widths[0] {
+            return Err(CircuitError::Shape {
+                what: "dataset features vs model inputs",
+                expected: vec![spec.widths[0]],
+                found: vec![layout.features],
+            });
+        }
+        let classes = spec.widths[spec.layers()];
+        if classes > 255 || (1usize << layout.label_bits) < classes {
+            return Err(CircuitError::Shape {
+                what: "classes (at most 255, fitting the label bits)",
+                expected: vec![1usize << layout.label_bits],
+                found: vec![classes],
+            });
+        }
+        if steps == 0 || depth == 0 {
+            return Err(CircuitError::Shape {
+                what: "steps and tree depth",
+                expected: vec![1, 1],
+                found: vec![steps, depth],
+            });
+        }
+        if let Some(w) = &witness {
+            if w.openings.len() != steps * spec.batch || w.params.flatten().len() != spec.n_params()
+            {
+                return Err(CircuitError::Shape {
+                    what: "step witness (openings, parameters)",
+                    expected: vec![steps * spec.batch, spec.n_params()],
+                    found: vec![w.openings.len(), w.params.flatten().len()],
+                });
+            }
+        }
+        Ok(Self {
+            spec,
+            layout,
+            depth,
+            steps,
+            witness,
+        })
+    }
+
+    /// The same circuit without its witness.
+    pub fn describe(&self) -> Self {
+        Self {
+            witness: None,
+            ..self.clone()
+        }
+    }
+
+    /// Number of public inputs.
+    pub fn instance_len(&self) -> usize {
+        4 + self.steps * self.spec.batch
+    }
+
+    /// Rows used and the smallest `k`.
+    pub fn measure(&self) -> Result<Measured, CircuitError> {
+        measure(&self.describe(), self.instance_len())
+    }
+
+    /// The public inputs and the weights `W_{t+s}`, computed natively from the
+    /// witness: `[root, C_in, C_out, context, indices...]`.
+    pub fn public_inputs(&self) -> Result<(Vec<Fp>, MlpParams), CircuitError> {
+        let w = self
+            .witness
+            .as_ref()
+            .ok_or(CircuitError::Synthesis("no witness".into()))?;
+        let bits = self.spec.formats.weight.bits;
+        let first = w
+            .openings
+            .first()
+            .ok_or(CircuitError::Synthesis("no rows".into()))?;
+        let root = first
+            .path
+            .root(leaf_native(&self.layout, first.salt, &first.values));
+        let mut params = w.params.clone();
+        for step in w.openings.chunks(self.spec.batch) {
+            let batch: Vec<Vec<i64>> = step.iter().map(|o| o.values.clone()).collect();
+            params = sgd_step(&self.spec, &params, &batch)
+                .map_err(CircuitError::Fixed)?
+                .0;
+        }
+        let mut public = vec![
+            root,
+            weights_commitment_native(w.salt_in, &w.params.flatten(), bits),
+            weights_commitment_native(w.salt_out, &params.flatten(), bits),
+            w.context,
+        ];
+        public.extend(w.openings.iter().map(|o| Fp::from(o.path.index)));
+        Ok((public, params))
+    }
+
+    fn table(&self) -> TableSet {
+        let mut set = TableSet::new();
+        register_step(&mut set, &self.spec, TRAIN_LIMB_BITS);
+        self.layout.register(&mut set);
+        set
+    }
+}
+
+impl Circuit<Fp> for TrainStepCircuit {
+    type Config = CoreConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.describe()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> CoreConfig {
+        CoreConfig::configure(meta, TRAIN_SHAPE)
+    }
+
+    fn synthesize(&self, cfg: CoreConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        cfg.load_table(&mut layouter, &self.table())?;
+        let spec = &self.spec;
+        let w = self.witness.as_ref();
+        let bits = spec.formats.weight.bits;
+
+        // W_t: range-checked cells, committed as C_in.
+        let flat: Vec<Value<i64>> = match w {
+            Some(w) => w.params.flatten().into_iter().map(Value::known).collect(),
+            None => vec![Value::unknown(); spec.n_params()],
+        };
+        let flat_cells = witness_weights(&cfg, &mut layouter, &flat, bits, TRAIN_LIMB_BITS)?;
+        let salts = cfg.witness(
+            &mut layouter,
+            &[
+                w.map_or(Value::unknown(), |w| Value::known(w.salt_in)),
+                w.map_or(Value::unknown(), |w| Value::known(w.salt_out)),
+                w.map_or(Value::unknown(), |w| Value::known(w.context)),
+            ],
+        )?;
+        let c_in = commit_weights(&cfg, &mut layouter, &salts[0], &flat_cells, bits)?;
+        cfg.expose(&mut layouter, &c_in, 1)?;
+        cfg.expose(&mut layouter, &salts[2], 3)?;
+
+        let mut weights = split_layers(spec, flat_cells);
+        let n = self.layout.features;
+        for step in 0..self.steps {
+            let mut rows = Vec::with_capacity(spec.batch);
+            for i in 0..spec.batch {
+                let k = step * spec.batch + i;
+                let o = w.and_then(|w| w.openings.get(k));
+                let values: Vec<Value<i64>> = match o {
+                    Some(o) => o.values.iter().map(|v| Value::known(*v)).collect(),
+                    None => vec![Value::unknown(); n + 1],
+                };
+                let index_value = o.map_or(Value::unknown(), |o| Value::known(o.path.index));
+                let index = cfg.witness(&mut layouter, &[index_value.map(Fp::from)])?;
+                cfg.expose(&mut layouter, &index[0], 4 + k)?;
+                let siblings: Vec<Value<Fp>> = match o {
+                    Some(o) => o.path.siblings.iter().map(|s| Value::known(*s)).collect(),
+                    None => vec![Value::unknown(); self.depth],
+                };
+                let opened = open_row(
+                    &cfg,
+                    &mut layouter,
+                    &self.layout,
+                    &values,
+                    o.map_or(Value::unknown(), |o| Value::known(o.salt)),
+                    &index[0],
+                    index_value,
+                    &siblings,
+                )?;
+                cfg.expose(&mut layouter, &opened.root, 0)?;
+                rows.push(RowCells {
+                    features: opened.values[..n].to_vec(),
+                    label: opened.values[n].clone(),
+                });
+            }
+            weights =
+                sgd_step_circuit(&cfg, &mut layouter, spec, TRAIN_LIMB_BITS, &weights, &rows)?;
+        }
+
+        let out: Vec<AssignedCell<Fp, Fp>> = weights.into_iter().flatten().collect();
+        let c_out = commit_weights(&cfg, &mut layouter, &salts[1], &out, bits)?;
+        cfg.expose(&mut layouter, &c_out, 2)
+    }
+}
+
+fn split_layers(
+    spec: &TrainSpec,
+    flat: Vec<AssignedCell<Fp, Fp>>,
+) -> Vec<Vec<AssignedCell<Fp, Fp>>> {
+    let mut out = Vec::with_capacity(spec.layers());
+    let mut it = flat.into_iter();
+    for w in spec.widths.windows(2) {
+        out.push(it.by_ref().take((w[0] + 1) * w[1]).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::dev::MockProver;
+
+    use super::*;
+    use crate::chips::merkle::{node_native, MerklePath};
+    use crate::fixed::QFormat;
+    use crate::train::native::init_params;
+    use crate::train::spec::{Loss, TrainFormats};
+
+    const LAYOUT: RowLayout = RowLayout {
+        features: 3,
+        feature_bits: 8,
+        label_bits: 1,
+    };
+
+    fn spec() -> TrainSpec {
+        TrainSpec {
+            widths: vec![3, 4, 2],
+            loss: Loss::Mse,
+            lr_num: 32,
+            lr_shift: 8,
+            batch: 2,
+            formats: TrainFormats::for_input(QFormat::new(6, 8).unwrap()),
+        }
+    }
+
+    /// Eight rows in a tree of depth 3; returns the openings.
+    fn dataset() -> Vec<RowOpening> {
+        let rows: Vec<Vec<i64>> = (0..8i64)
+            .map(|r| vec![(r * 9) % 64, (r * 23) % 64, 64 - r * 5, r % 2])
+            .collect();
+        let salts: Vec<Fp> = (0..8u64).map(|r| Fp::from(77 + r)).collect();
+        let leaves: Vec<Fp> = rows
+            .iter()
+            .zip(&salts)
+            .map(|(v, s)| leaf_native(&LAYOUT, *s, v))
+            .collect();
+        let mut levels = vec![leaves];
+        while levels.last().map_or(0, |l| l.len()) > 1 {
+            let prev = levels.last().cloned().unwrap_or_default();
+            levels.push(prev.chunks(2).map(|p| node_native(p[0], p[1])).collect());
+        }
+        (0..8u64)
+            .map(|i| RowOpening {
+                values: rows[i as usize].clone(),
+                salt: salts[i as usize],
+                path: MerklePath {
+                    index: i,
+                    siblings: (0..3).map(|l| levels[l][((i >> l) ^ 1) as usize]).collect(),
+                },
+            })
+            .collect()
+    }
+
+    fn circuit(steps: usize, picks: &[usize]) -> TrainStepCircuit {
+        let data = dataset();
+        let witness = StepWitness {
+            params: init_params(&spec(), 5),
+            salt_in: Fp::from(1234),
+            salt_out: Fp::from(5678),
+            openings: picks.iter().map(|i| data[*i].clone()).collect(),
+            context: Fp::from(99),
+        };
+        TrainStepCircuit::new(spec(), LAYOUT, 3, steps, Some(witness)).unwrap()
+    }
+
+    fn run(
+        c: &TrainStepCircuit,
+        public: Vec<Fp>,
+    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
+        let k = c.measure().unwrap().k;
+        MockProver::run(k, c, vec![public]).unwrap().verify()
+    }
+
+    #[test]
+    fn one_and_two_steps_match_the_native_trainer() {
+        for (steps, picks) in [(1usize, vec![1usize, 6]), (2, vec![0, 5, 3, 3])] {
+            let c = circuit(steps, &picks);
+            let (public, _) = c.public_inputs().unwrap();
+            assert_eq!(run(&c, public), Ok(()), "{steps} steps");
+        }
+    }
+
+    #[test]
+    fn wrong_claims_are_rejected() {
+        let c = circuit(1, &[2, 7]);
+        let (public, params) = c.public_inputs().unwrap();
+        let bits = spec().formats.weight.bits;
+        // An output commitment of weights that skipped the update.
+        let mut skipped = public.clone();
+        skipped[2] =
+            weights_commitment_native(Fp::from(5678), &init_params(&spec(), 5).flatten(), bits);
+        assert!(run(&c, skipped).is_err(), "skipped update");
+        // One changed weight.
+        let mut flat = params.flatten();
+        flat[3] += 1;
+        let mut changed = public.clone();
+        changed[2] = weights_commitment_native(Fp::from(5678), &flat, bits);
+        assert!(run(&c, changed).is_err(), "changed weight");
+        // Another index than the one opened.
+        let mut index = public.clone();
+        index[4] = Fp::from(3);
+        assert!(run(&c, index).is_err(), "other index");
+        // Another root.
+        let mut root = public;
+        root[0] += Fp::from(1);
+        assert!(run(&c, root).is_err(), "other root");
+    }
+
+    #[test]
+    fn a_different_learning_rate_gives_another_commitment() {
+        let c = circuit(1, &[2, 7]);
+        let (public, _) = c.public_inputs().unwrap();
+        let mut fast = spec();
+        fast.lr_num = 64;
+        let w = c.witness.clone().unwrap();
+        let other = TrainStepCircuit::new(fast, LAYOUT, 3, 1, Some(w)).unwrap();
+        let (other_public, _) = other.public_inputs().unwrap();
+        assert_ne!(public[2], other_public[2]);
+        // The circuit for the declared rate does not accept the other rate's result.
+        let mut claimed = public;
+        claimed[2] = other_public[2];
+        assert!(run(&c, claimed).is_err());
+    }
+}

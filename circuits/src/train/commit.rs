@@ -1,0 +1,91 @@
+//! Weight commitments: `C_W = hash([salt, pack(W)...])`.
+//!
+//! Weights are signed values of the weight format's bits, packed (as in
+//! [`pack`](crate::chips::pack)) into field elements of at most 250 bits, so
+//! committing 2,410 16-bit parameters costs 161 packed elements and about 81
+//! Poseidon permutations. Packing is injective only for range-checked values, so
+//! in circuit every committed weight is a range-checked cell: weights opened
+//! from a commitment are composed from their limbs, and weights produced by an
+//! update come out of a rescale that range-checks them.
+
+use ff::Field;
+use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
+use halo2_proofs::plonk::Error;
+
+use crate::chips::core::CoreConfig;
+use crate::chips::dot::{DotInstructions, Operand};
+use crate::chips::hash::hash_native;
+use crate::chips::lookup::LookupInstructions;
+use crate::chips::pack::{chunks, pack_native};
+use crate::chips::range::{limb_pieces, range_lookups};
+use crate::chips::table::Lookup;
+use crate::field::fp_from_i64;
+use crate::Fp;
+
+/// The native commitment to flattened weights of `bits` bits.
+pub fn weights_commitment_native(salt: Fp, weights: &[i64], bits: u32) -> Fp {
+    let lookups = vec![Lookup::Signed(bits); weights.len()];
+    let mut input = vec![salt];
+    input.extend(pack_native(weights, &lookups));
+    hash_native(&input)
+}
+
+/// Witnesses weights as range-checked cells (each composed from its limbs).
+pub fn witness_weights(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    weights: &[Value<i64>],
+    bits: u32,
+    limb_bits: u32,
+) -> Result<Vec<AssignedCell<Fp, Fp>>, Error> {
+    let lookup = cfg.lookup_chip();
+    let lookups = range_lookups(bits, true, limb_bits);
+    weights
+        .iter()
+        .map(|w| {
+            let v = w.map(fp_from_i64);
+            let pieces = limb_pieces(v, &lookups);
+            Ok(lookup.compose(layouter, v, &pieces)?.rests[0].clone())
+        })
+        .collect()
+}
+
+/// Commits to range-checked weight cells in circuit; equals
+/// [`weights_commitment_native`] on the same values and salt.
+pub fn commit_weights(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    salt: &AssignedCell<Fp, Fp>,
+    weights: &[AssignedCell<Fp, Fp>],
+    bits: u32,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    let lookups = vec![Lookup::Signed(bits); weights.len()];
+    let ranges = chunks(&lookups);
+    let per_chunk = ranges.first().map_or(1, |r| r.len());
+    // packed = sum_i w_i 2^(bits i): dot products with the powers as a shared
+    // constant operand, one chunk per lane.
+    let powers: Vec<Operand> = (0..per_chunk)
+        .map(|i| Operand::Constant(Fp::from(2).pow_vartime([bits as u64 * i as u64])))
+        .collect();
+    let dot = cfg.dot_chip();
+    let lanes = cfg.dot.lanes();
+    let mut packed = Vec::with_capacity(ranges.len());
+    for group in ranges.chunks(lanes) {
+        let b: Vec<Vec<Operand>> = group
+            .iter()
+            .map(|r| {
+                let mut v: Vec<Operand> = weights[r.clone()]
+                    .iter()
+                    .cloned()
+                    .map(Operand::Cell)
+                    .collect();
+                v.resize(per_chunk, Operand::Constant(Fp::from(0)));
+                v
+            })
+            .collect();
+        packed.extend(dot.dot_products(layouter, &powers, &b)?.sums);
+    }
+    let mut input = vec![salt.clone()];
+    input.extend(packed);
+    cfg.hash_chip()?.hash(layouter, &input)
+}
