@@ -23,9 +23,15 @@ pub enum Error {
     /// The parameter cache failed.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// Proof bytes were refused.
+    #[error(transparent)]
+    Proof(#[from] crate::proof::ProofError),
     /// halo2 failed to generate keys, prove or verify.
     #[error("proof system: {0}")]
     Plonk(#[from] halo2_proofs::plonk::Error),
+    /// Options that do not fit together or do not fit the data.
+    #[error("{0}")]
+    Options(String),
     /// A state the library should never reach; please report it.
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -11,10 +11,12 @@
 
 pub mod bench;
 pub mod data;
+pub mod demo;
 mod error;
 mod files;
 pub mod hex;
 pub mod params;
+pub mod proof;
 pub mod train;
 
 pub use error::Error;

@@ -21,6 +21,33 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Commit a bundled dataset, train a small MLP with proofs, verify the run
+    /// and print a summary: the end-to-end quick start.
+    Demo {
+        /// Directory for the demo's dataset and run (default: a fresh
+        /// temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// SGD steps to train and prove.
+        #[arg(long, default_value_t = 3)]
+        steps: u64,
+    },
+    /// Train a model on a committed dataset with proofs of every step.
+    Train {
+        #[command(subcommand)]
+        action: Option<TrainAction>,
+        #[command(flatten)]
+        args: TrainArgs,
+    },
+    /// Verify a training run directory (every proof, batched, and the chain of
+    /// commitments). Exit status 0 only when valid.
+    Verify {
+        /// A run directory written by `zkpot train`.
+        run: PathBuf,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Commit to datasets and inspect commitments.
     Data {
         #[command(subcommand)]
@@ -37,6 +64,61 @@ enum Command {
         /// Rows of the synthetic dataset the commit suite commits.
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Dataset directory written by `zkpot data commit`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Model: mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10.
+    #[arg(long)]
+    model: Option<String>,
+    /// SGD steps.
+    #[arg(long, default_value_t = 10)]
+    steps: u64,
+    /// Batch size (a power of two).
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Learning rate (a multiple of 1/256).
+    #[arg(long, default_value_t = 0.125)]
+    lr: f64,
+    /// SGD steps per proof.
+    #[arg(long, default_value_t = 1)]
+    steps_per_proof: u64,
+    /// Public initialization seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// External randomness for batch sampling (64 hex digits), e.g. a
+    /// randomness beacon published after the dataset commitment.
+    #[arg(long)]
+    beacon: Option<String>,
+    /// Batch sampling: shuffle (without replacement per epoch) or replacement.
+    #[arg(long, default_value = "shuffle")]
+    sampling: String,
+    /// Publish the final weights with the opening of their commitment.
+    #[arg(long)]
+    release_weights: bool,
+    /// Run directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not show progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum TrainAction {
+    /// Prove a range of steps of an existing run (other processes or machines
+    /// can prove other ranges of the same run).
+    Prove {
+        /// The run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Steps a..b (the groups starting in it).
+        #[arg(long)]
+        range: String,
     },
 }
 
@@ -94,9 +176,115 @@ enum Suite {
 fn run(cli: Cli) -> Result<(), zkpot::Error> {
     let cache = ParamsCache::locate(cli.cache_dir.as_deref())?;
     match cli.command {
+        Command::Demo { dir, steps } => demo(&cache, dir, steps)?,
+        Command::Train { action, args } => match action {
+            Some(TrainAction::Prove { run, range }) => {
+                let (a, b) = range
+                    .split_once("..")
+                    .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+                    .ok_or_else(|| {
+                        zkpot::Error::Options(format!("range {range:?}: expected a..b"))
+                    })?;
+                let (n, secs) = zkpot::train::run::prove_range(&cache, &run, a..b, true)?;
+                println!("proved {n} step group(s) in {secs:.1} s");
+            }
+            None => train(&cache, args)?,
+        },
+        Command::Verify { run, json } => verify(&cache, &run, json)?,
         Command::Data { command } => data(command)?,
         Command::Bench { suite, json, rows } => bench(&cache, suite, json, rows)?,
     }
+    Ok(())
+}
+
+fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
+    use zkpot::train::run::{parse_model, train, TrainOptions};
+    use zkpot::train::sampling::Sampling;
+    let missing = |what: &str| zkpot::Error::Options(format!("zkpot train needs --{what}"));
+    let beacon = match &a.beacon {
+        Some(h) => Some(
+            zkpot::train::statement::bytes32(h)
+                .ok_or_else(|| zkpot::Error::Options("--beacon must be 64 hex digits".into()))?,
+        ),
+        None => None,
+    };
+    let sampling = match a.sampling.as_str() {
+        "shuffle" => Sampling::Shuffle,
+        "replacement" => Sampling::Replacement,
+        other => return Err(zkpot::Error::Options(format!("unknown sampling {other:?}"))),
+    };
+    let opts = TrainOptions {
+        data_dir: a.data.ok_or_else(|| missing("data"))?,
+        widths: parse_model(&a.model.ok_or_else(|| missing("model"))?)?,
+        lr: a.lr,
+        batch: a.batch,
+        steps: a.steps,
+        steps_per_proof: a.steps_per_proof,
+        seed: a.seed,
+        beacon,
+        sampling,
+        release_weights: a.release_weights,
+        progress: !a.quiet,
+    };
+    let out = a.out.ok_or_else(|| missing("out"))?;
+    if beacon.is_none() {
+        eprintln!(
+            "zkpot: warning: no --beacon given; batches are derived from the commitments, \
+             which lets a prover who can vary its secrets grind for favourable batches"
+        );
+    }
+    let r = train(cache, &out, &opts)?;
+    println!(
+        "trained {} steps; {} proof(s) created in {:.1} s ({} already present); {} proof bytes",
+        r.run.steps,
+        r.proved,
+        r.prove_s,
+        r.run.proofs.len() - r.proved,
+        r.proof_bytes
+    );
+    println!(
+        "final model commitment {}",
+        r.run.chain.last().cloned().unwrap_or_default()
+    );
+    println!("run written to {}", out.display());
+    Ok(())
+}
+
+fn verify(cache: &ParamsCache, run: &std::path::Path, json: bool) -> Result<(), zkpot::Error> {
+    let v = zkpot::train::run::verify_run(cache, run)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "VALID proof of training ({} proofs, verified in {:.2} s)",
+        v.proofs, v.verify_s
+    );
+    println!("  dataset root     {} ({} rows)", v.dataset_root, v.n_rows);
+    println!(
+        "  model            mlp {:?}, MSE loss, lr {}, batch {}",
+        v.spec.widths,
+        v.spec.lr(),
+        v.spec.batch
+    );
+    println!("  steps            {} ({:?} sampling)", v.steps, v.sampling);
+    println!(
+        "  beacon           {}{}",
+        v.beacon,
+        if v.beacon_derived {
+            " (derived from the commitments: grindable)"
+        } else {
+            ""
+        }
+    );
+    println!("  initial weights  {}", v.initial_commitment);
+    println!("  final weights    {}", v.final_commitment);
+    Ok(())
+}
+
+fn demo(cache: &ParamsCache, dir: Option<PathBuf>, steps: u64) -> Result<(), zkpot::Error> {
+    let r = zkpot::demo::run_demo(cache, dir.as_deref(), steps, true)?;
+    println!("{}", r.table());
     Ok(())
 }
 

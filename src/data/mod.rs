@@ -23,5 +23,5 @@ pub use csv::{CsvStream, Header};
 pub use dataset::Dataset;
 pub use error::DataError;
 pub use schema::{FeatureStats, NormKind, Normalization, Schema};
-pub use secret::DatasetSecret;
+pub use secret::{random_bytes32, DatasetSecret};
 pub use tree::{depth_for, MerkleTree};

@@ -27,14 +27,7 @@ impl std::fmt::Debug for DatasetSecret {
 impl DatasetSecret {
     /// A fresh secret from the operating system's randomness.
     pub fn random() -> Self {
-        use rand_core::TryRng;
-        let mut bytes = [0u8; 32];
-        // The OS generator does not fail on supported platforms; if it ever does,
-        // refuse to continue with a predictable secret.
-        if rand::rngs::SysRng.try_fill_bytes(&mut bytes).is_err() {
-            panic!("the operating system's random number generator failed");
-        }
-        Self(bytes)
+        Self(random_bytes32())
     }
 
     /// A secret from given bytes (tests and reproducible runs).
@@ -74,6 +67,18 @@ impl DatasetSecret {
             })?;
         Ok(Self(arr))
     }
+}
+
+/// 32 bytes from the operating system's randomness.
+pub fn random_bytes32() -> [u8; 32] {
+    use rand_core::TryRng;
+    let mut bytes = [0u8; 32];
+    // The OS generator does not fail on supported platforms; if it ever does,
+    // refuse to continue with a predictable secret.
+    if rand::rngs::SysRng.try_fill_bytes(&mut bytes).is_err() {
+        panic!("the operating system's random number generator failed");
+    }
+    bytes
 }
 
 #[cfg(test)]
