@@ -1,0 +1,233 @@
+//! Real proofs of training: a run verifies; a missing, reordered or duplicated
+//! proof, a broken commitment link and a mislabeled beacon are rejected; and
+//! step proofs that skip the update, change a weight, use another learning
+//! rate, train on a row outside the dataset or on other indices than the
+//! sampling function gives are rejected.
+
+use std::path::{Path, PathBuf};
+
+use zkpot::circuits::circuits::membership::RowOpening;
+use zkpot::circuits::proving::{prove, proving_key};
+use zkpot::circuits::train::{weights_commitment_native, StepWitness, TrainStepCircuit};
+use zkpot::circuits::Fp;
+use zkpot::data::{commit_csv, CommitOptions, Dataset, DatasetSecret};
+use zkpot::hex::fp_to_hex;
+use zkpot::params::ParamsCache;
+use zkpot::proof::Envelope;
+use zkpot::train::run::{train, verify_run, RunFile, TrainOptions};
+use zkpot::train::sampling::Sampling;
+use zkpot::train::statement::{verify_steps, StepStatement};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    run: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris.csv");
+    let data = dir.path().join("iris");
+    let opts = CommitOptions {
+        secret: Some(DatasetSecret::from_bytes([21; 32])),
+        ..CommitOptions::default()
+    };
+    commit_csv(&iris, &data, &opts).unwrap();
+    let run = dir.path().join("run");
+    let t = TrainOptions {
+        data_dir: data.clone(),
+        widths: vec![4, 8, 3],
+        lr: 0.25,
+        batch: 4,
+        steps: 3,
+        steps_per_proof: 1,
+        seed: 9,
+        beacon: Some([5; 32]),
+        sampling: Sampling::Shuffle,
+        release_weights: true,
+        progress: false,
+    };
+    train(&ParamsCache::locate(None).unwrap(), &run, &t).unwrap();
+    Fixture {
+        _dir: dir,
+        data,
+        run,
+    }
+}
+
+fn copy_run(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst.join("proofs")).unwrap();
+    std::fs::copy(src.join("run.json"), dst.join("run.json")).unwrap();
+    for e in std::fs::read_dir(src.join("proofs")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dst.join("proofs").join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn runs_verify_and_tampered_runs_are_rejected() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let v = verify_run(&cache, &f.run).unwrap();
+    assert_eq!((v.steps, v.proofs), (3, 3));
+    assert!(f.run.join("model.json").exists());
+    let run = RunFile::read(&f.run.join("run.json")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+
+    // A missing proof.
+    let d = scratch.path().join("missing");
+    copy_run(&f.run, &d);
+    std::fs::remove_file(d.join(&run.proofs[1])).unwrap();
+    let e = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(e.contains("missing"), "{e}");
+
+    // Two proofs swapped.
+    let d = scratch.path().join("reordered");
+    copy_run(&f.run, &d);
+    std::fs::copy(f.run.join(&run.proofs[0]), d.join(&run.proofs[1])).unwrap();
+    std::fs::copy(f.run.join(&run.proofs[1]), d.join(&run.proofs[0])).unwrap();
+    assert!(verify_run(&cache, &d).is_err(), "reordered");
+
+    // One proof duplicated in place of another.
+    let d = scratch.path().join("duplicated");
+    copy_run(&f.run, &d);
+    std::fs::copy(f.run.join(&run.proofs[0]), d.join(&run.proofs[2])).unwrap();
+    assert!(verify_run(&cache, &d).is_err(), "duplicated");
+
+    // A broken link in the commitment chain.
+    let d = scratch.path().join("link");
+    copy_run(&f.run, &d);
+    let mut broken = run.clone();
+    broken.chain[2] = fp_to_hex(&Fp::from(12345));
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&broken).unwrap()).unwrap();
+    assert!(verify_run(&cache, &d).is_err(), "broken link");
+
+    // A beacon marked as derived that is not the derivation.
+    let d = scratch.path().join("beacon");
+    copy_run(&f.run, &d);
+    let mut b = run.clone();
+    b.beacon_derived = true;
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&b).unwrap()).unwrap();
+    assert!(verify_run(&cache, &d).is_err(), "beacon");
+}
+
+/// Proves statement `s` with the given witness parts, returning the envelope.
+fn prove_with(cache: &ParamsCache, s: &StepStatement, w: StepWitness, public: Vec<Fp>) -> Envelope {
+    let circuit = TrainStepCircuit::new(
+        s.spec.clone(),
+        s.dataset.layout,
+        s.dataset.depth as usize,
+        s.steps as usize,
+        Some(w),
+    )
+    .unwrap();
+    let params = cache.get(circuit.measure().unwrap().k).unwrap();
+    let pk = proving_key(&params, &circuit.describe()).unwrap();
+    let proof = prove(&params, &pk, circuit, &public).unwrap();
+    s.envelope(public, proof)
+}
+
+#[test]
+fn dishonest_steps_are_rejected() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let run = RunFile::read(&f.run.join("run.json")).unwrap();
+    let data = Dataset::load(&f.data).unwrap();
+    let honest = Envelope::from_bytes(&std::fs::read(f.run.join(&run.proofs[0])).unwrap()).unwrap();
+    assert!(verify_steps(&cache, std::slice::from_ref(&honest)).is_ok());
+
+    let s = run.statement(0).unwrap();
+    let mut sampler = s.sampler().unwrap();
+    let public = s.public_inputs(&mut sampler).unwrap();
+    let indices = sampler.indices(0);
+    let openings: Vec<RowOpening> = indices.iter().map(|i| data.opening(*i).unwrap()).collect();
+    let w0 = zkpot::circuits::train::init_params(&run.spec, run.seed);
+    let salt_in = zkpot::train::run::init_salt(run.seed);
+    let bits = run.spec.formats.weight.bits;
+    let witness = |openings: Vec<RowOpening>| StepWitness {
+        params: w0.clone(),
+        salt_in,
+        salt_out: Fp::from(777),
+        openings,
+        context: s.context(),
+    };
+
+    // Skipping the update: claim C_out commits to the unchanged weights.
+    let mut skip = s.clone();
+    skip.c_out = fp_to_hex(&weights_commitment_native(
+        Fp::from(777),
+        &w0.flatten(),
+        bits,
+    ));
+    let skip_public = skip.public_inputs(&mut skip.sampler().unwrap()).unwrap();
+    let e = prove_with(&cache, &skip, witness(openings.clone()), skip_public);
+    assert!(verify_steps(&cache, &[e]).is_err(), "skipped update");
+
+    // One changed weight in the result.
+    let next = zkpot::circuits::train::sgd_step(
+        &run.spec,
+        &w0,
+        &openings
+            .iter()
+            .map(|o| o.values.clone())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap()
+    .0;
+    let mut flat = next.flatten();
+    flat[0] += 1;
+    let mut changed = s.clone();
+    changed.c_out = fp_to_hex(&weights_commitment_native(Fp::from(777), &flat, bits));
+    let changed_public = changed
+        .public_inputs(&mut changed.sampler().unwrap())
+        .unwrap();
+    let e = prove_with(&cache, &changed, witness(openings.clone()), changed_public);
+    assert!(verify_steps(&cache, &[e]).is_err(), "changed weight");
+
+    // A different learning rate than the statement's.
+    let mut fast = s.clone();
+    fast.spec.lr_num *= 2;
+    let honest_next = fp_to_hex(&weights_commitment_native(
+        Fp::from(777),
+        &next.flatten(),
+        bits,
+    ));
+    fast.c_out = honest_next.clone();
+    let fast_public = fast.public_inputs(&mut fast.sampler().unwrap()).unwrap();
+    let mut slow = fast.clone();
+    slow.spec.lr_num = s.spec.lr_num;
+    // Proven with the original rate's circuit, presented as the faster rate.
+    let e = prove_with(
+        &cache,
+        &slow,
+        witness(openings.clone()),
+        fast_public.clone(),
+    );
+    let relabeled = Envelope {
+        statement: fast.to_bytes(),
+        ..e
+    };
+    assert!(
+        verify_steps(&cache, &[relabeled]).is_err(),
+        "other learning rate"
+    );
+
+    // A row that is not in the dataset (an altered feature keeps its path).
+    let mut outside = openings.clone();
+    outside[1].values[0] += 1;
+    let e = prove_with(&cache, &s, witness(outside), public.clone());
+    assert!(
+        verify_steps(&cache, &[e]).is_err(),
+        "row outside the dataset"
+    );
+
+    // Other indices than the sampling function's: honest rows 0..4, claimed.
+    let mut chosen_public = public.clone();
+    let chosen: Vec<RowOpening> = (0..4u64).map(|i| data.opening(i).unwrap()).collect();
+    for (k, o) in chosen.iter().enumerate() {
+        chosen_public[4 + k] = Fp::from(o.path.index);
+    }
+    let e = prove_with(&cache, &s, witness(chosen), chosen_public);
+    let err = verify_steps(&cache, &[e]).unwrap_err().to_string();
+    assert!(err.contains("public inputs"), "{err}");
+}
