@@ -1,0 +1,26 @@
+//! Proving one SGD step (batch 16) of the 64-32-10 MLP on digits, with its 16
+//! Merkle openings and both weight commitments.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use zkpot::bench::training_case;
+use zkpot::circuits::proving::{prove, proving_key};
+use zkpot::params::ParamsCache;
+
+fn training(c: &mut Criterion) {
+    let cache = ParamsCache::locate(None).expect("a cache directory");
+    let circuit = training_case(&[64, 32, 10], 16, 1).expect("digits step");
+    let m = circuit.measure().expect("fits");
+    let params = cache.get(m.k).expect("parameters");
+    let pk = proving_key(&params, &circuit.describe()).expect("keys");
+    let (public, _) = circuit.public_inputs().expect("native step");
+    let mut group = c.benchmark_group("training");
+    group.sample_size(10);
+    group.bench_function(
+        format!("prove step 64-32-10 b16 ({} rows, k={})", m.rows, m.k),
+        |b| b.iter(|| prove(&params, &pk, circuit.clone(), &public).expect("proof")),
+    );
+    group.finish();
+}
+
+criterion_group!(benches, training);
+criterion_main!(benches);
