@@ -21,6 +21,7 @@ pub mod chips;
 pub mod circuits;
 pub mod field;
 pub mod fixed;
+pub mod infer;
 pub mod proving;
 pub mod train;
 

@@ -1,0 +1,463 @@
+//! The proof of one inference: the output is the fixed-point forward pass of
+//! the committed weights on the input.
+//!
+//! Public inputs, in order: `C_W`; then the input (its values if public, its
+//! commitment if committed, nothing if private); then the output (its values
+//! if public, its commitment if committed). The weights are always committed
+//! (`C_W = hash([salt, pack(W)...])`); publishing weights means publishing them
+//! with their salt, so anyone can recompute `C_W`. Private and committed inputs
+//! are range-checked to the activation format.
+
+use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
+use serde::{Deserialize, Serialize};
+
+use super::model::{QLayer, QModel, QWeights};
+use crate::chips::core::{CoreConfig, CoreShape};
+use crate::chips::dot::{DotInstructions, Operand};
+use crate::chips::range::register_range;
+use crate::chips::rescale::{register_rescale, RescaleInstructions};
+use crate::chips::table::TableSet;
+use crate::circuits::{measure, CircuitError, Measured};
+use crate::field::fp_from_i64;
+use crate::train::commit::{commit_weights, weights_commitment_native, witness_weights};
+use crate::Fp;
+
+/// Who sees a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Its values are public inputs.
+    Public,
+    /// Only its salted commitment is public.
+    Committed,
+    /// Nothing about it is public (inputs only).
+    Private,
+}
+
+/// The private and public values of an inference proof.
+#[derive(Clone, Debug)]
+pub struct InferenceWitness {
+    /// The weights.
+    pub weights: QWeights,
+    /// The salt of `C_W`.
+    pub weight_salt: Fp,
+    /// The quantized input.
+    pub input: Vec<i64>,
+    /// The salt of the input commitment (if committed).
+    pub input_salt: Fp,
+    /// The salt of the output commitment (if committed).
+    pub output_salt: Fp,
+}
+
+/// The core shape of inference circuits.
+pub const INFER_SHAPE: CoreShape = CoreShape {
+    width: 8,
+    lanes: 4,
+    lane_equality: true,
+    lookup_lanes: 2,
+    hash_lanes: 2,
+};
+
+/// The limb width of inference range checks.
+pub const INFER_LIMB_BITS: u32 = 8;
+
+/// One inference as a circuit.
+#[derive(Clone, Debug)]
+pub struct InferenceCircuit {
+    model: QModel,
+    input: Visibility,
+    output: Visibility,
+    witness: Option<InferenceWitness>,
+}
+
+impl InferenceCircuit {
+    /// Plans an inference circuit.
+    pub fn new(
+        model: QModel,
+        input: Visibility,
+        output: Visibility,
+        witness: Option<InferenceWitness>,
+    ) -> Result<Self, CircuitError> {
+        model.validate()?;
+        if output == Visibility::Private {
+            return Err(CircuitError::Synthesis(
+                "the output is public or committed".into(),
+            ));
+        }
+        if model.weight.bits > 16 || model.activation.bits > 24 {
+            return Err(CircuitError::LookupTooWide {
+                bits: model.weight.bits.max(model.activation.bits),
+                max: 16,
+            });
+        }
+        if let Some(w) = &witness {
+            // Fails with the offending value if the model overflows its formats.
+            model.forward(&w.weights, &w.input)?;
+        }
+        Ok(Self {
+            model,
+            input,
+            output,
+            witness,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &QModel {
+        &self.model
+    }
+
+    /// The same circuit without its witness.
+    pub fn describe(&self) -> Self {
+        Self {
+            witness: None,
+            ..self.clone()
+        }
+    }
+
+    /// Number of public inputs.
+    pub fn instance_len(&self) -> usize {
+        let input = match self.input {
+            Visibility::Public => self.model.input_len(),
+            Visibility::Committed => 1,
+            Visibility::Private => 0,
+        };
+        let output = match self.output {
+            Visibility::Public => self.model.output_len(),
+            _ => 1,
+        };
+        1 + input + output
+    }
+
+    /// Rows used and the smallest `k`.
+    pub fn measure(&self) -> Result<Measured, CircuitError> {
+        measure(&self.describe(), self.instance_len())
+    }
+
+    /// The public inputs and the output, computed natively from the witness.
+    pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<i64>), CircuitError> {
+        let w = self
+            .witness
+            .as_ref()
+            .ok_or(CircuitError::Synthesis("no witness".into()))?;
+        let outs = self.model.forward(&w.weights, &w.input)?;
+        let y = outs.last().cloned().unwrap_or_default();
+        let flat: Vec<i64> = w.weights.iter().flatten().copied().collect();
+        let abits = self.model.activation.bits;
+        let mut public = vec![weights_commitment_native(
+            w.weight_salt,
+            &flat,
+            self.model.weight.bits,
+        )];
+        match self.input {
+            Visibility::Public => public.extend(w.input.iter().map(|v| fp_from_i64(*v))),
+            Visibility::Committed => {
+                public.push(weights_commitment_native(w.input_salt, &w.input, abits))
+            }
+            Visibility::Private => {}
+        }
+        match self.output {
+            Visibility::Public => public.extend(y.iter().map(|v| fp_from_i64(*v))),
+            _ => public.push(weights_commitment_native(w.output_salt, &y, abits)),
+        }
+        Ok((public, y))
+    }
+
+    fn table(&self) -> TableSet {
+        let mut set = TableSet::new();
+        let m = &self.model;
+        register_range(&mut set, m.weight.bits, true, INFER_LIMB_BITS);
+        register_range(&mut set, m.activation.bits, true, INFER_LIMB_BITS);
+        for l in &m.layers {
+            match l {
+                QLayer::AvgPool2d { kernel, .. } => {
+                    let shift = (kernel * kernel).trailing_zeros();
+                    register_rescale(&mut set, shift, m.activation, None, INFER_LIMB_BITS);
+                }
+                _ => register_rescale(
+                    &mut set,
+                    m.shift(),
+                    m.activation,
+                    l.activation(),
+                    INFER_LIMB_BITS,
+                ),
+            }
+        }
+        set
+    }
+}
+
+impl Circuit<Fp> for InferenceCircuit {
+    type Config = CoreConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+
+    fn without_witnesses(&self) -> Self {
+        self.describe()
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fp>) -> CoreConfig {
+        CoreConfig::configure(meta, INFER_SHAPE)
+    }
+
+    fn synthesize(&self, cfg: CoreConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+        cfg.load_table(&mut layouter, &self.table())?;
+        let m = &self.model;
+        let w = self.witness.as_ref();
+        let known = |f: &dyn Fn(&InferenceWitness) -> Fp| {
+            w.map_or(Value::unknown(), |w| Value::known(f(w)))
+        };
+        let salts = cfg.witness(
+            &mut layouter,
+            &[
+                known(&|w| w.weight_salt),
+                known(&|w| w.input_salt),
+                known(&|w| w.output_salt),
+            ],
+        )?;
+
+        // Weights: range-checked cells, committed.
+        let flat: Vec<Value<i64>> = match w {
+            Some(w) => w
+                .weights
+                .iter()
+                .flatten()
+                .map(|v| Value::known(*v))
+                .collect(),
+            None => vec![Value::unknown(); m.n_params()],
+        };
+        let w_cells = witness_weights(&cfg, &mut layouter, &flat, m.weight.bits, INFER_LIMB_BITS)?;
+        let c_w = commit_weights(&cfg, &mut layouter, &salts[0], &w_cells, m.weight.bits)?;
+        cfg.expose(&mut layouter, &c_w, 0)?;
+        let mut row = 1;
+
+        // Input.
+        let input: Vec<Value<i64>> = match w {
+            Some(w) => w.input.iter().map(|v| Value::known(*v)).collect(),
+            None => vec![Value::unknown(); m.input_len()],
+        };
+        let mut x: Vec<AssignedCell<Fp, Fp>> = match self.input {
+            Visibility::Public => {
+                let cells = cfg.witness(
+                    &mut layouter,
+                    &input.iter().map(|v| v.map(fp_from_i64)).collect::<Vec<_>>(),
+                )?;
+                for c in &cells {
+                    cfg.expose(&mut layouter, c, row)?;
+                    row += 1;
+                }
+                cells
+            }
+            vis => {
+                let cells = witness_weights(
+                    &cfg,
+                    &mut layouter,
+                    &input,
+                    m.activation.bits,
+                    INFER_LIMB_BITS,
+                )?;
+                if vis == Visibility::Committed {
+                    let c =
+                        commit_weights(&cfg, &mut layouter, &salts[1], &cells, m.activation.bits)?;
+                    cfg.expose(&mut layouter, &c, row)?;
+                    row += 1;
+                }
+                cells
+            }
+        };
+
+        // Layers.
+        let dot = cfg.dot_chip();
+        let rescale = cfg.rescale_chip(INFER_LIMB_BITS);
+        let lanes = cfg.dot.lanes();
+        let one = Operand::Constant(fp_from_i64(1i64 << m.activation.frac_bits));
+        let zero = Operand::Constant(Fp::from(0));
+        let mut next_w = 0;
+        let mut offset = 0;
+        let shapes = m.weight_shapes();
+        for layer in &m.layers {
+            let fields = layer.receptive_fields();
+            let mut y: Vec<Option<AssignedCell<Fp, Fp>>> = vec![None; layer.output_len()];
+            match layer {
+                QLayer::AvgPool2d { kernel, .. } => {
+                    let shift = (kernel * kernel).trailing_zeros();
+                    let ones = vec![Operand::Constant(Fp::from(1)); kernel * kernel];
+                    for (p, f) in fields.iter().enumerate() {
+                        let shared: Vec<Operand> = f
+                            .iter()
+                            .map(|i| i.map_or(zero.clone(), |i| Operand::Cell(x[i].clone())))
+                            .collect();
+                        let dc =
+                            dot.dot_products(&mut layouter, &shared, std::slice::from_ref(&ones))?;
+                        let r = rescale.rescale(
+                            &mut layouter,
+                            &dc.sums[0],
+                            shift,
+                            m.activation,
+                            None,
+                        )?;
+                        y[p] = Some(r.y);
+                    }
+                }
+                _ => {
+                    let (rows, cols) = shapes[next_w];
+                    let wl = &w_cells[offset..offset + rows * cols];
+                    next_w += 1;
+                    offset += rows * cols;
+                    let positions = fields.len();
+                    let outputs: Vec<usize> = (0..rows).collect();
+                    for (p, f) in fields.iter().enumerate() {
+                        let mut shared: Vec<Operand> = f
+                            .iter()
+                            .map(|i| i.map_or(zero.clone(), |i| Operand::Cell(x[i].clone())))
+                            .collect();
+                        shared.push(one.clone());
+                        for group in outputs.chunks(lanes) {
+                            let b: Vec<Vec<Operand>> = group
+                                .iter()
+                                .map(|o| {
+                                    wl[o * cols..(o + 1) * cols]
+                                        .iter()
+                                        .cloned()
+                                        .map(Operand::Cell)
+                                        .collect()
+                                })
+                                .collect();
+                            let dc = dot.dot_products(&mut layouter, &shared, &b)?;
+                            shared = dc.shared.iter().cloned().map(Operand::Cell).collect();
+                            for (sum, o) in dc.sums.iter().zip(group) {
+                                let r = rescale.rescale(
+                                    &mut layouter,
+                                    sum,
+                                    m.shift(),
+                                    m.activation,
+                                    layer.activation(),
+                                )?;
+                                y[o * positions + p] = Some(r.y);
+                            }
+                        }
+                    }
+                }
+            }
+            x = y
+                .into_iter()
+                .collect::<Option<Vec<_>>>()
+                .ok_or(Error::Synthesis)?;
+        }
+
+        // Output.
+        match self.output {
+            Visibility::Public => {
+                for c in &x {
+                    cfg.expose(&mut layouter, c, row)?;
+                    row += 1;
+                }
+            }
+            _ => {
+                let c = commit_weights(&cfg, &mut layouter, &salts[2], &x, m.activation.bits)?;
+                cfg.expose(&mut layouter, &c, row)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::dev::MockProver;
+
+    use super::*;
+    use crate::fixed::{Activation, QFormat};
+
+    fn model() -> QModel {
+        QModel {
+            activation: QFormat::new(6, 16).unwrap(),
+            weight: QFormat::new(6, 8).unwrap(),
+            layers: vec![
+                QLayer::Conv2d {
+                    in_channels: 1,
+                    out_channels: 2,
+                    height: 4,
+                    width: 4,
+                    kernel: [3, 3],
+                    stride: 1,
+                    padding: 1,
+                    activation: Some(Activation::Relu),
+                },
+                QLayer::AvgPool2d {
+                    channels: 2,
+                    height: 4,
+                    width: 4,
+                    kernel: 2,
+                    stride: 2,
+                },
+                QLayer::Dense {
+                    inputs: 8,
+                    outputs: 3,
+                    activation: None,
+                },
+            ],
+        }
+    }
+
+    fn witness(seed: i64) -> InferenceWitness {
+        let m = model();
+        let weights = m
+            .weight_shapes()
+            .iter()
+            .map(|(r, c)| {
+                (0..(r * c) as i64)
+                    .map(|i| (i * 37 + seed) % 41 - 20)
+                    .collect()
+            })
+            .collect();
+        InferenceWitness {
+            weights,
+            weight_salt: Fp::from(5),
+            input: (0..16).map(|i| (i * 13 + seed) % 64).collect(),
+            input_salt: Fp::from(6),
+            output_salt: Fp::from(7),
+        }
+    }
+
+    fn run(
+        c: &InferenceCircuit,
+        public: Vec<Fp>,
+    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
+        MockProver::run(c.measure().unwrap().k, c, vec![public])
+            .unwrap()
+            .verify()
+    }
+
+    #[test]
+    fn outputs_match_native_for_every_visibility() {
+        for (input, output) in [
+            (Visibility::Public, Visibility::Public),
+            (Visibility::Private, Visibility::Public),
+            (Visibility::Committed, Visibility::Committed),
+        ] {
+            let c = InferenceCircuit::new(model(), input, output, Some(witness(3))).unwrap();
+            let (public, _) = c.public_inputs().unwrap();
+            assert_eq!(run(&c, public), Ok(()), "{input:?} {output:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_output_or_commitment_is_rejected() {
+        let c = InferenceCircuit::new(
+            model(),
+            Visibility::Private,
+            Visibility::Public,
+            Some(witness(3)),
+        )
+        .unwrap();
+        let (public, _) = c.public_inputs().unwrap();
+        let mut out = public.clone();
+        let last = out.len() - 1;
+        out[last] += Fp::from(1);
+        assert!(run(&c, out).is_err());
+        let mut cw = public;
+        cw[0] += Fp::from(1);
+        assert!(run(&c, cw).is_err());
+    }
+}

@@ -1,0 +1,456 @@
+//! A quantized model: its public description (layers, shapes, formats) and the
+//! native fixed-point forward pass the inference circuit is tested against.
+//!
+//! Tensors are flat, channel-major (`c, y, x`) as ONNX's NCHW flattens. Every
+//! parametrized layer's weights are `outputs x (fan_in + 1)` integers, the bias
+//! last, whose input is the fixed-point one of the activation scale, so its
+//! product lands at the accumulator scale like every other.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fixed::ops::rescale;
+use crate::fixed::{Activation, FixedError, QFormat};
+
+/// One layer of a quantized model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum QLayer {
+    /// `y = act(rescale(W [x, 1]))`.
+    Dense {
+        /// Input length.
+        inputs: usize,
+        /// Output length.
+        outputs: usize,
+        /// Optional activation.
+        activation: Option<Activation>,
+    },
+    /// A 2-D convolution over `channels x height x width` inputs, zero padded.
+    Conv2d {
+        /// Input channels.
+        in_channels: usize,
+        /// Output channels.
+        out_channels: usize,
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Kernel height and width.
+        kernel: [usize; 2],
+        /// Stride (both axes).
+        stride: usize,
+        /// Zero padding (both axes, both sides).
+        padding: usize,
+        /// Optional activation.
+        activation: Option<Activation>,
+    },
+    /// Average pooling over `k x k` windows (`k * k` a power of two).
+    AvgPool2d {
+        /// Channels.
+        channels: usize,
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Window size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+    },
+}
+
+impl QLayer {
+    /// Input length.
+    pub fn input_len(&self) -> usize {
+        match self {
+            QLayer::Dense { inputs, .. } => *inputs,
+            QLayer::Conv2d {
+                in_channels,
+                height,
+                width,
+                ..
+            } => in_channels * height * width,
+            QLayer::AvgPool2d {
+                channels,
+                height,
+                width,
+                ..
+            } => channels * height * width,
+        }
+    }
+
+    /// Output height and width of a convolution or pooling.
+    pub fn out_hw(&self) -> (usize, usize) {
+        match self {
+            QLayer::Conv2d {
+                height,
+                width,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => (
+                (height + 2 * padding - kernel[0]) / stride + 1,
+                (width + 2 * padding - kernel[1]) / stride + 1,
+            ),
+            QLayer::AvgPool2d {
+                height,
+                width,
+                kernel,
+                stride,
+                ..
+            } => (
+                (height - kernel) / stride + 1,
+                (width - kernel) / stride + 1,
+            ),
+            QLayer::Dense { outputs, .. } => (1, *outputs),
+        }
+    }
+
+    /// Output length.
+    pub fn output_len(&self) -> usize {
+        let (h, w) = self.out_hw();
+        match self {
+            QLayer::Dense { outputs, .. } => *outputs,
+            QLayer::Conv2d { out_channels, .. } => out_channels * h * w,
+            QLayer::AvgPool2d { channels, .. } => channels * h * w,
+        }
+    }
+
+    /// `(rows, columns)` of the layer's weight matrix, if it has one.
+    pub fn weight_shape(&self) -> Option<(usize, usize)> {
+        match self {
+            QLayer::Dense {
+                inputs, outputs, ..
+            } => Some((*outputs, inputs + 1)),
+            QLayer::Conv2d {
+                in_channels,
+                out_channels,
+                kernel,
+                ..
+            } => Some((*out_channels, in_channels * kernel[0] * kernel[1] + 1)),
+            QLayer::AvgPool2d { .. } => None,
+        }
+    }
+
+    /// The layer's activation.
+    pub fn activation(&self) -> Option<Activation> {
+        match self {
+            QLayer::Dense { activation, .. } | QLayer::Conv2d { activation, .. } => *activation,
+            QLayer::AvgPool2d { .. } => None,
+        }
+    }
+
+    /// For each output position (one for a dense layer, one per pixel for a
+    /// convolution, one per output for pooling), its input indices in product
+    /// order (`None` for zero padding); a bias comes after them.
+    pub fn receptive_fields(&self) -> Vec<Vec<Option<usize>>> {
+        match self {
+            QLayer::Dense { inputs, .. } => vec![(0..*inputs).map(Some).collect()],
+            QLayer::Conv2d {
+                in_channels,
+                height,
+                width,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let (oh, ow) = self.out_hw();
+                let mut out = Vec::with_capacity(oh * ow);
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut f = Vec::with_capacity(in_channels * kernel[0] * kernel[1]);
+                        for ic in 0..*in_channels {
+                            for ky in 0..kernel[0] {
+                                for kx in 0..kernel[1] {
+                                    let y = (oy * stride + ky) as isize - *padding as isize;
+                                    let x = (ox * stride + kx) as isize - *padding as isize;
+                                    let inside = y >= 0
+                                        && x >= 0
+                                        && (y as usize) < *height
+                                        && (x as usize) < *width;
+                                    f.push(inside.then(|| {
+                                        ic * height * width + y as usize * width + x as usize
+                                    }));
+                                }
+                            }
+                        }
+                        out.push(f);
+                    }
+                }
+                out
+            }
+            QLayer::AvgPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            } => {
+                let (oh, ow) = self.out_hw();
+                let mut out = Vec::with_capacity(channels * oh * ow);
+                for c in 0..*channels {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut f = Vec::with_capacity(kernel * kernel);
+                            for ky in 0..*kernel {
+                                for kx in 0..*kernel {
+                                    f.push(Some(
+                                        c * height * width
+                                            + (oy * stride + ky) * width
+                                            + ox * stride
+                                            + kx,
+                                    ));
+                                }
+                            }
+                            out.push(f);
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The public description of a quantized model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QModel {
+    /// Format of inputs and activations.
+    pub activation: QFormat,
+    /// Format of weights.
+    pub weight: QFormat,
+    /// The layers, in order.
+    pub layers: Vec<QLayer>,
+}
+
+/// A quantized model's weights: one matrix per parametrized layer, row-major.
+pub type QWeights = Vec<Vec<i64>>;
+
+fn bad(reason: &'static str) -> FixedError {
+    FixedError::InvalidFormat {
+        frac_bits: 0,
+        bits: 0,
+        reason,
+    }
+}
+
+impl QModel {
+    /// Input length.
+    pub fn input_len(&self) -> usize {
+        self.layers.first().map_or(0, QLayer::input_len)
+    }
+
+    /// Output length.
+    pub fn output_len(&self) -> usize {
+        self.layers.last().map_or(0, QLayer::output_len)
+    }
+
+    /// Checks the layers chain and the formats line up.
+    pub fn validate(&self) -> Result<(), FixedError> {
+        if self.layers.is_empty() {
+            return Err(bad("a model needs at least one layer"));
+        }
+        for w in self.layers.windows(2) {
+            if w[0].output_len() != w[1].input_len() {
+                return Err(FixedError::ShapeMismatch {
+                    op: "layer chain",
+                    expected: vec![w[0].output_len()],
+                    found: vec![w[1].input_len()],
+                });
+            }
+        }
+        for l in &self.layers {
+            match l {
+                QLayer::Conv2d {
+                    kernel,
+                    stride,
+                    height,
+                    width,
+                    padding,
+                    ..
+                } => {
+                    if *stride == 0
+                        || kernel[0] > height + 2 * padding
+                        || kernel[1] > width + 2 * padding
+                    {
+                        return Err(bad("convolution kernel larger than its padded input"));
+                    }
+                }
+                QLayer::AvgPool2d {
+                    kernel,
+                    stride,
+                    height,
+                    width,
+                    ..
+                } => {
+                    if *stride == 0
+                        || kernel > height
+                        || kernel > width
+                        || !(kernel * kernel).is_power_of_two()
+                    {
+                        return Err(bad("average pooling needs a window of a power-of-two size inside the input"));
+                    }
+                }
+                QLayer::Dense {
+                    inputs, outputs, ..
+                } => {
+                    if *inputs == 0 || *outputs == 0 {
+                        return Err(bad("a dense layer needs inputs and outputs"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The expected shapes of the weights.
+    pub fn weight_shapes(&self) -> Vec<(usize, usize)> {
+        self.layers
+            .iter()
+            .filter_map(QLayer::weight_shape)
+            .collect()
+    }
+
+    /// Number of weights.
+    pub fn n_params(&self) -> usize {
+        self.weight_shapes().iter().map(|(r, c)| r * c).sum()
+    }
+
+    /// Rescale shift of a parametrized layer (input and output at the
+    /// activation scale, weights at theirs).
+    pub fn shift(&self) -> u32 {
+        self.weight.frac_bits
+    }
+
+    /// The native forward pass: each layer's output, the last being the logits.
+    pub fn forward(&self, weights: &QWeights, input: &[i64]) -> Result<Vec<Vec<i64>>, FixedError> {
+        if input.len() != self.input_len() {
+            return Err(FixedError::ShapeMismatch {
+                op: "model input",
+                expected: vec![self.input_len()],
+                found: vec![input.len()],
+            });
+        }
+        let shapes = self.weight_shapes();
+        if weights.len() != shapes.len()
+            || weights
+                .iter()
+                .zip(&shapes)
+                .any(|(w, (r, c))| w.len() != r * c)
+        {
+            return Err(FixedError::ShapeMismatch {
+                op: "model weights",
+                expected: shapes.iter().map(|(r, c)| r * c).collect(),
+                found: weights.iter().map(Vec::len).collect(),
+            });
+        }
+        let one = 1i128 << self.activation.frac_bits;
+        let mut x = input.to_vec();
+        let mut outs = Vec::with_capacity(self.layers.len());
+        let mut next_w = 0;
+        for layer in &self.layers {
+            let fields = layer.receptive_fields();
+            let y: Vec<i64> = match layer {
+                QLayer::AvgPool2d { kernel, .. } => {
+                    let shift = (kernel * kernel).trailing_zeros();
+                    fields
+                        .iter()
+                        .map(|f| {
+                            let s: i128 = f.iter().flatten().map(|i| x[*i] as i128).sum();
+                            self.activation.check(rescale(s, shift), "average pool")
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                _ => {
+                    let w = &weights[next_w];
+                    next_w += 1;
+                    let (rows, cols) = layer.weight_shape().unwrap_or((0, 1));
+                    let positions = fields.len();
+                    let mut y = vec![0i64; rows * positions];
+                    for (p, f) in fields.iter().enumerate() {
+                        for o in 0..rows {
+                            let row = &w[o * cols..(o + 1) * cols];
+                            let mut acc: i128 = row[cols - 1] as i128 * one;
+                            for (k, i) in f.iter().enumerate() {
+                                if let Some(i) = i {
+                                    acc += x[*i] as i128 * row[k] as i128;
+                                }
+                            }
+                            let q = self
+                                .activation
+                                .check(rescale(acc, self.shift()), "layer output")?;
+                            let v = layer
+                                .activation()
+                                .map_or(q, |a| a.apply(q, self.activation));
+                            // Dense: o; convolution: channel-major (o, position).
+                            y[o * positions + p] = v;
+                        }
+                    }
+                    y
+                }
+            };
+            x = y.clone();
+            outs.push(y);
+        }
+        Ok(outs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(frac: u32, bits: u32) -> QFormat {
+        QFormat::new(frac, bits).unwrap()
+    }
+
+    #[test]
+    fn conv_fields_and_shapes() {
+        let c = QLayer::Conv2d {
+            in_channels: 1,
+            out_channels: 2,
+            height: 3,
+            width: 3,
+            kernel: [3, 3],
+            stride: 1,
+            padding: 1,
+            activation: None,
+        };
+        assert_eq!(c.out_hw(), (3, 3));
+        assert_eq!(c.output_len(), 18);
+        let fields = c.receptive_fields();
+        // The top-left output sees padding on its first row and column.
+        assert_eq!(fields[0][..4], [None, None, None, None]);
+        assert_eq!(fields[0][4], Some(0));
+        assert_eq!(fields[4], (0..9).map(Some).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn forward_dense_and_pool() {
+        let m = QModel {
+            activation: f(4, 12),
+            weight: f(4, 8),
+            layers: vec![
+                QLayer::Dense {
+                    inputs: 2,
+                    outputs: 4,
+                    activation: Some(Activation::Relu),
+                },
+                QLayer::AvgPool2d {
+                    channels: 1,
+                    height: 2,
+                    width: 2,
+                    kernel: 2,
+                    stride: 2,
+                },
+            ],
+        };
+        m.validate().unwrap();
+        // W rows: [1, 0 | 0], [0, 1 | 0], [-1, 0 | 0], [1, 1 | 1] (at 2^4).
+        let w = vec![vec![16, 0, 0, 0, 16, 0, -16, 0, 0, 16, 16, 16]];
+        let out = m.forward(&w, &[32, 16]).unwrap();
+        assert_eq!(out[0], vec![32, 16, 0, 64]);
+        assert_eq!(out[1], vec![28]);
+    }
+}
