@@ -152,9 +152,11 @@ impl InferenceCircuit {
         )];
         match self.input {
             Visibility::Public => public.extend(w.input.iter().map(|v| fp_from_i64(*v))),
-            Visibility::Committed => {
-                public.push(weights_commitment_native(w.input_salt, &w.input, abits))
-            }
+            Visibility::Committed => public.push(weights_commitment_native(
+                w.input_salt,
+                &w.input,
+                self.model.input.bits,
+            )),
             Visibility::Private => {}
         }
         match self.output {
@@ -169,15 +171,16 @@ impl InferenceCircuit {
         let m = &self.model;
         register_range(&mut set, m.weight.bits, true, INFER_LIMB_BITS);
         register_range(&mut set, m.activation.bits, true, INFER_LIMB_BITS);
-        for l in &m.layers {
+        register_range(&mut set, m.input.bits, true, INFER_LIMB_BITS);
+        for (i, l) in m.layers.iter().enumerate() {
             match l {
                 QLayer::AvgPool2d { kernel, .. } => {
-                    let shift = (kernel * kernel).trailing_zeros();
+                    let shift = m.pool_shift(i, *kernel);
                     register_rescale(&mut set, shift, m.activation, None, INFER_LIMB_BITS);
                 }
                 _ => register_rescale(
                     &mut set,
-                    m.shift(),
+                    m.shift(i),
                     m.activation,
                     l.activation(),
                     INFER_LIMB_BITS,
@@ -249,16 +252,10 @@ impl Circuit<Fp> for InferenceCircuit {
                 cells
             }
             vis => {
-                let cells = witness_weights(
-                    &cfg,
-                    &mut layouter,
-                    &input,
-                    m.activation.bits,
-                    INFER_LIMB_BITS,
-                )?;
+                let cells =
+                    witness_weights(&cfg, &mut layouter, &input, m.input.bits, INFER_LIMB_BITS)?;
                 if vis == Visibility::Committed {
-                    let c =
-                        commit_weights(&cfg, &mut layouter, &salts[1], &cells, m.activation.bits)?;
+                    let c = commit_weights(&cfg, &mut layouter, &salts[1], &cells, m.input.bits)?;
                     cfg.expose(&mut layouter, &c, row)?;
                     row += 1;
                 }
@@ -270,17 +267,17 @@ impl Circuit<Fp> for InferenceCircuit {
         let dot = cfg.dot_chip();
         let rescale = cfg.rescale_chip(INFER_LIMB_BITS);
         let lanes = cfg.dot.lanes();
-        let one = Operand::Constant(fp_from_i64(1i64 << m.activation.frac_bits));
         let zero = Operand::Constant(Fp::from(0));
         let mut next_w = 0;
         let mut offset = 0;
         let shapes = m.weight_shapes();
-        for layer in &m.layers {
+        for (l, layer) in m.layers.iter().enumerate() {
             let fields = layer.receptive_fields();
+            let one = Operand::Constant(fp_from_i64(m.bias_input(l)));
             let mut y: Vec<Option<AssignedCell<Fp, Fp>>> = vec![None; layer.output_len()];
             match layer {
                 QLayer::AvgPool2d { kernel, .. } => {
-                    let shift = (kernel * kernel).trailing_zeros();
+                    let shift = m.pool_shift(l, *kernel);
                     let ones = vec![Operand::Constant(Fp::from(1)); kernel * kernel];
                     for (p, f) in fields.iter().enumerate() {
                         let shared: Vec<Operand> = f
@@ -329,7 +326,7 @@ impl Circuit<Fp> for InferenceCircuit {
                                 let r = rescale.rescale(
                                     &mut layouter,
                                     sum,
-                                    m.shift(),
+                                    m.shift(l),
                                     m.activation,
                                     layer.activation(),
                                 )?;
@@ -371,6 +368,7 @@ mod tests {
 
     fn model() -> QModel {
         QModel {
+            input: QFormat::new(6, 8).unwrap(),
             activation: QFormat::new(6, 16).unwrap(),
             weight: QFormat::new(6, 8).unwrap(),
             layers: vec![

@@ -216,7 +216,9 @@ impl QLayer {
 /// The public description of a quantized model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QModel {
-    /// Format of inputs and activations.
+    /// Format of the model's input.
+    pub input: QFormat,
+    /// Format of activations (every layer's output).
     pub activation: QFormat,
     /// Format of weights.
     pub weight: QFormat,
@@ -259,6 +261,12 @@ impl QModel {
                     found: vec![w[1].input_len()],
                 });
             }
+        }
+        if self.input.frac_bits + self.weight.frac_bits < self.activation.frac_bits
+            || self.input.frac_bits < self.activation.frac_bits
+                && matches!(self.layers[0], QLayer::AvgPool2d { .. })
+        {
+            return Err(bad("the formats need a negative rescale shift"));
         }
         for l in &self.layers {
             match l {
@@ -317,10 +325,31 @@ impl QModel {
         self.weight_shapes().iter().map(|(r, c)| r * c).sum()
     }
 
-    /// Rescale shift of a parametrized layer (input and output at the
-    /// activation scale, weights at theirs).
-    pub fn shift(&self) -> u32 {
-        self.weight.frac_bits
+    /// The fixed-point format of layer `l`'s input.
+    pub fn input_format(&self, l: usize) -> QFormat {
+        if l == 0 {
+            self.input
+        } else {
+            self.activation
+        }
+    }
+
+    /// Rescale shift of parametrized layer `l`: its input scale plus the
+    /// weights' minus the activation scale.
+    pub fn shift(&self, l: usize) -> u32 {
+        (self.input_format(l).frac_bits + self.weight.frac_bits)
+            .saturating_sub(self.activation.frac_bits)
+    }
+
+    /// Rescale shift of an average pool over `k x k` at layer `l`.
+    pub fn pool_shift(&self, l: usize, kernel: usize) -> u32 {
+        (kernel * kernel).trailing_zeros() + self.input_format(l).frac_bits
+            - self.activation.frac_bits
+    }
+
+    /// The fixed-point one of layer `l`'s input scale: a bias's input.
+    pub fn bias_input(&self, l: usize) -> i64 {
+        1i64 << self.input_format(l).frac_bits
     }
 
     /// The native forward pass: each layer's output, the last being the logits.
@@ -345,15 +374,15 @@ impl QModel {
                 found: weights.iter().map(Vec::len).collect(),
             });
         }
-        let one = 1i128 << self.activation.frac_bits;
         let mut x = input.to_vec();
         let mut outs = Vec::with_capacity(self.layers.len());
         let mut next_w = 0;
-        for layer in &self.layers {
+        for (l, layer) in self.layers.iter().enumerate() {
             let fields = layer.receptive_fields();
+            let one = self.bias_input(l) as i128;
             let y: Vec<i64> = match layer {
                 QLayer::AvgPool2d { kernel, .. } => {
-                    let shift = (kernel * kernel).trailing_zeros();
+                    let shift = self.pool_shift(l, *kernel);
                     fields
                         .iter()
                         .map(|f| {
@@ -379,7 +408,7 @@ impl QModel {
                             }
                             let q = self
                                 .activation
-                                .check(rescale(acc, self.shift()), "layer output")?;
+                                .check(rescale(acc, self.shift(l)), "layer output")?;
                             let v = layer
                                 .activation()
                                 .map_or(q, |a| a.apply(q, self.activation));
@@ -429,6 +458,7 @@ mod tests {
     #[test]
     fn forward_dense_and_pool() {
         let m = QModel {
+            input: f(4, 12),
             activation: f(4, 12),
             weight: f(4, 8),
             layers: vec![
