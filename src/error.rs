@@ -23,6 +23,9 @@ pub enum Error {
     /// The parameter cache failed.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// A model could not be loaded, converted or quantized.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
     /// Proof bytes were refused.
     #[error(transparent)]
     Proof(#[from] crate::proof::ProofError),

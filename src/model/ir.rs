@@ -1,0 +1,317 @@
+//! The float model IR: a chain of layers with shapes and float weights, with
+//! its own JSON form. ONNX imports into it; quantization turns it into the
+//! fixed-point [`QModel`](zkpot_circuits::infer::QModel) the circuits prove.
+
+use serde::{Deserialize, Serialize};
+
+use super::ModelError;
+
+/// The most parameters or input values a model may have.
+pub const MAX_ELEMENTS: usize = 1 << 24;
+
+/// One layer of a float model. Tensors are flat and channel-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Layer {
+    /// `y = W x + b`, `W` row-major `outputs x inputs`.
+    Dense {
+        /// Input length.
+        inputs: usize,
+        /// Output length.
+        outputs: usize,
+        /// Weights.
+        weight: Vec<f32>,
+        /// Bias.
+        bias: Vec<f32>,
+    },
+    /// 2-D convolution, `W` as `out x in x kh x kw`.
+    Conv2d {
+        /// Input channels.
+        in_channels: usize,
+        /// Output channels.
+        out_channels: usize,
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Kernel height and width.
+        kernel: [usize; 2],
+        /// Stride.
+        stride: usize,
+        /// Zero padding.
+        padding: usize,
+        /// Weights.
+        weight: Vec<f32>,
+        /// Bias.
+        bias: Vec<f32>,
+    },
+    /// `max(x, 0)`.
+    Relu,
+    /// The logistic function.
+    Sigmoid,
+    /// Average pooling.
+    AvgPool2d {
+        /// Channels.
+        channels: usize,
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Window.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+    },
+}
+
+/// A float model: the input length and a chain of layers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Input length (flattened).
+    pub input_len: usize,
+    /// Layers in order.
+    pub layers: Vec<Layer>,
+}
+
+fn conv_out(n: usize, k: usize, s: usize, p: usize) -> usize {
+    (n + 2 * p).saturating_sub(k) / s.max(1) + 1
+}
+
+impl Layer {
+    /// Output length given the input length (checked).
+    pub fn output_len(&self, input: usize) -> Result<usize, ModelError> {
+        let expect = |n: usize| {
+            if n == input {
+                Ok(())
+            } else {
+                Err(ModelError::Shape(format!(
+                    "a layer expects {n} inputs, gets {input}"
+                )))
+            }
+        };
+        match self {
+            Layer::Dense {
+                inputs,
+                outputs,
+                weight,
+                bias,
+            } => {
+                expect(*inputs)?;
+                if weight.len() != inputs * outputs || bias.len() != *outputs {
+                    return Err(ModelError::Shape(format!(
+                        "dense {inputs}->{outputs}: {} weights and {} biases",
+                        weight.len(),
+                        bias.len()
+                    )));
+                }
+                Ok(*outputs)
+            }
+            Layer::Conv2d {
+                in_channels,
+                out_channels,
+                height,
+                width,
+                kernel,
+                stride,
+                padding,
+                weight,
+                bias,
+            } => {
+                expect(in_channels * height * width)?;
+                if weight.len() != out_channels * in_channels * kernel[0] * kernel[1]
+                    || bias.len() != *out_channels
+                {
+                    return Err(ModelError::Shape(
+                        "convolution weights do not match their shape".into(),
+                    ));
+                }
+                if *stride == 0
+                    || kernel[0] > height + 2 * padding
+                    || kernel[1] > width + 2 * padding
+                {
+                    return Err(ModelError::Shape(
+                        "convolution kernel larger than its input".into(),
+                    ));
+                }
+                Ok(out_channels
+                    * conv_out(*height, kernel[0], *stride, *padding)
+                    * conv_out(*width, kernel[1], *stride, *padding))
+            }
+            Layer::Relu | Layer::Sigmoid => Ok(input),
+            Layer::AvgPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            } => {
+                expect(channels * height * width)?;
+                if *stride == 0 || kernel > height || kernel > width {
+                    return Err(ModelError::Shape(
+                        "pooling window larger than its input".into(),
+                    ));
+                }
+                Ok(channels
+                    * conv_out(*height, *kernel, *stride, 0)
+                    * conv_out(*width, *kernel, *stride, 0))
+            }
+        }
+    }
+}
+
+impl Model {
+    /// Checks shapes chain, sizes are bounded and weights are finite; returns
+    /// the output length.
+    pub fn validate(&self) -> Result<usize, ModelError> {
+        if self.input_len == 0 || self.input_len > MAX_ELEMENTS {
+            return Err(ModelError::TooLarge {
+                what: "input length",
+                size: self.input_len,
+                limit: MAX_ELEMENTS,
+            });
+        }
+        let mut n = self.input_len;
+        let mut params = 0usize;
+        for l in &self.layers {
+            if let Layer::Dense { weight, bias, .. } | Layer::Conv2d { weight, bias, .. } = l {
+                params = params.saturating_add(weight.len() + bias.len());
+                if weight.iter().chain(bias).any(|v| !v.is_finite()) {
+                    return Err(ModelError::NotFinite {
+                        what: "a weight tensor".into(),
+                    });
+                }
+            }
+            n = l.output_len(n)?;
+            if n == 0 || n > MAX_ELEMENTS {
+                return Err(ModelError::TooLarge {
+                    what: "layer output",
+                    size: n,
+                    limit: MAX_ELEMENTS,
+                });
+            }
+        }
+        if params > MAX_ELEMENTS {
+            return Err(ModelError::TooLarge {
+                what: "parameter count",
+                size: params,
+                limit: MAX_ELEMENTS,
+            });
+        }
+        Ok(n)
+    }
+
+    /// The float forward pass (f64), every layer's output.
+    pub fn forward(&self, x: &[f64]) -> Vec<Vec<f64>> {
+        let mut a = x.to_vec();
+        let mut outs = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            a = match l {
+                Layer::Dense {
+                    inputs,
+                    outputs,
+                    weight,
+                    bias,
+                } => (0..*outputs)
+                    .map(|o| {
+                        bias[o] as f64
+                            + (0..*inputs)
+                                .map(|i| weight[o * inputs + i] as f64 * a[i])
+                                .sum::<f64>()
+                    })
+                    .collect(),
+                Layer::Conv2d {
+                    in_channels,
+                    out_channels,
+                    height,
+                    width,
+                    kernel,
+                    stride,
+                    padding,
+                    weight,
+                    bias,
+                } => {
+                    let (oh, ow) = (
+                        conv_out(*height, kernel[0], *stride, *padding),
+                        conv_out(*width, kernel[1], *stride, *padding),
+                    );
+                    let mut y = vec![0.0; out_channels * oh * ow];
+                    for oc in 0..*out_channels {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let mut s = bias[oc] as f64;
+                                for ic in 0..*in_channels {
+                                    for ky in 0..kernel[0] {
+                                        for kx in 0..kernel[1] {
+                                            let yy =
+                                                (oy * stride + ky) as isize - *padding as isize;
+                                            let xx =
+                                                (ox * stride + kx) as isize - *padding as isize;
+                                            if yy >= 0
+                                                && xx >= 0
+                                                && (yy as usize) < *height
+                                                && (xx as usize) < *width
+                                            {
+                                                let w = weight[((oc * in_channels + ic)
+                                                    * kernel[0]
+                                                    + ky)
+                                                    * kernel[1]
+                                                    + kx];
+                                                s += w as f64
+                                                    * a[ic * height * width
+                                                        + yy as usize * width
+                                                        + xx as usize];
+                                            }
+                                        }
+                                    }
+                                }
+                                y[(oc * oh + oy) * ow + ox] = s;
+                            }
+                        }
+                    }
+                    y
+                }
+                Layer::Relu => a.iter().map(|v| v.max(0.0)).collect(),
+                Layer::Sigmoid => a.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
+                Layer::AvgPool2d {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                    stride,
+                } => {
+                    let (oh, ow) = (
+                        conv_out(*height, *kernel, *stride, 0),
+                        conv_out(*width, *kernel, *stride, 0),
+                    );
+                    let mut y = Vec::with_capacity(channels * oh * ow);
+                    for c in 0..*channels {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let mut s = 0.0;
+                                for ky in 0..*kernel {
+                                    for kx in 0..*kernel {
+                                        s += a[c * height * width
+                                            + (oy * stride + ky) * width
+                                            + ox * stride
+                                            + kx];
+                                    }
+                                }
+                                y.push(s / (kernel * kernel) as f64);
+                            }
+                        }
+                    }
+                    y
+                }
+            };
+            outs.push(a.clone());
+        }
+        outs
+    }
+
+    /// Reads a model from its JSON form.
+    pub fn from_json(text: &str) -> Result<Self, ModelError> {
+        let m: Model = serde_json::from_str(text).map_err(|e| ModelError::Json(e.to_string()))?;
+        m.validate()?;
+        Ok(m)
+    }
+}

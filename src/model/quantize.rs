@@ -1,0 +1,309 @@
+//! Calibration and quantization: from a float [`Model`] and sample inputs to
+//! the fixed-point [`QModel`] and weights the circuits prove, with a report of
+//! the quantization error on those inputs.
+//!
+//! Formats are chosen per model: weights get the most fractional bits that keep
+//! the largest weight or bias inside `weight_bits`; activations the most that
+//! keep the largest value of any layer on the calibration inputs (with a 50%
+//! margin) inside `activation_bits`; inputs likewise inside `input_bits`.
+
+use serde::Serialize;
+use zkpot_circuits::fixed::{Activation, QFormat};
+use zkpot_circuits::infer::{QLayer, QModel, QWeights};
+use zkpot_circuits::train::{MlpParams, TrainSpec};
+
+use super::ir::{Layer, Model};
+use super::ModelError;
+use crate::Error;
+
+/// Bit widths of a quantized model.
+#[derive(Clone, Copy, Debug)]
+pub struct QuantOptions {
+    /// Signed bits of weights.
+    pub weight_bits: u32,
+    /// Signed bits of activations.
+    pub activation_bits: u32,
+    /// Signed bits of inputs.
+    pub input_bits: u32,
+}
+
+impl Default for QuantOptions {
+    fn default() -> Self {
+        Self {
+            weight_bits: 8,
+            activation_bits: 16,
+            input_bits: 16,
+        }
+    }
+}
+
+/// How far the quantized model is from the float one on the calibration inputs.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuantReport {
+    /// Calibration inputs evaluated.
+    pub samples: usize,
+    /// Largest absolute error of any output.
+    pub max_abs_error: f64,
+    /// Mean absolute error of the outputs.
+    pub mean_abs_error: f64,
+    /// Fraction of inputs on which both models pick the same top class.
+    pub top1_agreement: f64,
+}
+
+/// A quantized model, its weights and the error report.
+#[derive(Clone, Debug)]
+pub struct Quantized {
+    /// The public description.
+    pub model: QModel,
+    /// The weights.
+    pub weights: QWeights,
+    /// The quantization error on the calibration inputs.
+    pub report: QuantReport,
+}
+
+/// The most fractional bits (at most 24) keeping `max` inside `bits` signed.
+fn frac_for(max: f64, bits: u32) -> u32 {
+    let limit = ((1u64 << (bits - 1)) - 1) as f64;
+    if max <= 0.0 {
+        return (bits - 1).min(24);
+    }
+    let f = (limit / max).log2().floor();
+    f.clamp(0.0, 24.0) as u32
+}
+
+fn max_abs<'a>(xs: impl Iterator<Item = &'a f32>) -> f64 {
+    xs.fold(0.0f64, |m, v| m.max(v.abs() as f64))
+}
+
+/// The index of the largest value (the first on ties).
+pub fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Quantizes `model` with formats calibrated on `calibration` inputs.
+pub fn quantize(
+    model: &Model,
+    calibration: &[Vec<f64>],
+    opts: QuantOptions,
+) -> Result<Quantized, Error> {
+    model.validate()?;
+    if calibration.is_empty() {
+        return Err(Error::Options(
+            "quantization needs at least one calibration input".into(),
+        ));
+    }
+    for (i, x) in calibration.iter().enumerate() {
+        if x.len() != model.input_len {
+            return Err(ModelError::Shape(format!(
+                "calibration input {i} has {} values, the model takes {}",
+                x.len(),
+                model.input_len
+            ))
+            .into());
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::NotFinite {
+                what: format!("calibration input {i}"),
+            }
+            .into());
+        }
+    }
+    // Layers, with each activation fused into the layer before it.
+    let mut layers: Vec<QLayer> = Vec::new();
+    let mut float_weights: Vec<(&Vec<f32>, &Vec<f32>, usize)> = Vec::new();
+    for l in &model.layers {
+        match l {
+            Layer::Dense {
+                inputs,
+                outputs,
+                weight,
+                bias,
+            } => {
+                layers.push(QLayer::Dense {
+                    inputs: *inputs,
+                    outputs: *outputs,
+                    activation: None,
+                });
+                float_weights.push((weight, bias, *inputs));
+            }
+            Layer::Conv2d {
+                in_channels,
+                out_channels,
+                height,
+                width,
+                kernel,
+                stride,
+                padding,
+                weight,
+                bias,
+            } => {
+                layers.push(QLayer::Conv2d {
+                    in_channels: *in_channels,
+                    out_channels: *out_channels,
+                    height: *height,
+                    width: *width,
+                    kernel: *kernel,
+                    stride: *stride,
+                    padding: *padding,
+                    activation: None,
+                });
+                float_weights.push((weight, bias, in_channels * kernel[0] * kernel[1]));
+            }
+            Layer::AvgPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            } => layers.push(QLayer::AvgPool2d {
+                channels: *channels,
+                height: *height,
+                width: *width,
+                kernel: *kernel,
+                stride: *stride,
+            }),
+            Layer::Relu | Layer::Sigmoid => {
+                let act = if matches!(l, Layer::Relu) {
+                    Activation::Relu
+                } else {
+                    Activation::Sigmoid
+                };
+                match layers.last_mut() {
+                    Some(QLayer::Dense { activation, .. } | QLayer::Conv2d { activation, .. })
+                        if activation.is_none() =>
+                    {
+                        *activation = Some(act)
+                    }
+                    _ => {
+                        return Err(ModelError::Unsupported {
+                            op: format!("{act} not directly after a dense or convolution layer"),
+                            node: String::new(),
+                        }
+                        .into())
+                    }
+                }
+            }
+        }
+    }
+    // Formats.
+    let wmax = float_weights
+        .iter()
+        .map(|(w, b, _)| max_abs(w.iter()).max(max_abs(b.iter())))
+        .fold(0.0, f64::max);
+    let weight = QFormat::new(frac_for(wmax, opts.weight_bits), opts.weight_bits)?;
+    let mut amax = 0.0f64;
+    let mut xmax = 0.0f64;
+    let floats: Vec<Vec<Vec<f64>>> = calibration.iter().map(|x| model.forward(x)).collect();
+    for (x, outs) in calibration.iter().zip(&floats) {
+        xmax = x.iter().fold(xmax, |m, v| m.max(v.abs()));
+        for o in outs {
+            amax = o.iter().fold(amax, |m, v| m.max(v.abs()));
+        }
+    }
+    let mut activation = QFormat::new(
+        frac_for(amax * 1.5, opts.activation_bits),
+        opts.activation_bits,
+    )?;
+    let input = QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?;
+    if input.frac_bits + weight.frac_bits < activation.frac_bits {
+        activation.frac_bits = input.frac_bits + weight.frac_bits;
+    }
+    let qmodel = QModel {
+        input,
+        activation,
+        weight,
+        layers,
+    };
+    qmodel.validate()?;
+    // Weights, bias last in every row.
+    let mut weights: QWeights = Vec::with_capacity(float_weights.len());
+    for (w, b, fan_in) in &float_weights {
+        let mut q = Vec::with_capacity(w.len() + b.len());
+        for (o, bias) in b.iter().enumerate() {
+            for v in &w[o * fan_in..(o + 1) * fan_in] {
+                q.push(weight.quantize(*v as f64, q.len(), "weights")?);
+            }
+            q.push(weight.quantize(*bias as f64, q.len(), "bias")?);
+        }
+        weights.push(q);
+    }
+    // Report.
+    let mut max_err = 0.0f64;
+    let mut sum_err = 0.0;
+    let mut count = 0usize;
+    let mut agree = 0usize;
+    for (x, outs) in calibration.iter().zip(&floats) {
+        let qx = quantize_input(&qmodel, x)?;
+        let q = qmodel.forward(&weights, &qx)?;
+        let y_fixed: Vec<f64> = q
+            .last()
+            .map(|v| v.iter().map(|x| activation.dequantize(*x)).collect())
+            .unwrap_or_default();
+        let y_float = outs.last().cloned().unwrap_or_default();
+        for (a, b) in y_fixed.iter().zip(&y_float) {
+            let e = (a - b).abs();
+            max_err = max_err.max(e);
+            sum_err += e;
+            count += 1;
+        }
+        if argmax(&y_fixed) == argmax(&y_float) {
+            agree += 1;
+        }
+    }
+    Ok(Quantized {
+        model: qmodel,
+        weights,
+        report: QuantReport {
+            samples: calibration.len(),
+            max_abs_error: max_err,
+            mean_abs_error: sum_err / count.max(1) as f64,
+            top1_agreement: agree as f64 / calibration.len() as f64,
+        },
+    })
+}
+
+/// Quantizes an input for `model`, failing on values outside its format.
+pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
+    if x.len() != model.input_len() {
+        return Err(ModelError::Shape(format!(
+            "the input has {} values, the model takes {}",
+            x.len(),
+            model.input_len()
+        ))
+        .into());
+    }
+    Ok(x.iter()
+        .enumerate()
+        .map(|(i, v)| model.input.quantize(*v, i, "input"))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The quantized model of a trained MLP: its formats and weights exactly, so an
+/// inference proof's `C_W` can equal the run's final commitment.
+pub fn from_trained(spec: &TrainSpec, params: &MlpParams) -> (QModel, QWeights) {
+    let layers = spec
+        .widths
+        .windows(2)
+        .enumerate()
+        .map(|(l, w)| QLayer::Dense {
+            inputs: w[0],
+            outputs: w[1],
+            activation: (l + 2 < spec.widths.len()).then_some(Activation::Relu),
+        })
+        .collect();
+    (
+        QModel {
+            input: spec.formats.input,
+            activation: spec.formats.activation,
+            weight: spec.formats.weight,
+            layers,
+        },
+        params.layers.clone(),
+    )
+}

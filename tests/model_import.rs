@@ -1,0 +1,84 @@
+//! ONNX and JSON models load into the IR, quantize with a report, and bad
+//! models are refused with errors naming the operator and node.
+
+use std::path::{Path, PathBuf};
+
+use zkpot::model::{load_model, load_onnx, quantize, read_inputs, Model, ModelError, QuantOptions};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/models")
+        .join(name)
+}
+
+fn calibration(name: &str) -> Vec<Vec<f64>> {
+    read_inputs(&std::fs::read_to_string(fixture(&format!("{name}.calibration.json"))).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn fixtures_load_and_quantize() {
+    for (name, inputs, outputs) in [
+        ("mlp_4_16_3", 4, 3),
+        ("mlp_784_128_10", 784, 10),
+        ("cnn_8x8", 64, 10),
+    ] {
+        let m = load_model(&fixture(&format!("{name}.onnx"))).unwrap();
+        assert_eq!(
+            (m.input_len, m.validate().unwrap()),
+            (inputs, outputs),
+            "{name}"
+        );
+        let q = quantize(&m, &calibration(name), QuantOptions::default()).unwrap();
+        println!(
+            "{name}: {:?} formats {:?} {:?} {:?}",
+            q.report, q.model.input, q.model.weight, q.model.activation
+        );
+        assert!(q.report.top1_agreement >= 0.8, "{name}: {:?}", q.report);
+        // The JSON form round-trips.
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(Model::from_json(&json).unwrap(), m);
+    }
+}
+
+#[test]
+fn bad_models_are_refused_with_clear_errors() {
+    assert!(matches!(
+        load_onnx(b"not a model"),
+        Err(ModelError::Onnx(_))
+    ));
+    assert!(load_onnx(&[]).is_err());
+    // Truncated protobuf.
+    let bytes = std::fs::read(fixture("mlp_4_16_3.onnx")).unwrap();
+    assert!(load_onnx(&bytes[..bytes.len() / 2]).is_err());
+    // Mutated bytes never panic.
+    for i in (0..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x5a;
+        let _ = load_onnx(&b);
+    }
+    // An unsupported operator names itself and its node.
+    let json_err = Model::from_json(
+        r#"{"input_len": 4, "layers": [{"op": "dense", "inputs": 3, "outputs": 2, "weight": [0,0,0,0,0,0], "bias": [0,0]}]}"#,
+    );
+    assert!(matches!(json_err, Err(ModelError::Shape(_))));
+    let nan = Model::from_json(
+        r#"{"input_len": 1, "layers": [{"op": "dense", "inputs": 1, "outputs": 1, "weight": [1e999], "bias": [0]}]}"#,
+    );
+    assert!(nan.is_err());
+}
+
+#[test]
+fn input_forms() {
+    assert_eq!(read_inputs("[1, 2, 3]").unwrap(), vec![vec![1.0, 2.0, 3.0]]);
+    assert_eq!(
+        read_inputs("[[1, 2], [3, 4]]").unwrap(),
+        vec![vec![1.0, 2.0, 3.0, 4.0]]
+    );
+    assert_eq!(
+        read_inputs(r#"{"input_data": [[1, 2], [3, 4]]}"#).unwrap(),
+        vec![vec![1.0, 2.0], vec![3.0, 4.0]]
+    );
+    assert!(read_inputs(r#"["a"]"#).is_err());
+    assert!(read_inputs("{").is_err());
+}
