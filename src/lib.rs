@@ -15,6 +15,7 @@ pub mod demo;
 mod error;
 mod files;
 pub mod hex;
+pub mod infer;
 pub mod model;
 pub mod params;
 pub mod proof;

@@ -231,3 +231,37 @@ fn dishonest_steps_are_rejected() {
     let err = verify_steps(&cache, &[e]).unwrap_err().to_string();
     assert!(err.contains("public inputs"), "{err}");
 }
+
+#[test]
+fn inferences_link_to_the_trained_model_only() {
+    use zkpot::circuits::infer::Visibility;
+    use zkpot::infer::LoadedModel;
+    use zkpot::train::run::{trained_model, verify_linked};
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let (loaded, _) = trained_model(&f.run).unwrap();
+    let data = Dataset::load(&f.data).unwrap();
+    let row = data.row(3).unwrap();
+    let x: Vec<i64> = row[..4].to_vec();
+    let prover = loaded
+        .clone()
+        .keygen(&cache, Visibility::Private, Visibility::Public)
+        .unwrap();
+    let p = prover.prove_quantized(x.clone()).unwrap();
+    let (verdict, statement) = verify_linked(&cache, &f.run, &p.envelope).unwrap();
+    assert_eq!(statement.weights_commitment, verdict.final_commitment);
+
+    // The same architecture with one weight changed is another model.
+    let mut weights = loaded.weights.clone();
+    weights[0][0] += 1;
+    let other = LoadedModel::from_parts(loaded.model.clone(), weights, loaded.weight_salt);
+    let q = other
+        .keygen(&cache, Visibility::Private, Visibility::Public)
+        .unwrap()
+        .prove_quantized(x)
+        .unwrap();
+    let err = verify_linked(&cache, &f.run, &q.envelope)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other weights"), "{err}");
+}

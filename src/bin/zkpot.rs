@@ -28,8 +28,9 @@ enum Command {
         /// temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// SGD steps to train and prove.
-        #[arg(long, default_value_t = 3)]
+        /// SGD steps to train and prove (a few steps only begin to learn;
+        /// `zkpot train` runs longer).
+        #[arg(long, default_value_t = 4)]
         steps: u64,
     },
     /// Train a model on a committed dataset with proofs of every step.
@@ -39,14 +40,28 @@ enum Command {
         #[command(flatten)]
         args: TrainArgs,
     },
-    /// Verify a training run directory (every proof, batched, and the chain of
-    /// commitments). Exit status 0 only when valid.
+    /// Verify a proof file or a training run directory (every proof, batched,
+    /// and the chain of commitments); with a run and an inference proof, also
+    /// check the inference used the run's trained model. Exit status 0 only
+    /// when valid.
     Verify {
-        /// A run directory written by `zkpot train`.
-        run: PathBuf,
+        /// A proof file (.zkpot) or a run directory written by `zkpot train`.
+        path: PathBuf,
+        /// An inference proof to check against the run's trained model.
+        inference: Option<PathBuf>,
         /// Print JSON instead of a summary.
         #[arg(long)]
         json: bool,
+    },
+    /// Prove inferences.
+    Infer {
+        #[command(subcommand)]
+        command: InferCommand,
+    },
+    /// Show what a proof file states, without verifying it.
+    Inspect {
+        /// A proof file.
+        file: PathBuf,
     },
     /// Commit to datasets and inspect commitments.
     Data {
@@ -64,6 +79,40 @@ enum Command {
         /// Rows of the synthetic dataset the commit suite commits.
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum InferCommand {
+    /// Prove that an output came from a committed model on an input.
+    Prove {
+        /// The model: an ONNX file or zkpot's JSON model form.
+        #[arg(long, conflicts_with = "run")]
+        model: Option<PathBuf>,
+        /// Instead of --model, a training run: proves with its trained weights, so
+        /// the proof names the run's final commitment.
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// The input: a JSON nested array, or {"input_data": [[...]]} (first input).
+        #[arg(long)]
+        input: PathBuf,
+        /// Calibration inputs for choosing fixed-point scales (default: the input).
+        #[arg(long)]
+        calibrate: Option<PathBuf>,
+        /// Input visibility: public, private or committed.
+        #[arg(long, default_value = "private")]
+        input_visibility: String,
+        /// Output visibility: public or committed.
+        #[arg(long, default_value = "public")]
+        output_visibility: String,
+        /// A 32-byte secret file the weight commitment's salt derives from
+        /// (created, mode 0600, if missing; keep it to prove again under the
+        /// same commitment). Default: <model>.zkpot-secret.
+        #[arg(long)]
+        secret: Option<PathBuf>,
+        /// Where to write the proof.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -190,7 +239,13 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
             }
             None => train(&cache, args)?,
         },
-        Command::Verify { run, json } => verify(&cache, &run, json)?,
+        Command::Verify {
+            path,
+            inference,
+            json,
+        } => verify(&cache, &path, inference.as_deref(), json)?,
+        Command::Infer { command } => infer(&cache, command)?,
+        Command::Inspect { file } => inspect(&file)?,
         Command::Data { command } => data(command)?,
         Command::Bench { suite, json, rows } => bench(&cache, suite, json, rows)?,
     }
@@ -250,7 +305,234 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
     Ok(())
 }
 
-fn verify(cache: &ParamsCache, run: &std::path::Path, json: bool) -> Result<(), zkpot::Error> {
+fn read_envelope(path: &std::path::Path) -> Result<zkpot::proof::Envelope, zkpot::Error> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| zkpot::Error::Options(format!("{}: {e}", path.display())))?;
+    Ok(zkpot::proof::Envelope::from_bytes(&bytes)?)
+}
+
+fn print_inference(s: &zkpot::infer::InferenceStatement) {
+    println!(
+        "  model            {} layers, input {}, weights {}, activations {}",
+        s.model.layers.len(),
+        s.model.input,
+        s.model.weight,
+        s.model.activation
+    );
+    println!("  weights (C_W)    {}", s.weights_commitment);
+    match (&s.input_values, &s.input_commitment) {
+        (Some(v), _) => println!("  input            public, {} values", v.len()),
+        (_, Some(c)) => println!("  input            committed {c}"),
+        _ => println!("  input            private"),
+    }
+    match (&s.output_values, &s.output_commitment) {
+        (Some(v), _) => {
+            let f = s.model.activation;
+            let real: Vec<String> = v
+                .iter()
+                .map(|x| format!("{:.4}", f.dequantize(*x)))
+                .collect();
+            let best = v
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, x)| (**x, std::cmp::Reverse(*i)))
+                .map_or(0, |(i, _)| i);
+            println!("  output           [{}] (argmax {best})", real.join(", "));
+        }
+        (_, Some(c)) => println!("  output           committed {c}"),
+        _ => {}
+    }
+}
+
+fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zkpot::Error> {
+    use zkpot::circuits::infer::Visibility;
+    use zkpot::infer::LoadedModel;
+    let InferCommand::Prove {
+        model,
+        run,
+        input,
+        calibrate,
+        input_visibility,
+        output_visibility,
+        secret,
+        out,
+    } = command;
+    let vis = |s: &str| match s {
+        "public" => Ok(Visibility::Public),
+        "private" => Ok(Visibility::Private),
+        "committed" => Ok(Visibility::Committed),
+        other => Err(zkpot::Error::Options(format!(
+            "unknown visibility {other:?} (public, private, committed)"
+        ))),
+    };
+    let (iv, ov) = (vis(&input_visibility)?, vis(&output_visibility)?);
+    let read = |p: &std::path::Path| -> Result<Vec<Vec<f64>>, zkpot::Error> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| zkpot::Error::Options(format!("{}: {e}", p.display())))?;
+        Ok(zkpot::model::read_inputs(&text)?)
+    };
+    let x = read(&input)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| zkpot::Error::Options("the input file holds no input".into()))?;
+    let (loaded, x) = match (model, run) {
+        (Some(m), None) => {
+            let secret_path = secret.unwrap_or_else(|| m.with_extension("zkpot-secret"));
+            let key = zkpot::infer::prover::load_or_create_secret(&secret_path)?;
+            let cal = match calibrate {
+                Some(c) => read(&c)?,
+                None => vec![x.clone()],
+            };
+            let l = LoadedModel::load(&m, &cal, &key)?;
+            if let Some(r) = &l.report {
+                println!(
+                    "quantization on {} calibration input(s): max |error| {:.5}, mean |error| {:.5}, top-1 agreement {:.1}%",
+                    r.samples, r.max_abs_error, r.mean_abs_error, 100.0 * r.top1_agreement
+                );
+            }
+            (l, x)
+        }
+        (None, Some(r)) => {
+            let (l, schema) = zkpot::train::run::trained_model(&r)?;
+            // Raw features are normalized as the dataset's were.
+            let n = &schema.normalization;
+            if x.len() != n.offset.len() {
+                return Err(zkpot::Error::Options(format!(
+                    "the input has {} features, the dataset {}",
+                    x.len(),
+                    n.offset.len()
+                )));
+            }
+            let x = x
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (v - n.offset[j]) * n.scale[j])
+                .collect();
+            (l, x)
+        }
+        _ => return Err(zkpot::Error::Options("give --model or --run".into())),
+    };
+    let start = std::time::Instant::now();
+    let prover = loaded.keygen(cache, iv, ov)?;
+    let keygen_s = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
+    let proof = prover.prove(&x)?;
+    let prove_s = start.elapsed().as_secs_f64();
+    let bytes = proof.envelope.to_bytes();
+    std::fs::write(&out, &bytes)
+        .map_err(|e| zkpot::Error::Options(format!("{}: {e}", out.display())))?;
+    println!(
+        "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}; {} bytes written to {}",
+        prover.k(),
+        keygen_s,
+        prove_s,
+        proof.class,
+        bytes.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
+    let e = read_envelope(file)?;
+    println!(
+        "zkpot proof, format version {}, kind {:?}",
+        zkpot::proof::ENVELOPE_VERSION,
+        e.kind
+    );
+    println!(
+        "  statement {} bytes, {} public inputs, proof {} bytes (not verified)",
+        e.statement.len(),
+        e.public_inputs.len(),
+        e.proof.len()
+    );
+    match e.kind {
+        zkpot::proof::StatementKind::Inference => {
+            print_inference(&zkpot::infer::InferenceStatement::from_bytes(&e.statement)?)
+        }
+        zkpot::proof::StatementKind::TrainingStep => {
+            let s = zkpot::train::statement::StepStatement::from_bytes(&e.statement)?;
+            println!(
+                "  steps {}..{} of mlp {:?} on dataset {}",
+                s.first_step,
+                s.first_step + s.steps,
+                s.spec.widths,
+                s.dataset.root
+            );
+            println!("  {} -> {}", s.c_in, s.c_out);
+        }
+        zkpot::proof::StatementKind::Membership => {}
+    }
+    Ok(())
+}
+
+fn verify(
+    cache: &ParamsCache,
+    path: &std::path::Path,
+    inference: Option<&std::path::Path>,
+    json: bool,
+) -> Result<(), zkpot::Error> {
+    if path.is_file() {
+        let e = read_envelope(path)?;
+        let start = std::time::Instant::now();
+        match e.kind {
+            zkpot::proof::StatementKind::Inference => {
+                let s = zkpot::infer::verify_inferences(cache, std::slice::from_ref(&e))?
+                    .pop()
+                    .ok_or(zkpot::Error::Internal("no statement"))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+                } else {
+                    println!(
+                        "VALID proof of inference (verified in {:.3} s)",
+                        start.elapsed().as_secs_f64()
+                    );
+                    print_inference(&s);
+                }
+            }
+            zkpot::proof::StatementKind::TrainingStep => {
+                let s = zkpot::train::statement::verify_steps(cache, std::slice::from_ref(&e))?
+                    .pop()
+                    .ok_or(zkpot::Error::Internal("no statement"))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+                } else {
+                    println!(
+                        "VALID proof of training steps {}..{} ({:.3} s)",
+                        s.first_step,
+                        s.first_step + s.steps,
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            zkpot::proof::StatementKind::Membership => {
+                return Err(zkpot::Error::Options(
+                    "membership proofs are verified through the library".into(),
+                ))
+            }
+        }
+        return Ok(());
+    }
+    let run = path;
+    if let Some(i) = inference {
+        let e = read_envelope(i)?;
+        let (v, s) = zkpot::train::run::verify_linked(cache, run, &e)?;
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"run": v, "inference": s}))
+                    .unwrap_or_default()
+            );
+        } else {
+            println!(
+                "VALID: the inference came from the model this run trained ({} proven steps)",
+                v.steps
+            );
+            println!("  final weights    {}", v.final_commitment);
+            print_inference(&s);
+        }
+        return Ok(());
+    }
     let v = zkpot::train::run::verify_run(cache, run)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

@@ -755,3 +755,56 @@ pub fn verify_run(cache: &ParamsCache, run_dir: &Path) -> Result<RunVerdict, Err
         verify_s: start.elapsed().as_secs_f64(),
     })
 }
+
+/// The trained model of a run, ready for proofs of inference whose `C_W` is
+/// the run's final commitment (needs the run's private files), and the
+/// dataset schema to normalize raw inputs with.
+pub fn trained_model(
+    run_dir: &Path,
+) -> Result<(crate::infer::LoadedModel, crate::data::Schema), Error> {
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    let private = Private::new(run_dir)?;
+    let secret = private.secret()?;
+    let params = private.read_checkpoint(run.steps)?;
+    let salt = salt_at(&secret, run.seed, run.steps);
+    let c = weights_commitment_native(salt, &params.flatten(), run.spec.formats.weight.bits);
+    if run.chain.last().and_then(|h| fp_from_hex(h)) != Some(c) {
+        return Err(Error::Options(
+            "the run's private checkpoint does not match its final commitment".into(),
+        ));
+    }
+    let (model, weights) = crate::model::from_trained(&run.spec, &params);
+    Ok((
+        crate::infer::LoadedModel::from_parts(model, weights, salt),
+        run.dataset.schema.clone(),
+    ))
+}
+
+/// Verifies a run and an inference proof, and that the inference used the
+/// run's trained model: the same architecture and formats, and `C_W` equal to
+/// the run's final commitment.
+pub fn verify_linked(
+    cache: &ParamsCache,
+    run_dir: &Path,
+    inference: &Envelope,
+) -> Result<(RunVerdict, crate::infer::InferenceStatement), Error> {
+    let verdict = verify_run(cache, run_dir)?;
+    let statement = crate::infer::verify_inferences(cache, std::slice::from_ref(inference))?
+        .pop()
+        .ok_or(Error::Internal("no statement"))?;
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    let (expected, _) = crate::model::from_trained(&run.spec, &MlpParams { layers: vec![] });
+    if statement.model != expected {
+        return Err(ProofError::Mismatch(
+            "the inference used another architecture or formats than the run trained".into(),
+        )
+        .into());
+    }
+    if statement.weights_commitment != verdict.final_commitment {
+        return Err(ProofError::Mismatch(
+            "the inference used other weights than the run's final model".into(),
+        )
+        .into());
+    }
+    Ok((verdict, statement))
+}

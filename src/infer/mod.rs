@@ -1,0 +1,8 @@
+//! Proof of inference: a staged prover (load, keygen, prove) over ONNX, JSON or
+//! trained models, statements, and verification from the proof bytes alone.
+
+pub mod prover;
+pub mod statement;
+
+pub use prover::{salt_from_secret, InferenceProof, InferenceProver, LoadedModel};
+pub use statement::{verify_inferences, InferenceStatement};

@@ -1,0 +1,200 @@
+//! The staged inference API: load a model, generate keys once, prove many
+//! inputs. Types keep the stages in order; the CLI calls exactly these.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ff::FromUniformBytes;
+use halo2_proofs::pasta::EqAffine;
+use halo2_proofs::plonk::ProvingKey;
+use halo2_proofs::poly::commitment::Params;
+use zkpot_circuits::infer::{InferenceCircuit, InferenceWitness, QModel, QWeights, Visibility};
+use zkpot_circuits::proving::{prove, proving_key};
+use zkpot_circuits::Fp;
+
+use super::statement::InferenceStatement;
+use crate::hex::fp_to_hex;
+use crate::model::{load_model, quantize, quantize_input, QuantOptions, QuantReport};
+use crate::params::ParamsCache;
+use crate::proof::Envelope;
+use crate::Error;
+
+/// A model ready to prove with: its quantized description and weights, and the
+/// salt of its weight commitment.
+#[derive(Clone, Debug)]
+pub struct LoadedModel {
+    /// The quantized model.
+    pub model: QModel,
+    /// Its weights.
+    pub weights: QWeights,
+    /// The salt of `C_W`.
+    pub weight_salt: Fp,
+    /// The quantization report (for imported float models).
+    pub report: Option<QuantReport>,
+}
+
+/// A salt derived from a secret and a label, for `C_W` and other commitments.
+pub fn salt_from_secret(secret: &[u8; 32], label: &[u8]) -> Fp {
+    let h = blake2b_simd::Params::new()
+        .hash_length(64)
+        .key(secret)
+        .personal(b"zkpot.msalt.v1\0\0")
+        .hash(label);
+    let mut wide = [0u8; 64];
+    wide.copy_from_slice(h.as_bytes());
+    Fp::from_uniform_bytes(&wide)
+}
+
+impl LoadedModel {
+    /// Loads an ONNX or JSON model and quantizes it with formats calibrated on
+    /// `calibration`. The weight salt comes from `secret`.
+    pub fn load(path: &Path, calibration: &[Vec<f64>], secret: &[u8; 32]) -> Result<Self, Error> {
+        let float = load_model(path)?;
+        let q = quantize(&float, calibration, QuantOptions::default())?;
+        Ok(Self {
+            model: q.model,
+            weights: q.weights,
+            weight_salt: salt_from_secret(secret, b"weights"),
+            report: Some(q.report),
+        })
+    }
+
+    /// A model given directly (a trained model, with its run's salt).
+    pub fn from_parts(model: QModel, weights: QWeights, weight_salt: Fp) -> Self {
+        Self {
+            model,
+            weights,
+            weight_salt,
+            report: None,
+        }
+    }
+
+    /// Generates the proving key for the given visibilities (checking the model
+    /// fits a supported circuit size before any proving).
+    pub fn keygen(
+        self,
+        cache: &ParamsCache,
+        input: Visibility,
+        output: Visibility,
+    ) -> Result<InferenceProver, Error> {
+        let describe = InferenceCircuit::new(self.model.clone(), input, output, None)?;
+        let k = describe.measure()?.k;
+        let params = cache.get(k)?;
+        let pk = proving_key(&params, &describe)?;
+        Ok(InferenceProver {
+            loaded: self,
+            input,
+            output,
+            params,
+            pk,
+            k,
+        })
+    }
+}
+
+/// A model with its keys: proves inputs.
+pub struct InferenceProver {
+    loaded: LoadedModel,
+    input: Visibility,
+    output: Visibility,
+    params: Arc<Params<EqAffine>>,
+    pk: ProvingKey<EqAffine>,
+    k: u32,
+}
+
+/// What a proof produced: the envelope, and the private openings.
+#[derive(Clone, Debug)]
+pub struct InferenceProof {
+    /// The proof bytes to publish.
+    pub envelope: Envelope,
+    /// The quantized output (logits).
+    pub output: Vec<i64>,
+    /// The index of the largest logit.
+    pub class: usize,
+    /// Salt of the input commitment (keep it to open the commitment later).
+    pub input_salt: Fp,
+    /// Salt of the output commitment.
+    pub output_salt: Fp,
+}
+
+impl InferenceProver {
+    /// The circuit size.
+    pub fn k(&self) -> u32 {
+        self.k
+    }
+
+    /// The loaded model.
+    pub fn model(&self) -> &LoadedModel {
+        &self.loaded
+    }
+
+    /// Proves one real-valued input (quantized to the model's input format).
+    pub fn prove(&self, input: &[f64]) -> Result<InferenceProof, Error> {
+        let q = quantize_input(&self.loaded.model, input)?;
+        self.prove_quantized(q)
+    }
+
+    /// Proves one already quantized input.
+    pub fn prove_quantized(&self, input: Vec<i64>) -> Result<InferenceProof, Error> {
+        let salt = |label: &[u8]| salt_from_secret(&crate::data::random_bytes32(), label);
+        let (input_salt, output_salt) = (salt(b"input"), salt(b"output"));
+        let witness = InferenceWitness {
+            weights: self.loaded.weights.clone(),
+            weight_salt: self.loaded.weight_salt,
+            input: input.clone(),
+            input_salt,
+            output_salt,
+        };
+        let circuit = InferenceCircuit::new(
+            self.loaded.model.clone(),
+            self.input,
+            self.output,
+            Some(witness),
+        )?;
+        let (public, output) = circuit.public_inputs()?;
+        let statement = InferenceStatement {
+            model: self.loaded.model.clone(),
+            input: self.input,
+            output: self.output,
+            weights_commitment: fp_to_hex(&public[0]),
+            input_values: (self.input == Visibility::Public).then(|| input.clone()),
+            input_commitment: (self.input == Visibility::Committed).then(|| fp_to_hex(&public[1])),
+            output_values: (self.output == Visibility::Public).then(|| output.clone()),
+            output_commitment: (self.output == Visibility::Committed)
+                .then(|| fp_to_hex(&public[public.len() - 1])),
+        };
+        if statement.public_inputs()? != public {
+            return Err(Error::Internal(
+                "statement and circuit disagree on the public inputs",
+            ));
+        }
+        let proof = prove(&self.params, &self.pk, circuit, &public)?;
+        let class =
+            crate::model::quantize::argmax(&output.iter().map(|v| *v as f64).collect::<Vec<_>>());
+        Ok(InferenceProof {
+            envelope: statement.envelope(public, proof),
+            output,
+            class,
+            input_salt,
+            output_salt,
+        })
+    }
+}
+
+/// Reads a 32-byte secret file, or creates one (mode 0600) if it is missing.
+pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32], Error> {
+    match std::fs::read(path) {
+        Ok(b) => b.as_slice().try_into().map_err(|_| {
+            Error::Options(format!(
+                "{}: a secret file holds exactly 32 bytes",
+                path.display()
+            ))
+        }),
+        Err(_) => {
+            let s = crate::data::random_bytes32();
+            crate::files::write_private(path, &s)
+                .map_err(|e| Error::Options(format!("{}: {e}", path.display())))?;
+            Ok(s)
+        }
+    }
+}

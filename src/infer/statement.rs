@@ -1,0 +1,169 @@
+//! The public statement of an inference proof and its verification.
+
+use serde::{Deserialize, Serialize};
+use zkpot_circuits::field::fp_from_i64;
+use zkpot_circuits::infer::{InferenceCircuit, QModel, Visibility};
+use zkpot_circuits::proving::{verify, verify_batch, verifying_key};
+use zkpot_circuits::Fp;
+
+use crate::hex::fp_from_hex;
+use crate::params::ParamsCache;
+use crate::proof::{Envelope, ProofError, StatementKind};
+use crate::Error;
+
+/// What an inference proof states: the model (architecture and formats, never
+/// weights), the weights' commitment, and the input and output as their
+/// visibility allows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InferenceStatement {
+    /// The quantized model's description.
+    pub model: QModel,
+    /// How the input is shown.
+    pub input: Visibility,
+    /// How the output is shown.
+    pub output: Visibility,
+    /// `C_W` (hex).
+    pub weights_commitment: String,
+    /// The quantized input, if public.
+    pub input_values: Option<Vec<i64>>,
+    /// The input's commitment, if committed.
+    pub input_commitment: Option<String>,
+    /// The quantized output (logits), if public.
+    pub output_values: Option<Vec<i64>>,
+    /// The output's commitment, if committed.
+    pub output_commitment: Option<String>,
+}
+
+fn bad(reason: impl Into<String>) -> Error {
+    ProofError::Statement(reason.into()).into()
+}
+
+fn hex_fp(s: &Option<String>, what: &str) -> Result<Fp, Error> {
+    s.as_deref()
+        .and_then(fp_from_hex)
+        .ok_or_else(|| bad(format!("{what} is missing or not a field element")))
+}
+
+impl InferenceStatement {
+    /// Canonical bytes (compact JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses and checks statement bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let s: InferenceStatement =
+            serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        s.model.validate().map_err(|e| bad(e.to_string()))?;
+        Ok(s)
+    }
+
+    /// The public inputs this statement implies.
+    pub fn public_inputs(&self) -> Result<Vec<Fp>, Error> {
+        let mut p = vec![fp_from_hex(&self.weights_commitment)
+            .ok_or_else(|| bad("C_W is not a field element"))?];
+        match self.input {
+            Visibility::Public => {
+                let v = self
+                    .input_values
+                    .as_ref()
+                    .ok_or_else(|| bad("public input values missing"))?;
+                if v.len() != self.model.input_len() {
+                    return Err(bad("the input has the wrong length"));
+                }
+                p.extend(v.iter().map(|x| fp_from_i64(*x)));
+            }
+            Visibility::Committed => p.push(hex_fp(&self.input_commitment, "input commitment")?),
+            Visibility::Private => {}
+        }
+        match self.output {
+            Visibility::Public => {
+                let v = self
+                    .output_values
+                    .as_ref()
+                    .ok_or_else(|| bad("public output values missing"))?;
+                if v.len() != self.model.output_len() {
+                    return Err(bad("the output has the wrong length"));
+                }
+                p.extend(v.iter().map(|x| fp_from_i64(*x)));
+            }
+            Visibility::Committed => p.push(hex_fp(&self.output_commitment, "output commitment")?),
+            Visibility::Private => return Err(bad("the output cannot be private")),
+        }
+        Ok(p)
+    }
+
+    /// The circuit (without witness) the statement is proven with.
+    pub fn circuit(&self) -> Result<InferenceCircuit, Error> {
+        Ok(InferenceCircuit::new(
+            self.model.clone(),
+            self.input,
+            self.output,
+            None,
+        )?)
+    }
+
+    /// Wraps a proof into an envelope.
+    pub fn envelope(&self, public_inputs: Vec<Fp>, proof: Vec<u8>) -> Envelope {
+        Envelope {
+            kind: StatementKind::Inference,
+            statement: self.to_bytes(),
+            public_inputs,
+            proof,
+        }
+    }
+}
+
+/// Verifies inference envelopes: statements parsed, public inputs recomputed
+/// and compared, proofs of one circuit batch-verified. Returns the statements.
+pub fn verify_inferences(
+    cache: &ParamsCache,
+    envelopes: &[Envelope],
+) -> Result<Vec<InferenceStatement>, Error> {
+    let mut statements = Vec::with_capacity(envelopes.len());
+    let mut groups: std::collections::BTreeMap<Vec<u8>, Vec<usize>> = Default::default();
+    let mut publics = Vec::with_capacity(envelopes.len());
+    for (i, e) in envelopes.iter().enumerate() {
+        if e.kind != StatementKind::Inference {
+            return Err(bad(format!("proof {i} is not an inference proof")));
+        }
+        let s = InferenceStatement::from_bytes(&e.statement)?;
+        let p = s.public_inputs()?;
+        if p != e.public_inputs {
+            return Err(ProofError::Mismatch(format!(
+                "proof {i}: the public inputs are not those its statement implies"
+            ))
+            .into());
+        }
+        let key =
+            serde_json::to_vec(&(&s.model, s.input, s.output)).map_err(|e| bad(e.to_string()))?;
+        groups.entry(key).or_default().push(i);
+        publics.push(p);
+        statements.push(s);
+    }
+    for members in groups.values() {
+        let circuit = statements[members[0]].circuit()?;
+        let k = circuit.measure()?.k;
+        let params = cache.get(k)?;
+        let vk = verifying_key(&params, &circuit)?;
+        if members.len() == 1 {
+            let i = members[0];
+            verify(&params, &vk, &publics[i], &envelopes[i].proof)
+                .map_err(|_| ProofError::Invalid)?;
+            continue;
+        }
+        let batch: Vec<(Vec<Fp>, Vec<u8>)> = members
+            .iter()
+            .map(|i| (publics[*i].clone(), envelopes[*i].proof.clone()))
+            .collect();
+        if !verify_batch(&params, &vk, &batch) {
+            for i in members {
+                if verify(&params, &vk, &publics[*i], &envelopes[*i].proof).is_err() {
+                    return Err(ProofError::InvalidAt { index: *i }.into());
+                }
+            }
+            return Err(ProofError::Invalid.into());
+        }
+    }
+    Ok(statements)
+}

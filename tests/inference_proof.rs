@@ -1,0 +1,145 @@
+//! Proofs of inference end to end: for the fixture models the proven output is
+//! the native fixed-point forward pass; proof bytes verify from the bytes alone
+//! and are rejected after a changed output, a changed weight commitment, a
+//! flipped byte, truncation or another format version; a committed-weights
+//! proof does not verify against another model's commitment.
+
+use std::path::{Path, PathBuf};
+
+use zkpot::circuits::infer::Visibility;
+use zkpot::hex::{fp_from_hex, fp_to_hex};
+use zkpot::infer::{verify_inferences, InferenceStatement, LoadedModel};
+use zkpot::model::{quantize_input, read_inputs};
+use zkpot::params::ParamsCache;
+use zkpot::proof::{Envelope, ProofError};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/models")
+        .join(name)
+}
+
+fn inputs(name: &str, kind: &str) -> Vec<Vec<f64>> {
+    read_inputs(&std::fs::read_to_string(fixture(&format!("{name}.{kind}.json"))).unwrap()).unwrap()
+}
+
+fn load(name: &str, secret: u8) -> LoadedModel {
+    LoadedModel::load(
+        &fixture(&format!("{name}.onnx")),
+        &inputs(name, "calibration"),
+        &[secret; 32],
+    )
+    .unwrap()
+}
+
+#[test]
+fn small_models_prove_their_native_outputs() {
+    let cache = ParamsCache::locate(None).unwrap();
+    for name in ["mlp_4_16_3", "cnn_8x8"] {
+        let loaded = load(name, 1);
+        let x = inputs(name, "input").remove(0);
+        let native = loaded
+            .model
+            .forward(&loaded.weights, &quantize_input(&loaded.model, &x).unwrap())
+            .unwrap()
+            .pop()
+            .unwrap();
+        let prover = loaded
+            .keygen(&cache, Visibility::Private, Visibility::Public)
+            .unwrap();
+        let p = prover.prove(&x).unwrap();
+        assert_eq!(p.output, native, "{name}");
+        // A fresh verifier from the bytes alone.
+        let bytes = p.envelope.to_bytes();
+        let s = verify_inferences(&cache, &[Envelope::from_bytes(&bytes).unwrap()])
+            .unwrap()
+            .remove(0);
+        assert_eq!(s.output_values.as_ref(), Some(&native));
+    }
+}
+
+fn reject(cache: &ParamsCache, bytes: &[u8]) -> bool {
+    match Envelope::from_bytes(bytes) {
+        Ok(e) => verify_inferences(cache, &[e]).is_err(),
+        Err(_) => true,
+    }
+}
+
+#[test]
+fn tampered_inference_proofs_are_rejected() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let loaded = load("mlp_4_16_3", 2);
+    let prover = loaded
+        .keygen(&cache, Visibility::Public, Visibility::Public)
+        .unwrap();
+    let x = inputs("mlp_4_16_3", "input").remove(0);
+    let p = prover.prove(&x).unwrap();
+    let good = p.envelope.clone();
+    assert!(!reject(&cache, &good.to_bytes()));
+
+    // A changed output, in the statement and the public inputs alike.
+    let mut s = InferenceStatement::from_bytes(&good.statement).unwrap();
+    if let Some(v) = s.output_values.as_mut() {
+        v[0] += 1;
+    }
+    let forged = s.envelope(s.public_inputs().unwrap(), good.proof.clone());
+    assert!(reject(&cache, &forged.to_bytes()), "changed output");
+    // A changed output in the public inputs only.
+    let mut e = good.clone();
+    let last = e.public_inputs.len() - 1;
+    e.public_inputs[last] += zkpot::circuits::Fp::from(1);
+    assert!(matches!(
+        verify_inferences(&cache, &[e]),
+        Err(zkpot::Error::Proof(ProofError::Mismatch(_)))
+    ));
+    // A changed weight commitment.
+    let mut s = InferenceStatement::from_bytes(&good.statement).unwrap();
+    s.weights_commitment =
+        fp_to_hex(&(fp_from_hex(&s.weights_commitment).unwrap() + zkpot::circuits::Fp::from(1)));
+    let forged = s.envelope(s.public_inputs().unwrap(), good.proof.clone());
+    assert!(reject(&cache, &forged.to_bytes()), "changed C_W");
+    // Flipped proof bytes, truncation, another version.
+    let bytes = good.to_bytes();
+    for pos in [bytes.len() - 1, bytes.len() - 500, bytes.len() / 2] {
+        let mut b = bytes.clone();
+        b[pos] ^= 1;
+        assert!(reject(&cache, &b), "flip at {pos}");
+    }
+    assert!(reject(&cache, &bytes[..bytes.len() - 1]), "truncated");
+    let mut v = bytes.clone();
+    v[8] = 2;
+    assert!(matches!(
+        Envelope::from_bytes(&v),
+        Err(ProofError::Version { found: 2, .. })
+    ));
+
+    // Another model's weight commitment: the same architecture, other weights.
+    let other = load("mlp_4_16_3", 3);
+    let other_prover = other
+        .keygen(&cache, Visibility::Public, Visibility::Public)
+        .unwrap();
+    let q = other_prover.prove(&x).unwrap();
+    let mut s = InferenceStatement::from_bytes(&good.statement).unwrap();
+    let theirs = InferenceStatement::from_bytes(&q.envelope.statement).unwrap();
+    assert_ne!(
+        s.weights_commitment, theirs.weights_commitment,
+        "salts differ"
+    );
+    s.weights_commitment = theirs.weights_commitment;
+    let forged = s.envelope(s.public_inputs().unwrap(), good.proof.clone());
+    assert!(
+        reject(&cache, &forged.to_bytes()),
+        "another model's commitment"
+    );
+}
+
+#[test]
+fn bad_inputs_fail_before_proving() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let prover = load("mlp_4_16_3", 4)
+        .keygen(&cache, Visibility::Private, Visibility::Public)
+        .unwrap();
+    assert!(prover.prove(&[0.1, 0.2]).is_err(), "wrong shape");
+    assert!(prover.prove(&[0.1, f64::NAN, 0.2, 0.3]).is_err(), "NaN");
+    assert!(prover.prove(&[1e9, 0.0, 0.0, 0.0]).is_err(), "out of range");
+}
