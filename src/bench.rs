@@ -378,3 +378,65 @@ pub fn bench_training(
         Some(macs),
     )
 }
+
+/// The inference circuit of a fixture model (`mlp_4_16_3`, `mlp_784_128_10`,
+/// `cnn_8x8`), calibrated on its calibration inputs, proving its sample input
+/// with weights committed, input private and output public.
+pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::InferenceCircuit, Error> {
+    use zkpot_circuits::infer::{InferenceCircuit, InferenceWitness, Visibility};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models");
+    let read = |kind: &str| -> Result<Vec<Vec<f64>>, Error> {
+        let p = dir.join(format!("{name}.{kind}.json"));
+        let text =
+            std::fs::read_to_string(&p).map_err(|_| Error::Internal("missing fixture input"))?;
+        Ok(crate::model::read_inputs(&text)?)
+    };
+    let loaded = crate::infer::LoadedModel::load(
+        &dir.join(format!("{name}.onnx")),
+        &read("calibration")?,
+        &[9; 32],
+    )?;
+    let x = read("input")?
+        .into_iter()
+        .next()
+        .ok_or(Error::Internal("empty fixture input"))?;
+    let input = crate::model::quantize_input(&loaded.model, &x)?;
+    let witness = InferenceWitness {
+        weights: loaded.weights,
+        weight_salt: loaded.weight_salt,
+        input,
+        input_salt: Fp::from(1),
+        output_salt: Fp::from(2),
+    };
+    Ok(InferenceCircuit::new(
+        loaded.model,
+        Visibility::Private,
+        Visibility::Public,
+        Some(witness),
+    )?)
+}
+
+/// Measures one inference proof of a fixture model.
+pub fn bench_inference(cache: &ParamsCache, name: &str) -> Result<BenchReport, Error> {
+    let circuit = inference_case(name)?;
+    let (public, _) = circuit.public_inputs()?;
+    let describe = circuit.describe();
+    let m = circuit.model();
+    let macs: usize = m
+        .layers
+        .iter()
+        .map(|l| {
+            l.weight_shape()
+                .map_or(0, |(r, c)| r * c * l.receptive_fields().len())
+        })
+        .sum();
+    measure_proof(
+        cache,
+        format!("infer {name} (C_W)"),
+        circuit,
+        &describe,
+        &public,
+        zkpot_circuits::infer::circuit::INFER_SHAPE,
+        Some(macs),
+    )
+}

@@ -218,6 +218,9 @@ enum Suite {
     Commit,
     /// One SGD step (batch 16) of the 64-32-10 MLP on digits.
     Training,
+    /// Inference of the fixture models (MLP 4-16-3, CNN on 8x8, MLP
+    /// 784-128-10) with committed weights and a private input.
+    Inference,
     /// Every suite.
     All,
 }
@@ -575,7 +578,7 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
     let mut reports: Vec<BenchReport> = Vec::new();
     let mut commits = Vec::new();
     let want = |s: Suite| suite == s || suite == Suite::All;
-    if !json && (want(Suite::Dense) || want(Suite::Membership) || want(Suite::Training)) {
+    if !json && suite != Suite::Commit {
         println!("{}", BenchReport::header());
     }
     let mut report = |r: BenchReport| {
@@ -592,6 +595,11 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
     if want(Suite::Membership) {
         for depth in [11, 20] {
             report(bench_membership(cache, 64, depth)?);
+        }
+    }
+    if want(Suite::Inference) {
+        for name in ["mlp_4_16_3", "cnn_8x8", "mlp_784_128_10"] {
+            report(zkpot::bench::bench_inference(cache, name)?);
         }
     }
     if want(Suite::Training) {
