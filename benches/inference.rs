@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use zkpot::bench::inference_case;
-use zkpot::circuits::proving::{prove, proving_key};
+
 use zkpot::params::ParamsCache;
 
 fn inference(c: &mut Criterion) {
@@ -16,10 +16,10 @@ fn inference(c: &mut Criterion) {
         let circuit = inference_case(name).expect("fixture model");
         let m = circuit.measure().expect("fits");
         let params = cache.get(m.k).expect("parameters");
-        let pk = proving_key(&params, &circuit.describe()).expect("keys");
+        let pk = circuit.proving_key(&params).expect("keys");
         let (public, _) = circuit.public_inputs().expect("native pass");
         group.bench_function(format!("prove {name} ({} rows, k={})", m.rows, m.k), |b| {
-            b.iter(|| prove(&params, &pk, circuit.clone(), &public).expect("proof"))
+            b.iter(|| circuit.clone().prove(&params, &pk, &public).expect("proof"))
         });
     }
     group.finish();

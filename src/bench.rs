@@ -382,8 +382,8 @@ pub fn bench_training(
 /// The inference circuit of a fixture model (`mlp_4_16_3`, `mlp_784_128_10`,
 /// `cnn_8x8`), calibrated on its calibration inputs, proving its sample input
 /// with weights committed, input private and output public.
-pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::InferenceCircuit, Error> {
-    use zkpot_circuits::infer::{InferenceCircuit, InferenceWitness, Visibility};
+pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::AnyInference, Error> {
+    use zkpot_circuits::infer::{AnyInference, InferenceWitness, Visibility};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models");
     let read = |kind: &str| -> Result<Vec<Vec<f64>>, Error> {
         let p = dir.join(format!("{name}.{kind}.json"));
@@ -408,7 +408,7 @@ pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::InferenceCirc
         input_salt: Fp::from(1),
         output_salt: Fp::from(2),
     };
-    Ok(InferenceCircuit::new(
+    Ok(AnyInference::new(
         loaded.model,
         Visibility::Private,
         Visibility::Public,
@@ -418,25 +418,20 @@ pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::InferenceCirc
 
 /// Measures one inference proof of a fixture model.
 pub fn bench_inference(cache: &ParamsCache, name: &str) -> Result<BenchReport, Error> {
+    use zkpot_circuits::infer::AnyInference;
     let circuit = inference_case(name)?;
     let (public, _) = circuit.public_inputs()?;
-    let describe = circuit.describe();
-    let m = circuit.model();
-    let macs: usize = m
-        .layers
-        .iter()
-        .map(|l| {
-            l.weight_shape()
-                .map_or(0, |(r, c)| r * c * l.receptive_fields().len())
-        })
-        .sum();
-    measure_proof(
-        cache,
-        format!("infer {name} (C_W)"),
-        circuit,
-        &describe,
-        &public,
-        zkpot_circuits::infer::circuit::INFER_SHAPE,
-        Some(macs),
-    )
+    let macs = circuit.model().macs();
+    let shape = circuit.shape();
+    let name = format!("infer {name} (C_W)");
+    match circuit {
+        AnyInference::Compact(c) => {
+            let d = c.describe();
+            measure_proof(cache, name, c, &d, &public, shape, Some(macs))
+        }
+        AnyInference::Wide(c) => {
+            let d = c.describe();
+            measure_proof(cache, name, c, &d, &public, shape, Some(macs))
+        }
+    }
 }

@@ -8,8 +8,8 @@ use ff::FromUniformBytes;
 use halo2_proofs::pasta::EqAffine;
 use halo2_proofs::plonk::ProvingKey;
 use halo2_proofs::poly::commitment::Params;
-use zkpot_circuits::infer::{InferenceCircuit, InferenceWitness, QModel, QWeights, Visibility};
-use zkpot_circuits::proving::{prove, proving_key};
+use zkpot_circuits::infer::{AnyInference, InferenceWitness, QModel, QWeights, Visibility};
+
 use zkpot_circuits::Fp;
 
 use super::statement::InferenceStatement;
@@ -77,10 +77,10 @@ impl LoadedModel {
         input: Visibility,
         output: Visibility,
     ) -> Result<InferenceProver, Error> {
-        let describe = InferenceCircuit::new(self.model.clone(), input, output, None)?;
+        let describe = AnyInference::new(self.model.clone(), input, output, None)?;
         let k = describe.measure()?.k;
         let params = cache.get(k)?;
-        let pk = proving_key(&params, &describe)?;
+        let pk = describe.proving_key(&params)?;
         Ok(InferenceProver {
             loaded: self,
             input,
@@ -145,7 +145,7 @@ impl InferenceProver {
             input_salt,
             output_salt,
         };
-        let circuit = InferenceCircuit::new(
+        let circuit = AnyInference::new(
             self.loaded.model.clone(),
             self.input,
             self.output,
@@ -168,7 +168,7 @@ impl InferenceProver {
                 "statement and circuit disagree on the public inputs",
             ));
         }
-        let proof = prove(&self.params, &self.pk, circuit, &public)?;
+        let proof = circuit.prove(&self.params, &self.pk, &public)?;
         let class =
             crate::model::quantize::argmax(&output.iter().map(|v| *v as f64).collect::<Vec<_>>());
         Ok(InferenceProof {

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::field::fp_from_i64;
-use zkpot_circuits::infer::{InferenceCircuit, QModel, Visibility};
-use zkpot_circuits::proving::{verify, verify_batch, verifying_key};
+use zkpot_circuits::infer::{AnyInference, QModel, Visibility};
+use zkpot_circuits::proving::{verify, verify_batch};
 use zkpot_circuits::Fp;
 
 use crate::hex::fp_from_hex;
@@ -94,8 +94,8 @@ impl InferenceStatement {
     }
 
     /// The circuit (without witness) the statement is proven with.
-    pub fn circuit(&self) -> Result<InferenceCircuit, Error> {
-        Ok(InferenceCircuit::new(
+    pub fn circuit(&self) -> Result<AnyInference, Error> {
+        Ok(AnyInference::new(
             self.model.clone(),
             self.input,
             self.output,
@@ -145,7 +145,7 @@ pub fn verify_inferences(
         let circuit = statements[members[0]].circuit()?;
         let k = circuit.measure()?.k;
         let params = cache.get(k)?;
-        let vk = verifying_key(&params, &circuit)?;
+        let vk = circuit.verifying_key(&params)?;
         if members.len() == 1 {
             let i = members[0];
             verify(&params, &vk, &publics[i], &envelopes[i].proof)

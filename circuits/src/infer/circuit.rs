@@ -50,7 +50,38 @@ pub struct InferenceWitness {
     pub output_salt: Fp,
 }
 
-/// The core shape of inference circuits.
+/// A column layout for inference circuits: small models stay small with a
+/// compact one, large models use a wide one.
+pub trait InferShape: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// The core shape.
+    const SHAPE: CoreShape;
+}
+
+/// The layout of small models: 4 products a row in 2 lanes, one lookup lane,
+/// one Poseidon lane (21 advice columns).
+#[derive(Clone, Copy, Debug)]
+pub struct Compact;
+
+/// The layout of large models: 8 products a row in 4 lanes, two lookup lanes
+/// and two Poseidon lanes (58 advice columns).
+#[derive(Clone, Copy, Debug)]
+pub struct Wide;
+
+impl InferShape for Compact {
+    const SHAPE: CoreShape = CoreShape {
+        width: 4,
+        lanes: 2,
+        lane_equality: true,
+        lookup_lanes: 1,
+        hash_lanes: 1,
+    };
+}
+
+impl InferShape for Wide {
+    const SHAPE: CoreShape = INFER_SHAPE;
+}
+
+/// The wide core shape of inference circuits.
 pub const INFER_SHAPE: CoreShape = CoreShape {
     width: 8,
     lanes: 4,
@@ -59,19 +90,29 @@ pub const INFER_SHAPE: CoreShape = CoreShape {
     hash_lanes: 2,
 };
 
+/// Multiply-adds above which a model uses the [`Wide`] layout.
+pub const COMPACT_MAX_MACS: usize = 16_384;
+
+/// Whether `model` uses the compact layout (a function of its description
+/// only, so prover and verifier agree).
+pub fn is_compact(model: &QModel) -> bool {
+    model.macs() <= COMPACT_MAX_MACS
+}
+
 /// The limb width of inference range checks.
 pub const INFER_LIMB_BITS: u32 = 8;
 
-/// One inference as a circuit.
+/// One inference as a circuit, with the column layout `S`.
 #[derive(Clone, Debug)]
-pub struct InferenceCircuit {
+pub struct InferenceCircuit<S: InferShape = Wide> {
     model: QModel,
     input: Visibility,
     output: Visibility,
     witness: Option<InferenceWitness>,
+    _shape: std::marker::PhantomData<S>,
 }
 
-impl InferenceCircuit {
+impl<S: InferShape> InferenceCircuit<S> {
     /// Plans an inference circuit.
     pub fn new(
         model: QModel,
@@ -100,6 +141,7 @@ impl InferenceCircuit {
             input,
             output,
             witness,
+            _shape: std::marker::PhantomData,
         })
     }
 
@@ -191,7 +233,7 @@ impl InferenceCircuit {
     }
 }
 
-impl Circuit<Fp> for InferenceCircuit {
+impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
     type Config = CoreConfig;
     type FloorPlanner = SimpleFloorPlanner;
 
@@ -200,7 +242,7 @@ impl Circuit<Fp> for InferenceCircuit {
     }
 
     fn configure(meta: &mut ConstraintSystem<Fp>) -> CoreConfig {
-        CoreConfig::configure(meta, INFER_SHAPE)
+        CoreConfig::configure(meta, S::SHAPE)
     }
 
     fn synthesize(&self, cfg: CoreConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
@@ -418,8 +460,8 @@ mod tests {
         }
     }
 
-    fn run(
-        c: &InferenceCircuit,
+    fn run<S: InferShape>(
+        c: &InferenceCircuit<S>,
         public: Vec<Fp>,
     ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
         MockProver::run(c.measure().unwrap().k, c, vec![public])
@@ -434,15 +476,19 @@ mod tests {
             (Visibility::Private, Visibility::Public),
             (Visibility::Committed, Visibility::Committed),
         ] {
-            let c = InferenceCircuit::new(model(), input, output, Some(witness(3))).unwrap();
+            let c =
+                InferenceCircuit::<Wide>::new(model(), input, output, Some(witness(3))).unwrap();
             let (public, _) = c.public_inputs().unwrap();
-            assert_eq!(run(&c, public), Ok(()), "{input:?} {output:?}");
+            assert_eq!(run(&c, public.clone()), Ok(()), "{input:?} {output:?}");
+            let c =
+                InferenceCircuit::<Compact>::new(model(), input, output, Some(witness(3))).unwrap();
+            assert_eq!(run(&c, public), Ok(()), "compact {input:?} {output:?}");
         }
     }
 
     #[test]
     fn wrong_output_or_commitment_is_rejected() {
-        let c = InferenceCircuit::new(
+        let c = InferenceCircuit::<Compact>::new(
             model(),
             Visibility::Private,
             Visibility::Public,

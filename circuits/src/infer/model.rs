@@ -320,6 +320,17 @@ impl QModel {
             .collect()
     }
 
+    /// Multiply-adds of one forward pass.
+    pub fn macs(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| {
+                l.weight_shape()
+                    .map_or(0, |(r, c)| r * c * l.receptive_fields().len())
+            })
+            .sum()
+    }
+
     /// Number of weights.
     pub fn n_params(&self) -> usize {
         self.weight_shapes().iter().map(|(r, c)| r * c).sum()

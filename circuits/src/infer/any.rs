@@ -1,0 +1,102 @@
+//! An inference circuit in whichever layout its model calls for.
+
+use halo2_proofs::pasta::EqAffine;
+use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::Params;
+
+use super::circuit::{
+    is_compact, Compact, InferShape, InferenceCircuit, InferenceWitness, Visibility, Wide,
+};
+use super::model::QModel;
+use crate::chips::core::CoreShape;
+use crate::circuits::{CircuitError, Measured};
+use crate::proving;
+use crate::Fp;
+
+/// An inference circuit with the layout [`is_compact`] picks for its model.
+#[derive(Clone, Debug)]
+pub enum AnyInference {
+    /// A small model.
+    Compact(InferenceCircuit<Compact>),
+    /// A large model.
+    Wide(InferenceCircuit<Wide>),
+}
+
+macro_rules! each {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            AnyInference::Compact($c) => $e,
+            AnyInference::Wide($c) => $e,
+        }
+    };
+}
+
+impl AnyInference {
+    /// Plans the circuit for `model` in its layout.
+    pub fn new(
+        model: QModel,
+        input: Visibility,
+        output: Visibility,
+        witness: Option<InferenceWitness>,
+    ) -> Result<Self, CircuitError> {
+        Ok(if is_compact(&model) {
+            AnyInference::Compact(InferenceCircuit::new(model, input, output, witness)?)
+        } else {
+            AnyInference::Wide(InferenceCircuit::new(model, input, output, witness)?)
+        })
+    }
+
+    /// The layout's core shape.
+    pub fn shape(&self) -> CoreShape {
+        match self {
+            AnyInference::Compact(_) => Compact::SHAPE,
+            AnyInference::Wide(_) => Wide::SHAPE,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &QModel {
+        each!(self, c => c.model())
+    }
+
+    /// The circuit without its witness.
+    pub fn describe(&self) -> Self {
+        match self {
+            AnyInference::Compact(c) => AnyInference::Compact(c.describe()),
+            AnyInference::Wide(c) => AnyInference::Wide(c.describe()),
+        }
+    }
+
+    /// Rows used and the smallest `k`.
+    pub fn measure(&self) -> Result<Measured, CircuitError> {
+        each!(self, c => c.measure())
+    }
+
+    /// The public inputs and the output, from the witness.
+    pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<i64>), CircuitError> {
+        each!(self, c => c.public_inputs())
+    }
+
+    /// The proving key of the circuit's description.
+    pub fn proving_key(&self, params: &Params<EqAffine>) -> Result<ProvingKey<EqAffine>, Error> {
+        each!(self, c => proving::proving_key(params, &c.describe()))
+    }
+
+    /// The verifying key of the circuit's description.
+    pub fn verifying_key(
+        &self,
+        params: &Params<EqAffine>,
+    ) -> Result<VerifyingKey<EqAffine>, Error> {
+        each!(self, c => proving::verifying_key(params, &c.describe()))
+    }
+
+    /// Proves the circuit (with its witness) for `public`.
+    pub fn prove(
+        self,
+        params: &Params<EqAffine>,
+        pk: &ProvingKey<EqAffine>,
+        public: &[Fp],
+    ) -> Result<Vec<u8>, Error> {
+        each!(self, c => proving::prove(params, pk, c, public))
+    }
+}
