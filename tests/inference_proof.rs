@@ -143,3 +143,25 @@ fn bad_inputs_fail_before_proving() {
     assert!(prover.prove(&[0.1, f64::NAN, 0.2, 0.3]).is_err(), "NaN");
     assert!(prover.prove(&[1e9, 0.0, 0.0, 0.0]).is_err(), "out of range");
 }
+
+#[test]
+fn proofs_of_one_model_verify_in_a_batch() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let prover = load("mlp_4_16_3", 5)
+        .keygen(&cache, Visibility::Committed, Visibility::Committed)
+        .unwrap();
+    let xs = inputs("mlp_4_16_3", "calibration");
+    let envelopes: Vec<Envelope> = xs[..3]
+        .iter()
+        .map(|x| prover.prove(x).unwrap().envelope)
+        .collect();
+    assert_eq!(verify_inferences(&cache, &envelopes).unwrap().len(), 3);
+    // One bad proof in the batch is found and named.
+    let mut bad = envelopes.clone();
+    let n = bad[1].proof.len();
+    bad[1].proof[n / 2] ^= 1;
+    assert!(matches!(
+        verify_inferences(&cache, &bad),
+        Err(zkpot::Error::Proof(ProofError::InvalidAt { index: 1 }))
+    ));
+}

@@ -265,3 +265,37 @@ fn inferences_link_to_the_trained_model_only() {
         .to_string();
     assert!(err.contains("other weights"), "{err}");
 }
+
+#[test]
+fn interrupted_runs_resume_without_reproving() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let run = RunFile::read(&f.run.join("run.json")).unwrap();
+    let kept = std::fs::read(f.run.join(&run.proofs[0])).unwrap();
+    std::fs::remove_file(f.run.join(&run.proofs[1])).unwrap();
+    let t = TrainOptions {
+        data_dir: f.data.clone(),
+        widths: vec![4, 8, 3],
+        lr: 0.25,
+        batch: 4,
+        steps: 3,
+        steps_per_proof: 1,
+        seed: 9,
+        beacon: Some([5; 32]),
+        sampling: Sampling::Shuffle,
+        release_weights: false,
+        progress: false,
+    };
+    let report = train(&cache, &f.run, &t).unwrap();
+    assert_eq!(report.proved, 1, "only the missing proof is made again");
+    assert_eq!(
+        std::fs::read(f.run.join(&run.proofs[0])).unwrap(),
+        kept,
+        "existing proofs are untouched"
+    );
+    verify_run(&cache, &f.run).unwrap();
+    // Another configuration in the same directory is refused before any proving.
+    let other = TrainOptions { lr: 0.5, ..t };
+    let err = train(&cache, &f.run, &other).unwrap_err().to_string();
+    assert!(err.contains("another run"), "{err}");
+}
