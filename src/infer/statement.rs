@@ -3,12 +3,11 @@
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::field::fp_from_i64;
 use zkpot_circuits::infer::{AnyInference, QModel, Visibility};
-use zkpot_circuits::proving::{verify, verify_batch};
 use zkpot_circuits::Fp;
 
 use crate::hex::fp_from_hex;
 use crate::params::ParamsCache;
-use crate::proof::{Envelope, ProofError, StatementKind};
+use crate::proof::{verify_group, Envelope, ProofError, StatementKind};
 use crate::Error;
 
 /// What an inference proof states: the model (architecture and formats, never
@@ -146,24 +145,7 @@ pub fn verify_inferences(
         let k = circuit.measure()?.k;
         let params = cache.get(k)?;
         let vk = circuit.verifying_key(&params)?;
-        if members.len() == 1 {
-            let i = members[0];
-            verify(&params, &vk, &publics[i], &envelopes[i].proof)
-                .map_err(|_| ProofError::Invalid)?;
-            continue;
-        }
-        let batch: Vec<(Vec<Fp>, Vec<u8>)> = members
-            .iter()
-            .map(|i| (publics[*i].clone(), envelopes[*i].proof.clone()))
-            .collect();
-        if !verify_batch(&params, &vk, &batch) {
-            for i in members {
-                if verify(&params, &vk, &publics[*i], &envelopes[*i].proof).is_err() {
-                    return Err(ProofError::InvalidAt { index: *i }.into());
-                }
-            }
-            return Err(ProofError::Invalid.into());
-        }
+        verify_group(&params, &vk, members, &publics, envelopes)?;
     }
     Ok(statements)
 }

@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use ff::FromUniformBytes;
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::circuits::membership::RowLayout;
-use zkpot_circuits::proving::{verify, verify_batch, verifying_key};
+use zkpot_circuits::proving::verifying_key;
 use zkpot_circuits::train::{TrainSpec, TrainStepCircuit};
 use zkpot_circuits::Fp;
 
 use super::sampling::{Sampler, Sampling};
 use crate::hex::{bytes_from_hex, fp_from_hex, fp_to_hex};
 use crate::params::ParamsCache;
-use crate::proof::{Envelope, ProofError, StatementKind};
+use crate::proof::{verify_group, Envelope, ProofError, StatementKind};
 use crate::Error;
 
 /// What a training step proof says about its dataset.
@@ -196,18 +196,7 @@ pub fn verify_steps(
         let k = circuit.measure()?.k;
         let params = cache.get(k)?;
         let vk = verifying_key(&params, &circuit)?;
-        let batch: Vec<(Vec<Fp>, Vec<u8>)> = members
-            .iter()
-            .map(|i| (publics[*i].clone(), envelopes[*i].proof.clone()))
-            .collect();
-        if !verify_batch(&params, &vk, &batch) {
-            for i in members {
-                if verify(&params, &vk, &publics[*i], &envelopes[*i].proof).is_err() {
-                    return Err(ProofError::InvalidAt { index: *i }.into());
-                }
-            }
-            return Err(ProofError::Invalid.into());
-        }
+        verify_group(&params, &vk, members, &publics, envelopes)?;
     }
     Ok(statements)
 }

@@ -114,6 +114,40 @@ pub fn open_row(
     })
 }
 
+/// Opens the row of `opening` (unknown values when `None`, for key
+/// generation): witnesses its index, exposes it as public input
+/// `index_row`, and returns the row's cells and root (not exposed).
+pub fn open_row_at(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    layout: &RowLayout,
+    depth: usize,
+    opening: Option<&RowOpening>,
+    index_row: usize,
+) -> Result<OpenedRow, Error> {
+    let values: Vec<Value<i64>> = match opening {
+        Some(o) => o.values.iter().map(|v| Value::known(*v)).collect(),
+        None => vec![Value::unknown(); layout.features + 1],
+    };
+    let index_value = opening.map_or(Value::unknown(), |o| Value::known(o.path.index));
+    let index = cfg.witness(layouter, &[index_value.map(Fp::from)])?;
+    cfg.expose(layouter, &index[0], index_row)?;
+    let siblings: Vec<Value<Fp>> = match opening {
+        Some(o) => o.path.siblings.iter().map(|s| Value::known(*s)).collect(),
+        None => vec![Value::unknown(); depth],
+    };
+    open_row(
+        cfg,
+        layouter,
+        layout,
+        &values,
+        opening.map_or(Value::unknown(), |o| Value::known(o.salt)),
+        &index[0],
+        index_value,
+        &siblings,
+    )
+}
+
 /// The private opening a membership proof needs.
 #[derive(Clone, Debug)]
 pub struct RowOpening {
@@ -216,28 +250,13 @@ impl Circuit<Fp> for MembershipCircuit {
         let mut set = TableSet::new();
         self.layout.register(&mut set);
         cfg.load_table(&mut layouter, &set)?;
-        let o = self.opening.as_ref();
-        let n = self.layout.features + 1;
-        let values: Vec<Value<i64>> = match o {
-            Some(o) => o.values.iter().map(|v| Value::known(*v)).collect(),
-            None => vec![Value::unknown(); n],
-        };
-        let index_value = o.map_or(Value::unknown(), |o| Value::known(o.path.index));
-        let index = cfg.witness(&mut layouter, &[index_value.map(Fp::from)])?;
-        cfg.expose(&mut layouter, &index[0], 1)?;
-        let siblings: Vec<Value<Fp>> = match o {
-            Some(o) => o.path.siblings.iter().map(|s| Value::known(*s)).collect(),
-            None => vec![Value::unknown(); self.depth],
-        };
-        let opened = open_row(
+        let opened = open_row_at(
             &cfg,
             &mut layouter,
             &self.layout,
-            &values,
-            o.map_or(Value::unknown(), |o| Value::known(o.salt)),
-            &index[0],
-            index_value,
-            &siblings,
+            self.depth,
+            self.opening.as_ref(),
+            1,
         )?;
         cfg.expose(&mut layouter, &opened.root, 0)
     }

@@ -17,7 +17,7 @@ use super::spec::TrainSpec;
 use super::step::{register_step, sgd_step_circuit, RowCells};
 use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::table::TableSet;
-use crate::circuits::membership::{leaf_native, open_row, RowLayout, RowOpening};
+use crate::circuits::membership::{leaf_native, open_row_at, RowLayout, RowOpening};
 use crate::circuits::{measure, CircuitError, Measured};
 use crate::Fp;
 
@@ -213,27 +213,7 @@ impl Circuit<Fp> for TrainStepCircuit {
             for i in 0..spec.batch {
                 let k = step * spec.batch + i;
                 let o = w.and_then(|w| w.openings.get(k));
-                let values: Vec<Value<i64>> = match o {
-                    Some(o) => o.values.iter().map(|v| Value::known(*v)).collect(),
-                    None => vec![Value::unknown(); n + 1],
-                };
-                let index_value = o.map_or(Value::unknown(), |o| Value::known(o.path.index));
-                let index = cfg.witness(&mut layouter, &[index_value.map(Fp::from)])?;
-                cfg.expose(&mut layouter, &index[0], 4 + k)?;
-                let siblings: Vec<Value<Fp>> = match o {
-                    Some(o) => o.path.siblings.iter().map(|s| Value::known(*s)).collect(),
-                    None => vec![Value::unknown(); self.depth],
-                };
-                let opened = open_row(
-                    &cfg,
-                    &mut layouter,
-                    &self.layout,
-                    &values,
-                    o.map_or(Value::unknown(), |o| Value::known(o.salt)),
-                    &index[0],
-                    index_value,
-                    &siblings,
-                )?;
+                let opened = open_row_at(&cfg, &mut layouter, &self.layout, self.depth, o, 4 + k)?;
                 cfg.expose(&mut layouter, &opened.root, 0)?;
                 rows.push(RowCells {
                     features: opened.values[..n].to_vec(),
