@@ -2,13 +2,21 @@
 //! rate and batches as the fixed-point one. It exists only to report how far
 //! the proven fixed-point run drifts from exact arithmetic.
 
-use zkpot_circuits::train::{MlpParams, TrainSpec};
+use zkpot_circuits::train::{Loss, MlpParams, TrainSpec};
 
 /// Float parameters: per layer `outputs x (inputs + 1)`, bias last.
 #[derive(Clone, Debug)]
 pub struct FloatMlp {
     layers: Vec<Vec<f64>>,
     widths: Vec<usize>,
+    loss: Loss,
+}
+
+fn softmax(z: &[f64]) -> Vec<f64> {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|v| v / s).collect()
 }
 
 impl FloatMlp {
@@ -22,6 +30,7 @@ impl FloatMlp {
                 .map(|l| l.iter().map(|w| *w as f64 / s).collect())
                 .collect(),
             widths: spec.widths.clone(),
+            loss: spec.loss,
         }
     }
 
@@ -64,19 +73,13 @@ impl FloatMlp {
         best
     }
 
-    /// Mean squared error against one-hot targets, summed over classes and
-    /// averaged over rows.
+    /// The loss averaged over rows: squared error against one-hot targets
+    /// (summed over classes), or cross-entropy.
     pub fn loss(&self, xs: &[Vec<f64>], labels: &[usize]) -> f64 {
         let n = xs.len().max(1) as f64;
         xs.iter()
             .zip(labels)
-            .map(|(x, y)| {
-                self.logits(x)
-                    .iter()
-                    .enumerate()
-                    .map(|(o, z)| (z - if o == *y { 1.0 } else { 0.0 }).powi(2))
-                    .sum::<f64>()
-            })
+            .map(|(x, y)| row_loss(self.loss, &self.logits(x), *y))
             .sum::<f64>()
             / n
     }
@@ -88,11 +91,20 @@ impl FloatMlp {
         let mut grads: Vec<Vec<f64>> = self.layers.iter().map(|l| vec![0.0; l.len()]).collect();
         for (x, y) in xs.iter().zip(labels) {
             let (inputs, pres) = self.forward(x);
-            let mut delta: Vec<f64> = pres[n_layers - 1]
-                .iter()
-                .enumerate()
-                .map(|(o, z)| 2.0 / b * (z - if o == *y { 1.0 } else { 0.0 }))
-                .collect();
+            let z = &pres[n_layers - 1];
+            let onehot = |o: usize| if o == *y { 1.0 } else { 0.0 };
+            let mut delta: Vec<f64> = match self.loss {
+                Loss::Mse => z
+                    .iter()
+                    .enumerate()
+                    .map(|(o, v)| 2.0 / b * (v - onehot(o)))
+                    .collect(),
+                Loss::CrossEntropy => softmax(z)
+                    .iter()
+                    .enumerate()
+                    .map(|(o, p)| (p - onehot(o)) / b)
+                    .collect(),
+            };
             for l in (0..n_layers).rev() {
                 let n_in = inputs[l].len();
                 for (o, d) in delta.iter().enumerate() {
@@ -124,5 +136,22 @@ impl FloatMlp {
                 *wi -= lr * gi;
             }
         }
+    }
+}
+
+/// The loss of one row's logits (real units).
+pub fn row_loss(loss: Loss, z: &[f64], label: usize) -> f64 {
+    match loss {
+        Loss::Mse => z
+            .iter()
+            .enumerate()
+            .map(|(o, v)| (v - if o == label { 1.0 } else { 0.0 }).powi(2))
+            .sum(),
+        Loss::CrossEntropy => -softmax(z)
+            .get(label)
+            .copied()
+            .unwrap_or(0.0)
+            .max(1e-12)
+            .ln(),
     }
 }

@@ -39,18 +39,16 @@ pub fn features_f64(spec: &TrainSpec, row: &[i64]) -> Vec<f64> {
     row[..n].iter().map(|v| *v as f64 / s).collect()
 }
 
-/// Fixed-point batch loss in real units.
+/// Fixed-point batch loss in real units (the float loss of the dequantized
+/// logits).
 fn fixed_loss(spec: &TrainSpec, params: &MlpParams, batch: &[Vec<i64>]) -> Result<f64, FixedError> {
     let n = spec.widths[0];
     let s = spec.formats.activation.scale();
     let mut total = 0.0;
     for row in batch {
         let z = zkpot_circuits::train::native::logits(spec, params, &row[..n])?;
-        total += z
-            .iter()
-            .enumerate()
-            .map(|(o, v)| (*v as f64 / s - if row[n] == o as i64 { 1.0 } else { 0.0 }).powi(2))
-            .sum::<f64>();
+        let zf: Vec<f64> = z.iter().map(|v| *v as f64 / s).collect();
+        total += super::float::row_loss(spec.loss, &zf, row[n] as usize);
     }
     Ok(total / batch.len().max(1) as f64)
 }

@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::TrainSpec;
+use super::spec::{Loss, TrainSpec, EXP_BITS, EXP_FRAC, PROB_FRAC};
 use crate::fixed::ops::rescale;
 use crate::fixed::{FixedError, QFormat};
 
@@ -186,14 +186,17 @@ pub fn sgd_step(
         }
         let (inputs, pres) = forward_row(spec, params, &row[..n])?;
         let label = row[n];
-        // Output delta.
+        // Output delta: lr-scaled (onehot - prediction).
         let z = &pres[layers - 1];
-        let one = 1i128 << f.activation.frac_bits;
+        let (target_one, prediction): (i128, Vec<i64>) = match spec.loss {
+            Loss::Mse => (1i128 << f.activation.frac_bits, z.clone()),
+            Loss::CrossEntropy => (1i128 << PROB_FRAC, softmax(spec, z)?),
+        };
         let mut delta: Vec<Vec<i64>> = vec![Vec::new(); layers];
         delta[layers - 1] = (0..n_classes)
             .map(|o| {
-                let y = if label == o as i64 { one } else { 0 };
-                let v = spec.lr_num as i128 * (y - z[o] as i128);
+                let y = if label == o as i64 { target_one } else { 0 };
+                let v = spec.lr_num as i128 * (y - prediction[o] as i128);
                 check(
                     f.delta,
                     rescale(v, spec.output_delta_shift()),
@@ -248,6 +251,84 @@ pub fn sgd_step(
     Ok((MlpParams { layers: new_layers }, traces))
 }
 
+/// The table of the softmax's exponentials: for `r` in `[0, 2^EXP_BITS)`,
+/// `round(2^PROB_FRAC * exp((r - (2^EXP_BITS - 1)) / 2^EXP_FRAC))`.
+pub fn softmax_exp(r: i64) -> i64 {
+    let k = (1i64 << EXP_BITS) - 1;
+    crate::fixed::Activation::Exp.apply(
+        (r - k) << (PROB_FRAC - EXP_FRAC),
+        QFormat {
+            frac_bits: PROB_FRAC,
+            bits: PROB_FRAC + 2,
+        },
+    )
+}
+
+/// The fixed-point softmax of logits, probabilities at `2^PROB_FRAC`:
+///
+/// - `m = max z`; `t_o = rescale(z_o - m + K 2^s, s)` with `K = 2^EXP_BITS - 1`
+///   and `s` the shift to the exp table's scale; `r_o = max(t_o, 0)` (logits
+///   more than `K / 2^EXP_FRAC` below the maximum are clamped);
+/// - `e_o = softmax_exp(r_o)`, `S = sum e_o`;
+/// - `p_o = floor((e_o 2^PROB_FRAC + floor(S / 2)) / S)` (division rounded to
+///   nearest), proven as `p_o S + rem_o = e_o 2^PROB_FRAC + floor(S/2)` with
+///   `0 <= rem_o < S`.
+pub fn softmax(spec: &TrainSpec, z: &[i64]) -> Result<Vec<i64>, FixedError> {
+    let st = softmax_trace(spec, z)?;
+    Ok(st.p)
+}
+
+/// Every intermediate of [`softmax`], for witness generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoftmaxTrace {
+    /// The largest logit.
+    pub max: i64,
+    /// `r_o`, the clamped exp-table inputs.
+    pub r: Vec<i64>,
+    /// `e_o`, the exponentials.
+    pub e: Vec<i64>,
+    /// `S`, their sum.
+    pub sum: i64,
+    /// `p_o`, the probabilities.
+    pub p: Vec<i64>,
+    /// `rem_o`, the division remainders.
+    pub rem: Vec<i64>,
+}
+
+/// Computes [`softmax`] with its intermediates.
+pub fn softmax_trace(spec: &TrainSpec, z: &[i64]) -> Result<SoftmaxTrace, FixedError> {
+    let f = &spec.formats;
+    let m = z.iter().copied().max().unwrap_or(0);
+    let k = (1i128 << EXP_BITS) - 1;
+    let s = spec.exp_shift();
+    let mut r = Vec::with_capacity(z.len());
+    for zo in z {
+        let t = rescale(*zo as i128 - m as i128 + (k << s), s);
+        let t = f.activation.check(t, "softmax exponent")?;
+        r.push(t.max(0));
+    }
+    let e: Vec<i64> = r.iter().map(|x| softmax_exp(*x)).collect();
+    let sum: i64 = e.iter().sum();
+    let half = sum / 2;
+    let p: Vec<i64> = e
+        .iter()
+        .map(|x| ((x << PROB_FRAC) + half) / sum.max(1))
+        .collect();
+    let rem: Vec<i64> = e
+        .iter()
+        .zip(&p)
+        .map(|(x, q)| (x << PROB_FRAC) + half - q * sum)
+        .collect();
+    Ok(SoftmaxTrace {
+        max: m,
+        r,
+        e,
+        sum,
+        p,
+        rem,
+    })
+}
+
 /// Index of the largest logit (the first on ties).
 pub fn predict(spec: &TrainSpec, params: &MlpParams, x: &[i64]) -> Result<usize, FixedError> {
     let z = logits(spec, params, x)?;
@@ -273,6 +354,35 @@ mod tests {
             lr_shift: 8,
             batch: 4,
             formats: TrainFormats::for_input(QFormat::new(6, 8).unwrap()),
+        }
+    }
+
+    #[test]
+    fn softmax_sums_to_about_one_and_orders_like_logits() {
+        let s = TrainSpec {
+            loss: Loss::CrossEntropy,
+            ..spec(vec![2, 3])
+        };
+        let z = vec![512, 256, -4000];
+        let t = softmax_trace(&s, &z).unwrap();
+        let total: i64 = t.p.iter().sum();
+        assert!((total - 256).abs() <= 2, "{t:?}");
+        assert!(t.p[0] > t.p[1] && t.p[1] > t.p[2]);
+        assert_eq!(t.p[2], 0, "far below the maximum clamps to zero");
+        for o in 0..3 {
+            assert_eq!(t.p[o] * t.sum + t.rem[o], (t.e[o] << PROB_FRAC) + t.sum / 2);
+            assert!(t.rem[o] >= 0 && t.rem[o] < t.sum);
+        }
+        // Against the float softmax, within the fixed-point resolution.
+        let zs: Vec<f64> = z.iter().map(|v| *v as f64 / 256.0).collect();
+        let den: f64 = zs.iter().map(|v| (v - 2.0).exp()).sum();
+        for o in 0..3 {
+            let want = (zs[o] - 2.0).exp() / den * 256.0;
+            assert!(
+                (t.p[o] as f64 - want).abs() <= 2.0,
+                "{o}: {} vs {want}",
+                t.p[o]
+            );
         }
     }
 

@@ -12,7 +12,19 @@ use crate::fixed::{FixedError, QFormat};
 pub enum Loss {
     /// Mean squared error against one-hot targets.
     Mse,
+    /// Softmax cross-entropy: probabilities through the exp table and a
+    /// range-checked division, gradient `p - onehot`.
+    #[serde(rename = "cross_entropy")]
+    CrossEntropy,
 }
+
+/// Fractional bits of softmax probabilities.
+pub const PROB_FRAC: u32 = 8;
+/// Fractional bits of the exp table's input.
+pub const EXP_FRAC: u32 = 6;
+/// Bits of the exp table's domain: logits more than `(2^EXP_BITS - 1) /
+/// 2^EXP_FRAC` (about 8) below the largest give probability 0.
+pub const EXP_BITS: u32 = 9;
 
 /// Fixed-point formats of a training run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,10 +112,21 @@ impl TrainSpec {
         input + f.weight.frac_bits - f.activation.frac_bits
     }
 
-    /// Rescale shift of the output delta `lr * 2/B * (y - z)`.
+    /// Rescale shift of the output delta: `lr * 2/B * (y - z)` for MSE,
+    /// `lr / B * (y - p)` for cross-entropy.
     pub fn output_delta_shift(&self) -> u32 {
         let f = &self.formats;
-        f.activation.frac_bits + self.lr_shift + self.batch_log2() - 1 - f.delta.frac_bits
+        match self.loss {
+            Loss::Mse => {
+                f.activation.frac_bits + self.lr_shift + self.batch_log2() - 1 - f.delta.frac_bits
+            }
+            Loss::CrossEntropy => PROB_FRAC + self.lr_shift + self.batch_log2() - f.delta.frac_bits,
+        }
+    }
+
+    /// Rescale shift taking logits to the exp table's input scale.
+    pub fn exp_shift(&self) -> u32 {
+        self.formats.activation.frac_bits - EXP_FRAC
     }
 
     /// Rescale shift of a hidden delta `sum_o delta_o W_oj`.
@@ -164,10 +187,18 @@ impl TrainSpec {
             };
             need(input + f.weight.frac_bits, f.activation.frac_bits)
                 && need(f.delta.frac_bits + input, f.weight.frac_bits)
-        }) && need(
-            f.activation.frac_bits + self.lr_shift + self.batch_log2(),
-            1 + f.delta.frac_bits,
-        );
+        }) && match self.loss {
+            Loss::Mse => need(
+                f.activation.frac_bits + self.lr_shift + self.batch_log2(),
+                1 + f.delta.frac_bits,
+            ),
+            Loss::CrossEntropy => {
+                need(
+                    PROB_FRAC + self.lr_shift + self.batch_log2(),
+                    f.delta.frac_bits,
+                ) && need(f.activation.frac_bits, EXP_FRAC)
+            }
+        };
         if !shifts_ok {
             return Err(bad(
                 "these formats and learning rate need a negative rescale shift",
