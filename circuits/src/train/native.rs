@@ -376,8 +376,8 @@ mod tests {
         // Against the float softmax, within the fixed-point resolution.
         let zs: Vec<f64> = z.iter().map(|v| *v as f64 / 256.0).collect();
         let den: f64 = zs.iter().map(|v| (v - 2.0).exp()).sum();
-        for o in 0..3 {
-            let want = (zs[o] - 2.0).exp() / den * 256.0;
+        for (o, zo) in zs.iter().enumerate() {
+            let want = (zo - 2.0).exp() / den * 256.0;
             assert!(
                 (t.p[o] as f64 - want).abs() <= 2.0,
                 "{o}: {} vs {want}",
