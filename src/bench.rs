@@ -324,8 +324,8 @@ pub fn training_case(
     let c = data.commitment();
     let spec = TrainSpec {
         widths: widths.to_vec(),
-        loss: Loss::Mse,
-        lr_num: 32,
+        loss: Loss::CrossEntropy,
+        lr_num: 128,
         lr_shift: 8,
         batch,
         formats: TrainFormats::for_input(c.schema.format),

@@ -70,7 +70,10 @@ impl DemoReport {
             ),
             (
                 "model",
-                format!("MLP {:?}, MSE, batch 16, lr 0.125", self.widths),
+                format!(
+                    "MLP {:?}, softmax cross-entropy, batch 16, lr 0.5",
+                    self.widths
+                ),
             ),
             ("steps proven", format!("{}", self.steps)),
             (
@@ -158,7 +161,8 @@ pub fn run_demo(
     let opts = TrainOptions {
         data_dir: data_dir.clone(),
         widths: widths.clone(),
-        lr: 0.125,
+        loss: zkpot_circuits::train::Loss::CrossEntropy,
+        lr: 0.5,
         batch: 16,
         steps,
         steps_per_proof: 1,

@@ -37,6 +37,7 @@ fn fixture() -> Fixture {
     let t = TrainOptions {
         data_dir: data.clone(),
         widths: vec![4, 8, 3],
+        loss: zkpot::circuits::train::Loss::CrossEntropy,
         lr: 0.25,
         batch: 4,
         steps: 3,
@@ -276,6 +277,7 @@ fn interrupted_runs_resume_without_reproving() {
     let t = TrainOptions {
         data_dir: f.data.clone(),
         widths: vec![4, 8, 3],
+        loss: zkpot::circuits::train::Loss::CrossEntropy,
         lr: 0.25,
         batch: 4,
         steps: 3,
@@ -295,7 +297,7 @@ fn interrupted_runs_resume_without_reproving() {
     );
     verify_run(&cache, &f.run).unwrap();
     // Another configuration in the same directory is refused before any proving.
-    let other = TrainOptions { lr: 0.5, ..t };
+    let other = TrainOptions { lr: 0.125, ..t };
     let err = train(&cache, &f.run, &other).unwrap_err().to_string();
     assert!(err.contains("another run"), "{err}");
 }

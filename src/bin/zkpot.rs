@@ -130,8 +130,11 @@ struct TrainArgs {
     /// Batch size (a power of two).
     #[arg(long, default_value_t = 16)]
     batch: usize,
+    /// Loss: cross-entropy (softmax) or mse.
+    #[arg(long, default_value = "cross-entropy")]
+    loss: String,
     /// Learning rate (a multiple of 1/256).
-    #[arg(long, default_value_t = 0.125)]
+    #[arg(long, default_value_t = 0.5)]
     lr: f64,
     /// SGD steps per proof.
     #[arg(long, default_value_t = 1)]
@@ -271,7 +274,17 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
         "replacement" => Sampling::Replacement,
         other => return Err(zkpot::Error::Options(format!("unknown sampling {other:?}"))),
     };
+    let loss = match a.loss.as_str() {
+        "cross-entropy" | "ce" => zkpot::circuits::train::Loss::CrossEntropy,
+        "mse" => zkpot::circuits::train::Loss::Mse,
+        other => {
+            return Err(zkpot::Error::Options(format!(
+                "unknown loss {other:?} (cross-entropy, mse)"
+            )))
+        }
+    };
     let opts = TrainOptions {
+        loss,
         data_dir: a.data.ok_or_else(|| missing("data"))?,
         widths: parse_model(&a.model.ok_or_else(|| missing("model"))?)?,
         lr: a.lr,
@@ -547,8 +560,9 @@ fn verify(
     );
     println!("  dataset root     {} ({} rows)", v.dataset_root, v.n_rows);
     println!(
-        "  model            mlp {:?}, MSE loss, lr {}, batch {}",
+        "  model            mlp {:?}, {:?} loss, lr {}, batch {}",
         v.spec.widths,
+        v.spec.loss,
         v.spec.lr(),
         v.spec.batch
     );

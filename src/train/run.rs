@@ -149,6 +149,8 @@ pub struct TrainOptions {
     pub data_dir: PathBuf,
     /// Layer widths, inputs first, classes last.
     pub widths: Vec<usize>,
+    /// The loss.
+    pub loss: zkpot_circuits::train::Loss,
     /// Learning rate (rounded to a multiple of 2^-8).
     pub lr: f64,
     /// Batch size (a power of two).
@@ -347,7 +349,7 @@ pub fn train(
     }
     let spec = TrainSpec {
         widths: opts.widths.clone(),
-        loss: zkpot_circuits::train::Loss::Mse,
+        loss: opts.loss,
         lr_num: lr_num as u32,
         lr_shift: 8,
         batch: opts.batch,

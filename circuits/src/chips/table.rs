@@ -37,6 +37,9 @@ pub enum Lookup {
         /// The number of classes.
         classes: u32,
     },
+    /// `x` in `[0, 2^EXP_BITS)` and the output is the softmax's exponential
+    /// ([`softmax_exp`](crate::train::native::softmax_exp)).
+    SoftmaxExp,
     /// `x` lies in the format's domain and the output is `act(x)`.
     Activation(Activation, QFormat),
 }
@@ -54,6 +57,7 @@ impl Lookup {
             Lookup::Sign(b) => (3, 0, *b),
             Lookup::Bit => (4, 0, 1),
             Lookup::OneHot { class, classes } => (5, *class, *classes),
+            Lookup::SoftmaxExp => (6, 0, crate::train::spec::EXP_BITS),
             Lookup::Activation(act, fmt) => (16 + act.code(), fmt.frac_bits, fmt.bits),
         };
         (kind << 16) | ((frac as u64) << 8) | bits as u64
@@ -65,6 +69,7 @@ impl Lookup {
             Lookup::Unsigned(b) | Lookup::Signed(b) | Lookup::Sign(b) => *b,
             Lookup::Bit => 1,
             Lookup::OneHot { classes, .. } => 32 - classes.saturating_sub(1).leading_zeros(),
+            Lookup::SoftmaxExp => crate::train::spec::EXP_BITS,
             Lookup::Activation(_, fmt) => fmt.bits,
         }
     }
@@ -72,7 +77,7 @@ impl Lookup {
     /// The smallest input in the domain.
     pub fn domain_min(&self) -> i64 {
         match self {
-            Lookup::Unsigned(_) | Lookup::Bit | Lookup::OneHot { .. } => 0,
+            Lookup::Unsigned(_) | Lookup::Bit | Lookup::OneHot { .. } | Lookup::SoftmaxExp => 0,
             _ => -(1i64 << (self.bits() - 1)),
         }
     }
@@ -81,6 +86,7 @@ impl Lookup {
     pub fn domain_max(&self) -> i64 {
         match self {
             Lookup::Unsigned(b) => (1i64 << b) - 1,
+            Lookup::SoftmaxExp => (1i64 << crate::train::spec::EXP_BITS) - 1,
             Lookup::Bit => 1,
             Lookup::OneHot { classes, .. } => *classes as i64 - 1,
             _ => (1i64 << (self.bits() - 1)) - 1,
@@ -99,6 +105,7 @@ impl Lookup {
             Lookup::Sign(_) => i64::from(x >= 0),
             Lookup::Bit => x,
             Lookup::OneHot { class, .. } => i64::from(x == *class as i64),
+            Lookup::SoftmaxExp => crate::train::native::softmax_exp(x),
             _ => 0,
         }
     }
@@ -216,6 +223,7 @@ mod tests {
             all.push(Lookup::Sign(b));
         }
         all.push(Lookup::Bit);
+        all.push(Lookup::SoftmaxExp);
         for classes in [2u32, 10, 255] {
             for class in 0..classes {
                 all.push(Lookup::OneHot { class, classes });

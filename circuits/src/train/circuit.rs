@@ -39,7 +39,7 @@ pub struct StepWitness {
 /// The core shape of training circuits: a wide MAC gadget with copyable lanes,
 /// lookup and Poseidon lanes side by side.
 pub const TRAIN_SHAPE: CoreShape = CoreShape {
-    width: 8,
+    width: 9,
     lanes: 4,
     lane_equality: true,
     lookup_lanes: 6,
@@ -324,6 +324,29 @@ mod tests {
             let (public, _) = c.public_inputs().unwrap();
             assert_eq!(run(&c, public), Ok(()), "{steps} steps");
         }
+    }
+
+    #[test]
+    fn cross_entropy_steps_match_the_native_trainer() {
+        let data = dataset();
+        let mut ce = spec();
+        ce.loss = crate::train::spec::Loss::CrossEntropy;
+        let witness = StepWitness {
+            params: init_params(&ce, 5),
+            salt_in: Fp::from(1),
+            salt_out: Fp::from(2),
+            openings: vec![data[4].clone(), data[1].clone()],
+            context: Fp::from(3),
+        };
+        let c = TrainStepCircuit::new(ce, LAYOUT, 3, 1, Some(witness)).unwrap();
+        let (public, _) = c.public_inputs().unwrap();
+        assert_eq!(run(&c, public.clone()), Ok(()));
+        // The MSE result is not accepted for a cross-entropy statement.
+        let mse = circuit(1, &[4, 1]);
+        let (mse_public, _) = mse.public_inputs().unwrap();
+        let mut claimed = public;
+        claimed[2] = mse_public[2];
+        assert!(run(&c, claimed).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod circuit;
 pub mod commit;
 pub mod native;
+pub mod softmax;
 pub mod spec;
 pub mod step;
 

@@ -11,7 +11,8 @@
 use halo2_proofs::circuit::{AssignedCell, Layouter};
 use halo2_proofs::plonk::Error;
 
-use super::spec::TrainSpec;
+use super::softmax::{register_softmax, softmax_circuit};
+use super::spec::{Loss, TrainSpec, PROB_FRAC};
 use crate::chips::core::CoreConfig;
 use crate::chips::dot::{DotInstructions, Operand};
 use crate::chips::lookup::{LookupInstructions, Piece};
@@ -42,6 +43,9 @@ pub fn register_step(set: &mut TableSet, spec: &TrainSpec, limb_bits: u32) {
         register_rescale(set, spec.update_shift(l), f.weight, None, limb_bits);
     }
     register_rescale(set, spec.output_delta_shift(), f.delta, None, limb_bits);
+    if spec.loss == Loss::CrossEntropy {
+        register_softmax(set, spec, limb_bits);
+    }
     register_rescale(set, spec.hidden_delta_shift(), f.delta, None, limb_bits);
     register_range(set, f.weight.bits, true, limb_bits);
     set.add(Lookup::Bit);
@@ -117,12 +121,22 @@ pub fn sgd_step_circuit(
         signs.push(row_signs);
     }
 
-    // Output deltas: rescale(lr * (onehot * 2^f - z)).
+    // Output deltas: rescale(lr * (onehot * one - prediction)), the prediction
+    // being the logits (MSE) or the softmax probabilities (cross-entropy).
     let lr = spec.lr_num as i64;
+    let one_frac = match spec.loss {
+        Loss::Mse => f.activation.frac_bits,
+        Loss::CrossEntropy => PROB_FRAC,
+    };
     let coefs = [
-        Operand::Constant(fp_from_i64(lr << f.activation.frac_bits)),
+        Operand::Constant(fp_from_i64(lr << one_frac)),
         Operand::Constant(fp_from_i64(-lr)),
     ];
+    if spec.loss == Loss::CrossEntropy {
+        for z in logits.iter_mut() {
+            *z = softmax_circuit(cfg, layouter, spec, limb_bits, z)?;
+        }
+    }
     let mut deltas: Vec<Vec<Vec<AssignedCell<Fp, Fp>>>> =
         vec![vec![Vec::new(); layers]; rows.len()];
     for (b, row) in rows.iter().enumerate() {
