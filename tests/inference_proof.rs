@@ -165,3 +165,23 @@ fn proofs_of_one_model_verify_in_a_batch() {
         Err(zkpot::Error::Proof(ProofError::InvalidAt { index: 1 }))
     ));
 }
+
+#[test]
+fn oversized_statements_are_refused_before_any_work() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let prover = load("mlp_4_16_3", 6)
+        .keygen(&cache, Visibility::Private, Visibility::Public)
+        .unwrap();
+    let good = prover
+        .prove(&inputs("mlp_4_16_3", "input").remove(0))
+        .unwrap()
+        .envelope;
+    let mut v: serde_json::Value = serde_json::from_slice(&good.statement).unwrap();
+    v["model"]["layers"][0]["inputs"] = serde_json::json!(1u64 << 40);
+    let huge = Envelope {
+        statement: serde_json::to_vec(&v).unwrap(),
+        ..good
+    };
+    let err = verify_inferences(&cache, &[huge]).unwrap_err().to_string();
+    assert!(err.contains("invalid statement"), "{err}");
+}

@@ -58,6 +58,13 @@ impl RowLayout {
 
     /// Checks the layout is usable.
     pub fn validate(&self) -> Result<(), CircuitError> {
+        if self.features == 0 || self.features > 1 << 16 {
+            return Err(CircuitError::Shape {
+                what: "features per row",
+                expected: vec![1, 1 << 16],
+                found: vec![self.features],
+            });
+        }
         for bits in [self.feature_bits, self.label_bits] {
             if bits == 0 || bits > Self::MAX_FEATURE_BITS {
                 return Err(CircuitError::LookupTooWide {

@@ -250,8 +250,58 @@ impl QModel {
 
     /// Checks the layers chain and the formats line up.
     pub fn validate(&self) -> Result<(), FixedError> {
-        if self.layers.is_empty() {
-            return Err(bad("a model needs at least one layer"));
+        if self.layers.is_empty() || self.layers.len() > 256 {
+            return Err(bad("a model needs between 1 and 256 layers"));
+        }
+        // Bound every size before anything allocates: nothing larger than this
+        // fits the largest supported circuit.
+        const LIMIT: usize = 1 << 26;
+        let too_big = self.layers.iter().any(|l| {
+            let dims = match l {
+                QLayer::Dense {
+                    inputs, outputs, ..
+                } => vec![*inputs, *outputs],
+                QLayer::Conv2d {
+                    in_channels,
+                    out_channels,
+                    height,
+                    width,
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                } => {
+                    vec![
+                        *in_channels,
+                        *out_channels,
+                        *height,
+                        *width,
+                        kernel[0],
+                        kernel[1],
+                        *stride,
+                        *padding,
+                    ]
+                }
+                QLayer::AvgPool2d {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                    stride,
+                } => {
+                    vec![*channels, *height, *width, *kernel, *stride]
+                }
+            };
+            dims.iter().any(|d| *d > 1 << 16)
+                || dims
+                    .iter()
+                    .try_fold(1usize, |a, d| a.checked_mul((*d).max(1)))
+                    .is_none_or(|p| p > LIMIT)
+        });
+        if too_big {
+            return Err(bad(
+                "the model is larger than the largest supported circuit",
+            ));
         }
         for w in self.layers.windows(2) {
             if w[0].output_len() != w[1].input_len() {

@@ -393,6 +393,11 @@ mod tests {
         s.batch = 3;
         assert!(s.validate().is_err());
         assert_eq!(spec(vec![64, 32, 10]).n_params(), 65 * 32 + 33 * 10);
+        assert!(spec(vec![1 << 20, 10]).validate().is_err(), "huge widths");
+        assert!(
+            spec(vec![4096, 4096, 4096]).validate().is_err(),
+            "too many parameters"
+        );
     }
 
     #[test]

@@ -169,6 +169,12 @@ impl TrainSpec {
                 "a model needs at least an input and an output width, none zero",
             ));
         }
+        if self.widths.len() > 16 || self.widths.iter().any(|w| *w > 4096) {
+            return Err(bad("a model has at most 16 widths, each at most 4096"));
+        }
+        if self.n_params() > 1 << 22 {
+            return Err(bad("a model has at most 2^22 parameters"));
+        }
         if !self.batch.is_power_of_two() || self.batch > 1024 {
             return Err(bad("the batch size must be a power of two up to 1024"));
         }
