@@ -135,6 +135,7 @@ pub fn measure<C: Circuit<Fp, Config = CoreConfig>>(
         .map_err(|e| CircuitError::Synthesis(e.to_string()))?;
     if std::env::var_os("ZKPOT_DEBUG_ROWS").is_some() {
         eprintln!("{:?}", counter.per_column);
+        eprintln!("degree {}", cs.degree());
     }
     let rows = counter.rows.max(instance_rows);
     let needed = rows + cs.blinding_factors() + 1;
