@@ -7,7 +7,7 @@
 //! hashed, and the chunk digests hashed again together with the input length.
 //! [`hash_native`] and [`HashChip::hash`] agree on every input (tested).
 
-use halo2_gadgets::poseidon::primitives::{self as poseidon, ConstantLength, P128Pow5T3};
+use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
 use halo2_gadgets::poseidon::{Hash, Pow5Chip, Pow5Config};
 use halo2_proofs::circuit::{AssignedCell, Layouter};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error};
@@ -28,7 +28,10 @@ pub struct HashConfig {
 /// The most elements hashed in one sponge; longer inputs are chunked.
 pub const DIRECT: usize = 8;
 
-use std::sync::{Arc, Mutex, OnceLock};
+mod permutation;
+
+use permutation::permute;
+use std::sync::{Arc, Mutex};
 
 use ff::PrimeField;
 
@@ -45,51 +48,6 @@ macro_rules! dispatch_len {
             _ => $f::<8>($($arg),*),
         }
     };
-}
-
-/// Round constants and MDS matrix of `P128Pow5T3`, computed once.
-struct Constants {
-    rounds: Vec<[Fp; 3]>,
-    mds: [[Fp; 3]; 3],
-}
-
-fn constants() -> &'static Constants {
-    static CONSTANTS: OnceLock<Constants> = OnceLock::new();
-    CONSTANTS.get_or_init(|| {
-        let (rounds, mds, _) = <P128Pow5T3 as poseidon::Spec<Fp, 3, 2>>::constants();
-        Constants { rounds, mds }
-    })
-}
-
-/// The `P128Pow5T3` permutation (8 full rounds, 56 partial), with the S-box
-/// `x^5` computed as `x * (x^2)^2`. Equal to `halo2_poseidon`'s (tested) and
-/// several times faster, which matters when committing millions of rows.
-fn permute(state: &mut [Fp; 3]) {
-    let c = constants();
-    let sbox = |x: Fp| {
-        let x2 = x.square();
-        x2.square() * x
-    };
-    let mds = |s: &[Fp; 3]| {
-        let m = &c.mds;
-        [
-            m[0][0] * s[0] + m[0][1] * s[1] + m[0][2] * s[2],
-            m[1][0] * s[0] + m[1][1] * s[1] + m[1][2] * s[2],
-            m[2][0] * s[0] + m[2][1] * s[1] + m[2][2] * s[2],
-        ]
-    };
-    for (r, rc) in c.rounds.iter().enumerate() {
-        if (4..60).contains(&r) {
-            state[0] = sbox(state[0] + rc[0]);
-            state[1] += rc[1];
-            state[2] += rc[2];
-        } else {
-            for (w, k) in state.iter_mut().zip(rc) {
-                *w = sbox(*w + k);
-            }
-        }
-        *state = mds(state);
-    }
 }
 
 /// The `ConstantLength` sponge: capacity `len * 2^64`, inputs absorbed two at a
@@ -277,7 +235,8 @@ mod tests {
     fn reference<const L: usize>(inputs: &[Fp]) -> Fp {
         let mut arr = [Fp::from(0); L];
         arr.copy_from_slice(&inputs[..L]);
-        poseidon::Hash::<Fp, P128Pow5T3, ConstantLength<L>, 3, 2>::init().hash(arr)
+        halo2_gadgets::poseidon::primitives::Hash::<Fp, P128Pow5T3, ConstantLength<L>, 3, 2>::init()
+            .hash(arr)
     }
 
     #[test]
