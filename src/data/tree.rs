@@ -5,8 +5,11 @@
 //! parallel.
 
 use rayon::prelude::*;
-use zkpot_circuits::chips::merkle::{node_native, MerklePath};
+use zkpot_circuits::chips::merkle::{node_native, nodes_native, MerklePath};
 use zkpot_circuits::Fp;
+
+/// Children hashed together in one parallel task (four nodes in lockstep).
+const GROUP: usize = 8;
 
 /// A complete Merkle tree: every level, leaves first.
 #[derive(Clone, Debug)]
@@ -29,13 +32,24 @@ impl MerkleTree {
         let depth = depth_for(leaves.len() as u64);
         leaves.resize(1usize << depth, Fp::from(0));
         let mut levels = vec![leaves];
+        // The root of an all-padding subtree at the current level: a pair of
+        // them hashes to the next one, computed once instead of per node.
+        let mut zero = Fp::from(0);
         for _ in 0..depth {
             let prev = levels.last().map(Vec::as_slice).unwrap_or(&[]);
+            let next_zero = node_native(zero, zero);
             let next: Vec<Fp> = prev
-                .par_chunks(2)
-                .map(|p| node_native(p[0], p[1]))
+                .par_chunks(GROUP)
+                .flat_map_iter(|group| {
+                    if group.iter().all(|x| *x == zero) {
+                        vec![next_zero; group.len() / 2]
+                    } else {
+                        nodes_native(group)
+                    }
+                })
                 .collect();
             levels.push(next);
+            zero = next_zero;
         }
         Self { levels }
     }

@@ -30,7 +30,7 @@ pub const DIRECT: usize = 8;
 
 mod permutation;
 
-use permutation::permute;
+use permutation::{permute, permute_lanes};
 use std::sync::{Arc, Mutex};
 
 use ff::PrimeField;
@@ -66,6 +66,37 @@ fn sponge(inputs: &[Fp]) -> Fp {
         permute(&mut state);
     }
     state[0]
+}
+
+/// Hashes each of `inputs` natively: equal to [`hash_native`] on each, faster
+/// on runs of four inputs of one length (up to [`DIRECT`] elements), which
+/// are hashed in lockstep.
+pub fn hash_native_many(inputs: &[&[Fp]]) -> Vec<Fp> {
+    const LANES: usize = 4;
+    let mut out = Vec::with_capacity(inputs.len());
+    for group in inputs.chunks(LANES) {
+        let len = group[0].len();
+        let uniform = group.len() == LANES
+            && (1..=DIRECT).contains(&len)
+            && group.iter().all(|g| g.len() == len);
+        if !uniform {
+            out.extend(group.iter().map(|g| hash_native(g)));
+            continue;
+        }
+        let cap = Fp::from_u128((len as u128) << 64);
+        let mut states = [[Fp::from(0), Fp::from(0), cap]; LANES];
+        for start in (0..len).step_by(2) {
+            for (s, g) in states.iter_mut().zip(group) {
+                s[0] += g[start];
+                if let Some(second) = g.get(start + 1) {
+                    s[1] += second;
+                }
+            }
+            permute_lanes(&mut states);
+        }
+        out.extend(states.iter().map(|s| s[0]));
+    }
+    out
 }
 
 /// Hashes `inputs` (at least one element) natively.
@@ -253,6 +284,21 @@ mod tests {
                 assert_eq!(hash_native(&input), dispatch_len!(len, reference, &input));
             }
         }
+    }
+
+    #[test]
+    fn many_equals_one_at_a_time() {
+        let data: Vec<Fp> = (0..40u64).map(|i| Fp::from(i * 7 + 1).square()).collect();
+        // Uniform groups of each length, then a ragged mix and a long input.
+        for len in 1..=DIRECT {
+            let inputs: Vec<&[Fp]> = (0..9).map(|i| &data[i..i + len]).collect();
+            let want: Vec<Fp> = inputs.iter().map(|x| hash_native(x)).collect();
+            assert_eq!(hash_native_many(&inputs), want, "len {len}");
+        }
+        let ragged: Vec<&[Fp]> = vec![&data[..2], &data[..3], &data[..2], &data[..2], &data[..20]];
+        let want: Vec<Fp> = ragged.iter().map(|x| hash_native(x)).collect();
+        assert_eq!(hash_native_many(&ragged), want);
+        assert!(hash_native_many(&[]).is_empty());
     }
 
     #[test]

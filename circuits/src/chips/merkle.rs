@@ -14,7 +14,7 @@ use halo2_proofs::plonk::Error;
 
 pub use chip::{MerkleChip, MerkleConfig};
 
-use super::hash::hash_native;
+use super::hash::{hash_native, hash_native_many};
 use super::lookup::{LookupChip, LookupInstructions, Piece};
 use super::table::Lookup;
 use crate::Fp;
@@ -22,6 +22,13 @@ use crate::Fp;
 /// The parent of two nodes.
 pub fn node_native(left: Fp, right: Fp) -> Fp {
     hash_native(&[left, right])
+}
+
+/// The parents of consecutive pairs of `children` (an even number of them):
+/// equal to [`node_native`] on each pair, hashed in lockstep.
+pub fn nodes_native(children: &[Fp]) -> Vec<Fp> {
+    let pairs: Vec<&[Fp]> = children.chunks_exact(2).collect();
+    hash_native_many(&pairs)
 }
 
 /// A Merkle opening: the leaf's index and the siblings from the leaf level up.

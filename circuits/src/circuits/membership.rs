@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{measure, CircuitError, Measured};
 use crate::chips::core::{CoreConfig, CoreShape};
-use crate::chips::hash::hash_native;
+use crate::chips::hash::{hash_native, hash_native_many};
 use crate::chips::merkle::{index_bits, MerkleInstructions, MerklePath};
 use crate::chips::pack::{chunks, pack, pack_native};
 use crate::chips::table::{Lookup, TableSet};
@@ -82,6 +82,22 @@ pub fn leaf_native(layout: &RowLayout, salt: Fp, values: &[i64]) -> Fp {
     let mut input = vec![salt];
     input.extend(pack_native(values, &layout.lookups()));
     hash_native(&input)
+}
+
+/// The leaves of many rows, each `(salt, values)`: equal to [`leaf_native`]
+/// on each, hashed in lockstep.
+pub fn leaves_native(layout: &RowLayout, rows: &[(Fp, &[i64])]) -> Vec<Fp> {
+    let lookups = layout.lookups();
+    let inputs: Vec<Vec<Fp>> = rows
+        .iter()
+        .map(|(salt, values)| {
+            let mut input = vec![*salt];
+            input.extend(pack_native(values, &lookups));
+            input
+        })
+        .collect();
+    let refs: Vec<&[Fp]> = inputs.iter().map(Vec::as_slice).collect();
+    hash_native_many(&refs)
 }
 
 /// The cells of an opened row.
