@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use zkpot_circuits::circuits::membership::leaf_native;
+use zkpot_circuits::circuits::membership::leaves_native;
 use zkpot_circuits::fixed::QFormat;
 use zkpot_circuits::Fp;
 
@@ -210,6 +210,96 @@ fn parse_line(
     })
 }
 
+/// Quantized rows and their leaves.
+type Hashed = (Vec<Vec<i64>>, Vec<Fp>);
+
+/// The second pass: quantize each row, hash its salted leaf, hand the row to
+/// the writer.
+struct Pass2<'a> {
+    csv: &'a Path,
+    cols: &'a Columns,
+    schema: &'a Schema,
+    secret: &'a DatasetSecret,
+    bar: &'a indicatif::ProgressBar,
+}
+
+impl Pass2<'_> {
+    /// Returns the leaves in row order; stops at the first bad row, or when
+    /// the writer has stopped (its error is then reported by the caller).
+    fn run(
+        &self,
+        stream: CsvStream,
+        n_rows: u64,
+        rows: std::sync::mpsc::SyncSender<Vec<Vec<i64>>>,
+    ) -> Result<Vec<Fp>, DataError> {
+        let layout = self.schema.layout();
+        let bytes = stream.bytes_read();
+        let mut leaves: Vec<Fp> = Vec::with_capacity(n_rows as usize);
+        for chunk in stream.into_chunks(CHUNK) {
+            let chunk = chunk?;
+            let base = leaves.len() as u64;
+            // Rows are quantized and their leaves hashed four at a time.
+            let done: Vec<Result<Hashed, DataError>> = chunk
+                .par_chunks(4)
+                .enumerate()
+                .map(|(g, group)| {
+                    let values = group
+                        .iter()
+                        .map(|(n, l)| quantize_line(self.csv, *n, l, self.cols, self.schema))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let first = base + 4 * g as u64;
+                    let salted: Vec<(Fp, &[i64])> = values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (self.secret.salt(first + i as u64), v.as_slice()))
+                        .collect();
+                    let hashed = leaves_native(&layout, &salted);
+                    Ok((values, hashed))
+                })
+                .collect();
+            let mut batch = Vec::with_capacity(chunk.len());
+            for group in done {
+                let (values, hashed) = group?;
+                batch.extend(values);
+                leaves.extend(hashed);
+            }
+            if rows.send(batch).is_err() {
+                return Err(DataError::Options("the rows writer stopped".into()));
+            }
+            self.bar.set_position(bytes.load(Ordering::Relaxed));
+        }
+        Ok(leaves)
+    }
+}
+
+/// Parses one line, maps its label to a class and quantizes it: the row's
+/// values (features, then the class index).
+fn quantize_line(
+    path: &Path,
+    line_no: usize,
+    line: &str,
+    cols: &Columns,
+    schema: &Schema,
+) -> Result<Vec<i64>, DataError> {
+    let p = parse_line(path, line_no, line, cols)?;
+    let class =
+        class_index(&p.label, &schema.classes).ok_or_else(|| DataError::LabelOutsideClasses {
+            path: path.to_path_buf(),
+            line: p.line,
+            column: cols.label + 1,
+            label: p.label.clone(),
+            classes: schema.classes.clone(),
+        })?;
+    schema
+        .quantize(&p.features, class)
+        .map_err(|(j, e)| DataError::Quantize {
+            path: path.to_path_buf(),
+            line: p.line,
+            column: if j >= cols.label { j + 2 } else { j + 1 },
+            source: e,
+        })
+}
+
 /// Maps a label as written to a class index: a class name, or an integer index.
 fn class_index(label: &str, classes: &[String]) -> Option<usize> {
     if let Some(i) = classes.iter().position(|c| c == label) {
@@ -293,8 +383,11 @@ pub fn commit_csv(
     let bytes = stream.bytes_read();
     let bar = progress_bar(opts.progress, file_len, "scan");
     let mut pending = vec![first];
+    let mut chunks = stream.into_chunks(CHUNK);
     loop {
-        pending.extend(stream.next_chunk(CHUNK)?);
+        if let Some(chunk) = chunks.next() {
+            pending.extend(chunk?);
+        }
         if pending.is_empty() {
             break;
         }
@@ -369,53 +462,41 @@ pub fn commit_csv(
         files: vec![rows_tmp.clone()],
         dir: created,
     };
-    let mut rows = RowsWriter::create(&rows_tmp, schema.n_features + 1)?;
-    let mut leaves: Vec<Fp> = Vec::with_capacity(n_rows as usize);
-    let mut stream = CsvStream::open(csv)?;
-    let bytes = stream.bytes_read();
+    let rows = RowsWriter::create(&rows_tmp, schema.n_features + 1)?;
+    let stream = CsvStream::open(csv)?;
     let bar = progress_bar(opts.progress, file_len, "commit");
-    loop {
-        let chunk = stream.next_chunk(CHUNK)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let base = leaves.len() as u64;
-        let done: Vec<Result<(Vec<i64>, Fp), DataError>> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(i, (n, l))| {
-                let p = parse_line(csv, *n, l, &cols)?;
-                let class = class_index(&p.label, &schema.classes).ok_or_else(|| {
-                    DataError::LabelOutsideClasses {
-                        path: csv.to_path_buf(),
-                        line: p.line,
-                        column: label + 1,
-                        label: p.label.clone(),
-                        classes: schema.classes.clone(),
-                    }
-                })?;
-                let values =
-                    schema
-                        .quantize(&p.features, class)
-                        .map_err(|(j, e)| DataError::Quantize {
-                            path: csv.to_path_buf(),
-                            line: p.line,
-                            column: if j >= label { j + 2 } else { j + 1 },
-                            source: e,
-                        })?;
-                let leaf = leaf_native(&layout, secret.salt(base + i as u64), &values);
-                Ok((values, leaf))
-            })
-            .collect();
-        for d in done {
-            let (values, leaf) = d?;
-            rows.push(&values).map_err(io(&rows_tmp))?;
-            leaves.push(leaf);
-        }
-        bar.set_position(bytes.load(Ordering::Relaxed));
-    }
+    let pass = Pass2 {
+        csv,
+        cols: &cols,
+        schema: &schema,
+        secret: &secret,
+        bar: &bar,
+    };
+    // Rows are written to `rows.bin` on their own thread while the next chunk
+    // is hashed.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<i64>>>(2);
+    let (leaves, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| -> Result<(), DataError> {
+            let mut rows = rows;
+            for batch in rx {
+                for values in &batch {
+                    rows.push(values).map_err(io(&rows_tmp))?;
+                }
+            }
+            rows.finish(&rows_tmp)
+        });
+        let leaves = pass.run(stream, n_rows, tx);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(DataError::Options(
+                "the rows writer stopped unexpectedly".into(),
+            ))
+        });
+        (leaves, written)
+    });
     bar.finish_and_clear();
-    rows.finish(&rows_tmp)?;
+    // A writer error explains a producer that stopped early; report it first.
+    written?;
+    let leaves = leaves?;
 
     let tree = MerkleTree::build(leaves);
     let commitment = Commitment {

@@ -61,6 +61,9 @@ pub fn fields(line: &str) -> Vec<&str> {
     line.split(',').map(str::trim).collect()
 }
 
+/// Data lines with their 1-based line numbers.
+pub type Lines = Vec<(usize, String)>;
+
 /// A CSV data stream: the header and the data lines after it.
 pub struct CsvStream {
     path: PathBuf,
@@ -142,7 +145,13 @@ impl CsvStream {
                 return Ok(None);
             }
             self.line_no += 1;
+            while line.ends_with(['\n', '\r']) {
+                line.pop();
+            }
             let t = line.trim();
+            if t.len() == line.len() && !t.is_empty() {
+                return Ok(Some((self.line_no, line)));
+            }
             if !t.is_empty() {
                 return Ok(Some((self.line_no, t.to_string())));
             }
@@ -158,7 +167,7 @@ impl CsvStream {
     }
 
     /// Up to `n` more data lines.
-    pub fn next_chunk(&mut self, n: usize) -> Result<Vec<(usize, String)>, DataError> {
+    pub fn next_chunk(&mut self, n: usize) -> Result<Lines, DataError> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             match self.next_line()? {
@@ -167,6 +176,23 @@ impl CsvStream {
             }
         }
         Ok(out)
+    }
+
+    /// Reads the rest of the stream in chunks of up to `n` lines on a
+    /// background thread, a chunk or two ahead of the consumer, so reading
+    /// overlaps the work done on each chunk. The iterator ends after the last
+    /// chunk or the first error; dropping it stops the thread.
+    pub fn into_chunks(mut self, n: usize) -> impl Iterator<Item = Result<Lines, DataError>> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        std::thread::spawn(move || loop {
+            let chunk = self.next_chunk(n);
+            let last = !matches!(&chunk, Ok(c) if !c.is_empty());
+            if tx.send(chunk).is_err() || last {
+                break;
+            }
+        });
+        rx.into_iter()
+            .take_while(|c| !matches!(c, Ok(lines) if lines.is_empty()))
     }
 
     /// A shared counter of the file bytes read so far.
