@@ -167,6 +167,7 @@ pub fn run_demo(
         steps,
         steps_per_proof: 1,
         seed: 0,
+        from_run: None,
         beacon: Some(DEMO_BEACON),
         sampling: Sampling::Shuffle,
         release_weights: false,

@@ -14,7 +14,7 @@ use zkpot::data::{commit_csv, CommitOptions, Dataset, DatasetSecret};
 use zkpot::hex::fp_to_hex;
 use zkpot::params::ParamsCache;
 use zkpot::proof::Envelope;
-use zkpot::train::run::{train, verify_run, RunFile, TrainOptions};
+use zkpot::train::run::{train, verify_parent, verify_run, RunFile, TrainOptions};
 use zkpot::train::sampling::Sampling;
 use zkpot::train::statement::{verify_steps, StepStatement};
 
@@ -46,6 +46,7 @@ fn fixture() -> Fixture {
         beacon: Some([5; 32]),
         sampling: Sampling::Shuffle,
         release_weights: true,
+        from_run: None,
         progress: false,
     };
     train(&ParamsCache::locate(None).unwrap(), &run, &t).unwrap();
@@ -286,6 +287,7 @@ fn interrupted_runs_resume_without_reproving() {
         beacon: Some([5; 32]),
         sampling: Sampling::Shuffle,
         release_weights: false,
+        from_run: None,
         progress: false,
     };
     let report = train(&cache, &f.run, &t).unwrap();
@@ -300,4 +302,62 @@ fn interrupted_runs_resume_without_reproving() {
     let other = TrainOptions { lr: 0.125, ..t };
     let err = train(&cache, &f.run, &other).unwrap_err().to_string();
     assert!(err.contains("another run"), "{err}");
+}
+
+#[test]
+fn fine_tuning_starts_from_the_parent_runs_model_only() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let parent = verify_run(&cache, &f.run).unwrap();
+    let child = f.run.parent().unwrap().join("child");
+    let t = TrainOptions {
+        data_dir: f.data.clone(),
+        widths: vec![4, 8, 3],
+        loss: zkpot::circuits::train::Loss::CrossEntropy,
+        lr: 0.25,
+        batch: 4,
+        steps: 1,
+        steps_per_proof: 1,
+        seed: 0,
+        beacon: Some([6; 32]),
+        sampling: Sampling::Shuffle,
+        release_weights: false,
+        from_run: Some(f.run.clone()),
+        progress: false,
+    };
+    train(&cache, &child, &t).unwrap();
+    let v = verify_run(&cache, &child).unwrap();
+    assert!(v.from_checkpoint);
+    assert_eq!(v.initial_commitment, parent.final_commitment);
+    verify_parent(&cache, &child, &f.run).unwrap();
+    // The parent did not start from the child.
+    assert!(verify_parent(&cache, &f.run, &child).is_err());
+
+    // Another architecture cannot start from the checkpoint.
+    let other = TrainOptions {
+        widths: vec![4, 6, 3],
+        ..t.clone()
+    };
+    let err = train(&cache, &f.run.parent().unwrap().join("other"), &other).unwrap_err();
+    assert!(err.to_string().contains("widths"), "{err}");
+
+    // A run that claims another checkpoint, or drops the claim, is rejected.
+    let run = RunFile::read(&child.join("run.json")).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut forged = run.clone();
+    forged.checkpoint = Some(fp_to_hex(&Fp::from(7)));
+    forged.chain[0] = fp_to_hex(&Fp::from(7));
+    let d = scratch.path().join("forged");
+    copy_run(&child, &d);
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&forged).unwrap()).unwrap();
+    assert!(verify_run(&cache, &d).is_err(), "a forged checkpoint");
+    let mut unclaimed = run;
+    unclaimed.checkpoint = None;
+    let d = scratch.path().join("unclaimed");
+    copy_run(&child, &d);
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&unclaimed).unwrap()).unwrap();
+    assert!(
+        verify_run(&cache, &d).is_err(),
+        "a checkpoint posing as the seed"
+    );
 }

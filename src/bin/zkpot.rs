@@ -47,7 +47,8 @@ enum Command {
     Verify {
         /// A proof file (.zkpot) or a run directory written by `zkpot train`.
         path: PathBuf,
-        /// An inference proof to check against the run's trained model.
+        /// An inference proof to check against the run's trained model, or
+        /// the parent run a fine-tuning run started from.
         inference: Option<PathBuf>,
         /// Print JSON instead of a summary.
         #[arg(long)]
@@ -121,34 +122,49 @@ struct TrainArgs {
     /// Dataset directory written by `zkpot data commit`.
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Model: mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10.
+    /// Model: mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10
+    /// (mlp:64-10 is softmax regression).
     #[arg(long)]
     model: Option<String>,
-    /// SGD steps.
-    #[arg(long, default_value_t = 10)]
-    steps: u64,
-    /// Batch size (a power of two).
-    #[arg(long, default_value_t = 16)]
-    batch: usize,
-    /// Loss: cross-entropy (softmax) or mse.
-    #[arg(long, default_value = "cross-entropy")]
-    loss: String,
-    /// Learning rate (a multiple of 1/256).
-    #[arg(long, default_value_t = 0.5)]
-    lr: f64,
-    /// SGD steps per proof.
-    #[arg(long, default_value_t = 1)]
-    steps_per_proof: u64,
-    /// Public initialization seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// A JSON training spec with any of the keys model, loss, lr, batch,
+    /// steps, epochs, steps_per_proof, seed, sampling; options given on the
+    /// command line override it.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// SGD steps [default: 10].
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<u64>,
+    /// Train for this many epochs instead (floor(rows / batch) steps each).
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Batch size (a power of two) [default: 16].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Loss: cross-entropy (softmax) or mse [default: cross-entropy].
+    #[arg(long)]
+    loss: Option<String>,
+    /// Learning rate (a multiple of 1/256) [default: 0.5].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// SGD steps per proof [default: 1].
+    #[arg(long)]
+    steps_per_proof: Option<u64>,
+    /// Public initialization seed [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Fine-tune: start from the final weights of this earlier run directory
+    /// (same architecture; its weights stay private, its final commitment
+    /// becomes this run's C_W0).
+    #[arg(long, conflicts_with = "seed")]
+    from_run: Option<PathBuf>,
     /// External randomness for batch sampling (64 hex digits), e.g. a
     /// randomness beacon published after the dataset commitment.
     #[arg(long)]
     beacon: Option<String>,
-    /// Batch sampling: shuffle (without replacement per epoch) or replacement.
-    #[arg(long, default_value = "shuffle")]
-    sampling: String,
+    /// Batch sampling: shuffle (without replacement per epoch) or replacement
+    /// [default: shuffle].
+    #[arg(long)]
+    sampling: Option<String>,
     /// Publish the final weights with the opening of their commitment.
     #[arg(long)]
     release_weights: bool,
@@ -262,6 +278,10 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
     use zkpot::train::run::{parse_model, train, TrainOptions};
     use zkpot::train::sampling::Sampling;
     let missing = |what: &str| zkpot::Error::Options(format!("zkpot train needs --{what}"));
+    let file = match &a.spec {
+        Some(p) => zkpot::train::spec_file::SpecFile::read(p)?,
+        None => Default::default(),
+    };
     let beacon = match &a.beacon {
         Some(h) => Some(
             zkpot::train::statement::bytes32(h)
@@ -269,12 +289,22 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
         ),
         None => None,
     };
-    let sampling = match a.sampling.as_str() {
+    let sampling = match a
+        .sampling
+        .or(file.sampling)
+        .unwrap_or_else(|| "shuffle".into())
+        .as_str()
+    {
         "shuffle" => Sampling::Shuffle,
         "replacement" => Sampling::Replacement,
         other => return Err(zkpot::Error::Options(format!("unknown sampling {other:?}"))),
     };
-    let loss = match a.loss.as_str() {
+    let loss = match a
+        .loss
+        .or(file.loss)
+        .unwrap_or_else(|| "cross-entropy".into())
+        .as_str()
+    {
         "cross-entropy" | "ce" => zkpot::circuits::train::Loss::CrossEntropy,
         "mse" => zkpot::circuits::train::Loss::Mse,
         other => {
@@ -283,15 +313,36 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
             )))
         }
     };
+    let data_dir = a.data.ok_or_else(|| missing("data"))?;
+    let batch = a.batch.or(file.batch).unwrap_or(16);
+    // Epochs become steps once the dataset's size is known.
+    let steps = match (a.steps, a.epochs, file.steps, file.epochs) {
+        (Some(s), _, _, _) => s,
+        (None, Some(e), _, _) | (None, None, None, Some(e)) => {
+            let c = zkpot::data::Commitment::read(&data_dir.join("commitment.json"))?;
+            let per_epoch = c.n_rows / (batch.max(1) as u64);
+            if per_epoch == 0 {
+                return Err(zkpot::Error::Options(
+                    "the batch is larger than the dataset".into(),
+                ));
+            }
+            e.checked_mul(per_epoch)
+                .ok_or_else(|| zkpot::Error::Options("too many epochs".into()))?
+        }
+        (None, None, Some(s), _) => s,
+        (None, None, None, None) => 10,
+    };
+    let model = a.model.or(file.model).ok_or_else(|| missing("model"))?;
     let opts = TrainOptions {
         loss,
-        data_dir: a.data.ok_or_else(|| missing("data"))?,
-        widths: parse_model(&a.model.ok_or_else(|| missing("model"))?)?,
-        lr: a.lr,
-        batch: a.batch,
-        steps: a.steps,
-        steps_per_proof: a.steps_per_proof,
-        seed: a.seed,
+        data_dir,
+        widths: parse_model(&model)?,
+        lr: a.lr.or(file.lr).unwrap_or(0.5),
+        batch,
+        steps,
+        steps_per_proof: a.steps_per_proof.or(file.steps_per_proof).unwrap_or(1),
+        seed: a.seed.or(file.seed).unwrap_or(0),
+        from_run: a.from_run,
         beacon,
         sampling,
         release_weights: a.release_weights,
@@ -530,6 +581,27 @@ fn verify(
         return Ok(());
     }
     let run = path;
+    if let Some(parent) = inference.filter(|p| p.is_dir()) {
+        let (c, p) = zkpot::train::run::verify_parent(cache, run, parent)?;
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"run": c, "parent": p}))
+                    .unwrap_or_default()
+            );
+        } else {
+            println!(
+                "VALID: {} fine-tuned the model {} trained ({} + {} proven steps)",
+                run.display(),
+                parent.display(),
+                p.steps,
+                c.steps
+            );
+            println!("  checkpoint       {}", c.initial_commitment);
+            println!("  final weights    {}", c.final_commitment);
+        }
+        return Ok(());
+    }
     if let Some(i) = inference {
         let e = read_envelope(i)?;
         let (v, s) = zkpot::train::run::verify_linked(cache, run, &e)?;
@@ -576,7 +648,15 @@ fn verify(
             ""
         }
     );
-    println!("  initial weights  {}", v.initial_commitment);
+    println!(
+        "  initial weights  {}{}",
+        v.initial_commitment,
+        if v.from_checkpoint {
+            " (a checkpoint: verify it with `zkpot verify RUN PARENT_RUN`)"
+        } else {
+            " (from the public seed)"
+        }
+    );
     println!("  final weights    {}", v.final_commitment);
     Ok(())
 }

@@ -5,5 +5,6 @@
 pub mod float;
 pub mod run;
 pub mod sampling;
+pub mod spec_file;
 pub mod statement;
 pub mod trainer;

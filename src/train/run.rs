@@ -62,6 +62,10 @@ pub struct RunFile {
     pub beacon_derived: bool,
     /// The public initialization seed.
     pub seed: u64,
+    /// For fine-tuning: `C_{W_0}` is this commitment, the final model of an
+    /// earlier run (its weights stay private), instead of the seed's weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
     /// Total SGD steps.
     pub steps: u64,
     /// Steps per proof.
@@ -142,6 +146,10 @@ impl RunFile {
     }
 }
 
+/// The largest `k` a training proof may need: memory grows as `2^k` (about
+/// 0.6 GiB at `k = 12`), so `k = 16` stays near 10 GiB.
+pub const TRAIN_MAX_K: u32 = 16;
+
 /// Options of [`train`].
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -161,6 +169,9 @@ pub struct TrainOptions {
     pub steps_per_proof: u64,
     /// Initialization seed.
     pub seed: u64,
+    /// Fine-tune: start from the final weights of this earlier run (its
+    /// directory, private files included) instead of the seed's weights.
+    pub from_run: Option<PathBuf>,
     /// External randomness for sampling; derived from the commitments if absent.
     pub beacon: Option<[u8; 32]>,
     /// Batch sampling.
@@ -258,6 +269,19 @@ impl Private {
         }
     }
 
+    /// The run secret, which must exist.
+    fn existing_secret(&self) -> Result<[u8; 32], Error> {
+        let path = self.dir.join("run.secret");
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        bytes.as_slice().try_into().map_err(|_| {
+            DataError::Malformed {
+                path,
+                reason: "a run secret is 32 bytes".into(),
+            }
+            .into()
+        })
+    }
+
     fn checkpoint_path(&self, t: u64) -> PathBuf {
         self.dir.join(format!("weights-{t:08}.json"))
     }
@@ -281,6 +305,23 @@ impl Private {
         })
     }
 
+    /// The salt of `C_{W_0}`: public from the seed, or the private salt of
+    /// the checkpoint a fine-tuning run started from.
+    fn init_salt(&self, run: &RunFile) -> Result<Fp, Error> {
+        if run.checkpoint.is_none() {
+            return Ok(init_salt(run.seed));
+        }
+        let path = self.dir.join("init.salt");
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        fp_from_hex(text.trim()).ok_or_else(|| {
+            DataError::Malformed {
+                path,
+                reason: "not a field element".into(),
+            }
+            .into()
+        })
+    }
+
     fn source_path(&self) -> PathBuf {
         self.dir.join("dataset-dir.txt")
     }
@@ -296,10 +337,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-/// The salt of `C_{W_t}`: public for `t = 0`, from the run secret otherwise.
-fn salt_at(secret: &[u8; 32], seed: u64, t: u64) -> Fp {
+/// The salt of `C_{W_t}`: `init` for `t = 0`, from the run secret otherwise.
+fn salt_at(secret: &[u8; 32], init: Fp, t: u64) -> Fp {
     if t == 0 {
-        init_salt(seed)
+        init
     } else {
         kdf(b"zkpot.wsalt.v1\0\0", secret, t)
     }
@@ -366,22 +407,43 @@ pub fn train(
             "the batch is larger than the dataset".into(),
         ));
     }
-    // Check the step circuit can be planned before any work.
-    TrainStepCircuit::new(
+    // Check the step circuit can be planned, and proven in reasonable
+    // memory, before any work.
+    let k = TrainStepCircuit::new(
         spec.clone(),
         schema.layout(),
         c.depth as usize,
         opts.steps_per_proof as usize,
         None,
     )?
-    .measure()?;
+    .measure()?
+    .k;
+    if k > TRAIN_MAX_K {
+        return Err(Error::Options(format!(
+            "one proof of {} step(s) of batch {} needs k = {k} (about {} GiB to prove); \
+             the limit is k = {TRAIN_MAX_K}: use a smaller batch or fewer steps per proof",
+            opts.steps_per_proof,
+            opts.batch,
+            (0.6 * f64::from(1u32 << (k - 12))).round()
+        )));
+    }
 
+    let (init, salt0, checkpoint) = match &opts.from_run {
+        None => (init_params(&spec, opts.seed), init_salt(opts.seed), None),
+        Some(prev) => {
+            let (params, salt, c) = final_weights(prev, &spec)?;
+            (params, salt, Some(c))
+        }
+    };
     std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
     let private = Private::new(run_dir)?;
     let secret = private.secret()?;
-    let init = init_params(&spec, opts.seed);
+    if checkpoint.is_some() {
+        let path = private.dir.join("init.salt");
+        write_private(&path, fp_to_hex(&salt0).as_bytes()).map_err(io(&path))?;
+    }
     let c0 = fp_to_hex(&weights_commitment_native(
-        init_salt(opts.seed),
+        salt0,
         &init.flatten(),
         spec.formats.weight.bits,
     ));
@@ -421,7 +483,7 @@ pub fn train(
         let done = t + 1;
         if done % s == 0 || done == opts.steps {
             private.write_checkpoint(done, &params)?;
-            let salt = salt_at(&secret, opts.seed, done);
+            let salt = salt_at(&secret, salt0, done);
             chain.push(fp_to_hex(&weights_commitment_native(
                 salt,
                 &params.flatten(),
@@ -439,6 +501,7 @@ pub fn train(
         beacon: bytes_to_hex(&beacon),
         beacon_derived: derived,
         seed: opts.seed,
+        checkpoint,
         steps: opts.steps,
         steps_per_proof: s,
         chain,
@@ -479,7 +542,7 @@ pub fn train(
         opts.progress,
     )?;
     if opts.release_weights {
-        release(run_dir, &run, &params, &secret)?;
+        release(run_dir, &run, &params, &private, &secret)?;
     }
     Ok(TrainReport {
         proof_bytes: proof_bytes(run_dir, &run),
@@ -503,6 +566,7 @@ fn release(
     run_dir: &Path,
     run: &RunFile,
     params: &MlpParams,
+    private: &Private,
     secret: &[u8; 32],
 ) -> Result<(), Error> {
     #[derive(Serialize)]
@@ -513,7 +577,7 @@ fn release(
         spec: &'a TrainSpec,
         params: &'a MlpParams,
     }
-    let salt = salt_at(secret, run.seed, run.steps);
+    let salt = salt_at(secret, private.init_salt(run)?, run.steps);
     let r = Released {
         format: "zkpot-released-model",
         commitment: run.chain.last().map(String::as_str).unwrap_or_default(),
@@ -556,6 +620,7 @@ fn prove_groups(
         halo2_proofs::plonk::ProvingKey<halo2_proofs::pasta::EqAffine>,
         u32,
     )> = None;
+    let salt0 = private.init_salt(run)?;
     let mut proved = 0;
     let mut seconds = 0.0;
     for g in range {
@@ -580,8 +645,8 @@ fn prove_groups(
         }
         let witness = StepWitness {
             params: private.read_checkpoint(first)?,
-            salt_in: salt_at(secret, run.seed, first),
-            salt_out: salt_at(secret, run.seed, first + statement.steps),
+            salt_in: salt_at(secret, salt0, first),
+            salt_out: salt_at(secret, salt0, first + statement.steps),
             openings,
             context: statement.context(),
         };
@@ -654,6 +719,62 @@ pub fn prove_range(
     )
 }
 
+/// The final weights of a run, their salt and commitment (hex), from its
+/// private files, checked against its final commitment and against `spec`'s
+/// architecture and formats.
+fn final_weights(run_dir: &Path, spec: &TrainSpec) -> Result<(MlpParams, Fp, String), Error> {
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    if run.spec.widths != spec.widths || run.spec.formats != spec.formats {
+        return Err(Error::Options(format!(
+            "the checkpoint of {} is a {:?} model with other formats or widths than {:?}",
+            run_dir.display(),
+            run.spec.widths,
+            spec.widths
+        )));
+    }
+    let private = Private {
+        dir: run_dir.join("private"),
+    };
+    let secret = private.existing_secret()?;
+    let params = private.read_checkpoint(run.steps)?;
+    let salt = salt_at(&secret, private.init_salt(&run)?, run.steps);
+    let c = weights_commitment_native(salt, &params.flatten(), spec.formats.weight.bits);
+    let last = run.chain.last().cloned().unwrap_or_default();
+    if fp_from_hex(&last) != Some(c) {
+        return Err(Error::Options(format!(
+            "the private checkpoint of {} does not match its final commitment",
+            run_dir.display()
+        )));
+    }
+    Ok((params, salt, last))
+}
+
+/// Verifies that `parent` is a valid run whose trained model is the
+/// checkpoint the fine-tuning run `child` started from (both runs verified).
+pub fn verify_parent(
+    cache: &ParamsCache,
+    child: &Path,
+    parent: &Path,
+) -> Result<(RunVerdict, RunVerdict), Error> {
+    let c = verify_run(cache, child)?;
+    let p = verify_run(cache, parent)?;
+    if !c.from_checkpoint || c.initial_commitment != p.final_commitment {
+        return Err(ProofError::Mismatch(format!(
+            "{} did not start from the model {} trained",
+            child.display(),
+            parent.display()
+        ))
+        .into());
+    }
+    if c.spec.widths != p.spec.widths || c.spec.formats != p.spec.formats {
+        return Err(ProofError::Mismatch(
+            "the runs train different architectures or formats".into(),
+        )
+        .into());
+    }
+    Ok((c, p))
+}
+
 /// What verifying a run established.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunVerdict {
@@ -675,6 +796,9 @@ pub struct RunVerdict {
     pub beacon_derived: bool,
     /// `C_{W_0}`.
     pub initial_commitment: String,
+    /// True when `C_{W_0}` is a checkpoint (fine-tuning) rather than the
+    /// seed's weights.
+    pub from_checkpoint: bool,
     /// `C_{W_T}`: the trained model's commitment.
     pub final_commitment: String,
     /// Seconds spent verifying.
@@ -701,17 +825,31 @@ pub fn verify_run(cache: &ParamsCache, run_dir: &Path) -> Result<RunVerdict, Err
         )
         .into());
     }
-    let init = init_params(&run.spec, run.seed);
-    let c0 = weights_commitment_native(
-        init_salt(run.seed),
-        &init.flatten(),
-        run.spec.formats.weight.bits,
-    );
-    if fp_from_hex(&run.chain[0]) != Some(c0) {
-        return Err(ProofError::Mismatch(
-            "C_W0 is not the commitment of the seed's initial weights".into(),
-        )
-        .into());
+    match &run.checkpoint {
+        // Fine-tuning: C_W0 is the stated checkpoint (link it to the run that
+        // produced it with `verify_parent`).
+        Some(c) => {
+            if fp_from_hex(c).is_none() || run.chain[0] != *c {
+                return Err(ProofError::Mismatch(
+                    "C_W0 is not the stated checkpoint commitment".into(),
+                )
+                .into());
+            }
+        }
+        None => {
+            let init = init_params(&run.spec, run.seed);
+            let c0 = weights_commitment_native(
+                init_salt(run.seed),
+                &init.flatten(),
+                run.spec.formats.weight.bits,
+            );
+            if fp_from_hex(&run.chain[0]) != Some(c0) {
+                return Err(ProofError::Mismatch(
+                    "C_W0 is not the commitment of the seed's initial weights".into(),
+                )
+                .into());
+            }
+        }
     }
     if run.beacon_derived {
         let b = derived_beacon(&run.dataset.root, &run.chain[0], &run.spec);
@@ -753,6 +891,7 @@ pub fn verify_run(cache: &ParamsCache, run_dir: &Path) -> Result<RunVerdict, Err
         beacon: run.beacon.clone(),
         beacon_derived: run.beacon_derived,
         initial_commitment: run.chain[0].clone(),
+        from_checkpoint: run.checkpoint.is_some(),
         final_commitment: run.chain.last().cloned().unwrap_or_default(),
         verify_s: start.elapsed().as_secs_f64(),
     })
@@ -765,16 +904,7 @@ pub fn trained_model(
     run_dir: &Path,
 ) -> Result<(crate::infer::LoadedModel, crate::data::Schema), Error> {
     let run = RunFile::read(&run_dir.join("run.json"))?;
-    let private = Private::new(run_dir)?;
-    let secret = private.secret()?;
-    let params = private.read_checkpoint(run.steps)?;
-    let salt = salt_at(&secret, run.seed, run.steps);
-    let c = weights_commitment_native(salt, &params.flatten(), run.spec.formats.weight.bits);
-    if run.chain.last().and_then(|h| fp_from_hex(h)) != Some(c) {
-        return Err(Error::Options(
-            "the run's private checkpoint does not match its final commitment".into(),
-        ));
-    }
+    let (params, salt, _) = final_weights(run_dir, &run.spec)?;
     let (model, weights) = crate::model::from_trained(&run.spec, &params);
     Ok((
         crate::infer::LoadedModel::from_parts(model, weights, salt),
