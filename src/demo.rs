@@ -20,6 +20,9 @@ const DIGITS: &[u8] = include_bytes!("../fixtures/digits.csv.gz");
 /// A fixed public beacon for the demo (a real run takes one published after the
 /// dataset commitment).
 const DEMO_BEACON: [u8; 32] = *b"zkpot demo beacon, fixed, public";
+/// The demo's dataset secret, fixed so that every demo run commits, samples
+/// and trains identically (a real commitment draws a fresh secret).
+const DEMO_SECRET: [u8; 32] = *b"zkpot demo secret, fixed, public";
 
 /// What the demo did.
 #[derive(Clone, Debug, Serialize)]
@@ -152,6 +155,7 @@ pub fn run_demo(
         &data_dir,
         &CommitOptions {
             progress,
+            secret: Some(crate::data::DatasetSecret::from_bytes(DEMO_SECRET)),
             ..CommitOptions::default()
         },
     )?;
