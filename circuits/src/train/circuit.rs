@@ -317,6 +317,44 @@ mod tests {
         MockProver::run(k, c, vec![public]).unwrap().verify()
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+        /// Random small models (softmax regression or one or two hidden
+        /// layers), losses, learning rates, initial weights and batches: the
+        /// circuit accepts exactly the native trainer's `C_out`.
+        #[test]
+        fn random_steps_match_the_native_trainer(
+            hidden in proptest::collection::vec(1usize..=4, 0..=2),
+            cross_entropy: bool,
+            lr_log in 3u32..=6,
+            seed: u64,
+            picks in proptest::collection::vec(0usize..8, 2),
+        ) {
+            let mut spec = spec();
+            spec.widths = std::iter::once(3).chain(hidden).chain([2]).collect();
+            spec.loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Mse };
+            spec.lr_num = 1 << lr_log;
+            proptest::prop_assume!(spec.validate().is_ok());
+            let data = dataset();
+            let witness = StepWitness {
+                params: init_params(&spec, seed),
+                salt_in: Fp::from(seed),
+                salt_out: Fp::from(seed ^ 1),
+                openings: picks.iter().map(|i| data[*i].clone()).collect(),
+                context: Fp::from(7),
+            };
+            let c = TrainStepCircuit::new(spec, LAYOUT, 3, 1, Some(witness)).unwrap();
+            // A step that overflows its formats is an error, not a proof.
+            let Ok((public, _)) = c.public_inputs() else {
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(run(&c, public.clone()), Ok(()));
+            let mut wrong = public;
+            wrong[2] += Fp::from(1);
+            proptest::prop_assert!(run(&c, wrong).is_err());
+        }
+    }
+
     #[test]
     fn one_and_two_steps_match_the_native_trainer() {
         for (steps, picks) in [(1usize, vec![1usize, 6]), (2, vec![0, 5, 3, 3])] {
