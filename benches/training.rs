@@ -1,9 +1,10 @@
 //! Proving one SGD step (batch 16) of the 64-32-10 MLP on digits, with its 16
-//! Merkle openings and both weight commitments.
+//! Merkle openings and both weight commitments; and batch-verifying an epoch's
+//! worth (113) of step proofs, as `zkpot verify RUN` does.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use zkpot::bench::training_case;
-use zkpot::circuits::proving::{prove, proving_key};
+use zkpot::circuits::proving::{prove, proving_key, verify_batch};
 use zkpot::params::ParamsCache;
 
 fn training(c: &mut Criterion) {
@@ -19,6 +20,13 @@ fn training(c: &mut Criterion) {
         format!("prove step 64-32-10 b16 ({} rows, k={})", m.rows, m.k),
         |b| b.iter(|| prove(&params, &pk, circuit.clone(), &public).expect("proof")),
     );
+    // Batch verification costs the same for 113 copies of one proof as for
+    // 113 different proofs of the circuit.
+    let proof = prove(&params, &pk, circuit.clone(), &public).expect("proof");
+    let epoch: Vec<_> = (0..113).map(|_| (public.clone(), proof.clone())).collect();
+    group.bench_function("batch-verify 113 step proofs (one epoch)", |b| {
+        b.iter(|| assert!(verify_batch(&params, pk.get_vk(), &epoch)))
+    });
     group.finish();
 }
 
