@@ -101,6 +101,18 @@ impl MerkleInstructions for MerkleChip {
             return Err(Error::Synthesis);
         }
         let cfg = &self.config;
+        // The capacity word every node's permutation starts from, a constant.
+        let capacity = layouter.assign_region(
+            || "merkle capacity",
+            |mut region| {
+                region.assign_advice_from_constant(
+                    || "capacity",
+                    cfg.cur,
+                    0,
+                    HashChip::pair_capacity(),
+                )
+            },
+        )?;
         let mut cur = leaf.clone();
         for (bit, sib) in bits.iter().zip(siblings) {
             let (left, right) = layouter.assign_region(
@@ -126,7 +138,7 @@ impl MerkleInstructions for MerkleChip {
                     Ok((left, right))
                 },
             )?;
-            cur = self.hash.hash(layouter, &[left, right])?;
+            cur = self.hash.hash_pair(layouter, &left, &right, &capacity)?;
         }
         Ok(cur)
     }
