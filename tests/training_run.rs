@@ -34,8 +34,18 @@ fn fixture() -> Fixture {
     };
     commit_csv(&iris, &data, &opts).unwrap();
     let run = dir.path().join("run");
-    let t = TrainOptions {
-        data_dir: data.clone(),
+    train(&ParamsCache::locate(None).unwrap(), &run, &options(&data)).unwrap();
+    Fixture {
+        _dir: dir,
+        data,
+        run,
+    }
+}
+
+/// The fixture run's options: 4-8-3 on iris, three steps of batch 4.
+fn options(data: &Path) -> TrainOptions {
+    TrainOptions {
+        data_dir: data.to_path_buf(),
         widths: vec![4, 8, 3],
         loss: zkpot::circuits::train::Loss::CrossEntropy,
         lr: 0.25,
@@ -48,12 +58,6 @@ fn fixture() -> Fixture {
         release_weights: true,
         from_run: None,
         progress: false,
-    };
-    train(&ParamsCache::locate(None).unwrap(), &run, &t).unwrap();
-    Fixture {
-        _dir: dir,
-        data,
-        run,
     }
 }
 
@@ -276,19 +280,8 @@ fn interrupted_runs_resume_without_reproving() {
     let kept = std::fs::read(f.run.join(&run.proofs[0])).unwrap();
     std::fs::remove_file(f.run.join(&run.proofs[1])).unwrap();
     let t = TrainOptions {
-        data_dir: f.data.clone(),
-        widths: vec![4, 8, 3],
-        loss: zkpot::circuits::train::Loss::CrossEntropy,
-        lr: 0.25,
-        batch: 4,
-        steps: 3,
-        steps_per_proof: 1,
-        seed: 9,
-        beacon: Some([5; 32]),
-        sampling: Sampling::Shuffle,
         release_weights: false,
-        from_run: None,
-        progress: false,
+        ..options(&f.data)
     };
     let report = train(&cache, &f.run, &t).unwrap();
     assert_eq!(report.proved, 1, "only the missing proof is made again");
@@ -311,19 +304,12 @@ fn fine_tuning_starts_from_the_parent_runs_model_only() {
     let parent = verify_run(&cache, &f.run).unwrap();
     let child = f.run.parent().unwrap().join("child");
     let t = TrainOptions {
-        data_dir: f.data.clone(),
-        widths: vec![4, 8, 3],
-        loss: zkpot::circuits::train::Loss::CrossEntropy,
-        lr: 0.25,
-        batch: 4,
         steps: 1,
-        steps_per_proof: 1,
         seed: 0,
         beacon: Some([6; 32]),
-        sampling: Sampling::Shuffle,
         release_weights: false,
         from_run: Some(f.run.clone()),
-        progress: false,
+        ..options(&f.data)
     };
     train(&cache, &child, &t).unwrap();
     let v = verify_run(&cache, &child).unwrap();
