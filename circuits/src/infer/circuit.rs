@@ -20,7 +20,9 @@ use crate::chips::rescale::{register_rescale, RescaleInstructions};
 use crate::chips::table::TableSet;
 use crate::circuits::{measure, CircuitError, Measured};
 use crate::field::fp_from_i64;
-use crate::train::commit::{commit_weights, weights_commitment_native, witness_weights};
+use crate::train::commit::{
+    commit_weights, weights_commitment_native, witness_committed, witness_weights,
+};
 use crate::Fp;
 
 /// Who sees a tensor.
@@ -62,8 +64,11 @@ pub trait InferShape: Clone + std::fmt::Debug + Send + Sync + 'static {
 #[derive(Clone, Copy, Debug)]
 pub struct Compact;
 
-/// The layout of large models: 8 products a row in 4 lanes, two lookup lanes
-/// and two Poseidon lanes (58 advice columns).
+/// The layout of large models: 8 products a row in 2 lanes, seven lookup lanes
+/// and five Poseidon lanes (67 advice columns). Committing a large model's
+/// weights costs one lookup row a weight and a Poseidon permutation for every
+/// 62 weights of 8 bits; these lanes keep both near the MAC gadget's height, so
+/// an MNIST-sized MLP fits `k = 14` (docs/DESIGN.md, "Inference layouts").
 #[derive(Clone, Copy, Debug)]
 pub struct Wide;
 
@@ -84,10 +89,10 @@ impl InferShape for Wide {
 /// The wide core shape of inference circuits.
 pub const INFER_SHAPE: CoreShape = CoreShape {
     width: 8,
-    lanes: 4,
+    lanes: 2,
     lane_equality: true,
-    lookup_lanes: 2,
-    hash_lanes: 2,
+    lookup_lanes: 7,
+    hash_lanes: 5,
 };
 
 /// Multiply-adds above which a model uses the [`Wide`] layout.
@@ -271,8 +276,14 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 .collect(),
             None => vec![Value::unknown(); m.n_params()],
         };
-        let w_cells = witness_weights(&cfg, &mut layouter, &flat, m.weight.bits, INFER_LIMB_BITS)?;
-        let c_w = commit_weights(&cfg, &mut layouter, &salts[0], &w_cells, m.weight.bits)?;
+        let (w_cells, c_w) = witness_committed(
+            &cfg,
+            &mut layouter,
+            &salts[0],
+            &flat,
+            m.weight.bits,
+            INFER_LIMB_BITS,
+        )?;
         cfg.expose(&mut layouter, &c_w, 0)?;
         let mut row = 1;
 
@@ -293,15 +304,21 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 }
                 cells
             }
-            vis => {
-                let cells =
-                    witness_weights(&cfg, &mut layouter, &input, m.input.bits, INFER_LIMB_BITS)?;
-                if vis == Visibility::Committed {
-                    let c = commit_weights(&cfg, &mut layouter, &salts[1], &cells, m.input.bits)?;
-                    cfg.expose(&mut layouter, &c, row)?;
-                    row += 1;
-                }
+            Visibility::Committed => {
+                let (cells, c) = witness_committed(
+                    &cfg,
+                    &mut layouter,
+                    &salts[1],
+                    &input,
+                    m.input.bits,
+                    INFER_LIMB_BITS,
+                )?;
+                cfg.expose(&mut layouter, &c, row)?;
+                row += 1;
                 cells
+            }
+            Visibility::Private => {
+                witness_weights(&cfg, &mut layouter, &input, m.input.bits, INFER_LIMB_BITS)?
             }
         };
 
@@ -484,6 +501,30 @@ mod tests {
                 InferenceCircuit::<Compact>::new(model(), input, output, Some(witness(3))).unwrap();
             assert_eq!(run(&c, public), Ok(()), "compact {input:?} {output:?}");
         }
+    }
+
+    #[test]
+    fn an_out_of_range_weight_fails_its_packing_lookup() {
+        use halo2_proofs::dev::{FailureLocation, VerifyFailure};
+        let mut w = witness(3);
+        // 200 is outside the signed 8-bit weight domain; the native commitment
+        // packs it by the field formula, so only the range check can object.
+        w.weights[0][0] = 200;
+        let c =
+            InferenceCircuit::<Wide>::new(model(), Visibility::Public, Visibility::Public, Some(w))
+                .unwrap();
+        let (public, _) = c.public_inputs().unwrap();
+        let failures = run(&c, public).unwrap_err();
+        assert!(
+            failures.iter().all(|f| matches!(
+                f,
+                VerifyFailure::Lookup {
+                    location: FailureLocation::InRegion { .. },
+                    ..
+                }
+            )),
+            "{failures:?}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::chips::core::CoreConfig;
 use crate::chips::dot::{DotInstructions, Operand};
 use crate::chips::hash::hash_native;
 use crate::chips::lookup::LookupInstructions;
-use crate::chips::pack::{chunks, pack_native};
+use crate::chips::pack::{chunks, pack, pack_native};
 use crate::chips::range::{limb_pieces, range_lookups};
 use crate::chips::table::Lookup;
 use crate::field::fp_from_i64;
@@ -48,6 +48,34 @@ pub fn witness_weights(
             Ok(lookup.compose(layouter, v, &pieces)?.rests[0].clone())
         })
         .collect()
+}
+
+/// Witnesses weights and commits to them in circuit: the cells (each
+/// range-checked) and the commitment, equal to [`weights_commitment_native`].
+///
+/// Values no wider than one table lookup are packed as they are range-checked:
+/// each chunk is one composition of the lookup gadget whose pieces are the
+/// values, so a value costs one lookup row and no multiply-add. Wider values
+/// are composed from limbs and packed by [`commit_weights`].
+pub fn witness_committed(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    salt: &AssignedCell<Fp, Fp>,
+    weights: &[Value<i64>],
+    bits: u32,
+    limb_bits: u32,
+) -> Result<(Vec<AssignedCell<Fp, Fp>>, AssignedCell<Fp, Fp>), Error> {
+    if bits > limb_bits {
+        let cells = witness_weights(cfg, layouter, weights, bits, limb_bits)?;
+        let c = commit_weights(cfg, layouter, salt, &cells, bits)?;
+        return Ok((cells, c));
+    }
+    let lookups = vec![Lookup::Signed(bits); weights.len()];
+    let packed = pack(&cfg.lookup_chip(), layouter, weights, &lookups)?;
+    let mut input = vec![salt.clone()];
+    input.extend(packed.packed);
+    let c = cfg.hash_chip()?.hash(layouter, &input)?;
+    Ok((packed.values, c))
 }
 
 /// Commits to range-checked weight cells in circuit; equals
