@@ -276,7 +276,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 .collect(),
             None => vec![Value::unknown(); m.n_params()],
         };
-        let (w_cells, c_w) = witness_committed(
+        let committed = witness_committed(
             &cfg,
             &mut layouter,
             &salts[0],
@@ -284,7 +284,8 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
             m.weight.bits,
             INFER_LIMB_BITS,
         )?;
-        cfg.expose(&mut layouter, &c_w, 0)?;
+        let w_cells = committed.cells;
+        cfg.expose(&mut layouter, &committed.commitment, 0)?;
         let mut row = 1;
 
         // Input.
@@ -305,7 +306,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 cells
             }
             Visibility::Committed => {
-                let (cells, c) = witness_committed(
+                let c = witness_committed(
                     &cfg,
                     &mut layouter,
                     &salts[1],
@@ -313,9 +314,9 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                     m.input.bits,
                     INFER_LIMB_BITS,
                 )?;
-                cfg.expose(&mut layouter, &c, row)?;
+                cfg.expose(&mut layouter, &c.commitment, row)?;
                 row += 1;
-                cells
+                c.cells
             }
             Visibility::Private => {
                 witness_weights(&cfg, &mut layouter, &input, m.input.bits, INFER_LIMB_BITS)?

@@ -50,6 +50,15 @@ pub fn witness_weights(
         .collect()
 }
 
+/// Committed cells: the values and their commitment.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// One range-checked cell per value.
+    pub cells: Vec<AssignedCell<Fp, Fp>>,
+    /// The commitment, equal to [`weights_commitment_native`].
+    pub commitment: AssignedCell<Fp, Fp>,
+}
+
 /// Witnesses weights and commits to them in circuit: the cells (each
 /// range-checked) and the commitment, equal to [`weights_commitment_native`].
 ///
@@ -64,18 +73,21 @@ pub fn witness_committed(
     weights: &[Value<i64>],
     bits: u32,
     limb_bits: u32,
-) -> Result<(Vec<AssignedCell<Fp, Fp>>, AssignedCell<Fp, Fp>), Error> {
+) -> Result<Committed, Error> {
     if bits > limb_bits {
         let cells = witness_weights(cfg, layouter, weights, bits, limb_bits)?;
-        let c = commit_weights(cfg, layouter, salt, &cells, bits)?;
-        return Ok((cells, c));
+        let commitment = commit_weights(cfg, layouter, salt, &cells, bits)?;
+        return Ok(Committed { cells, commitment });
     }
     let lookups = vec![Lookup::Signed(bits); weights.len()];
     let packed = pack(&cfg.lookup_chip(), layouter, weights, &lookups)?;
     let mut input = vec![salt.clone()];
     input.extend(packed.packed);
-    let c = cfg.hash_chip()?.hash(layouter, &input)?;
-    Ok((packed.values, c))
+    let commitment = cfg.hash_chip()?.hash(layouter, &input)?;
+    Ok(Committed {
+        cells: packed.values,
+        commitment,
+    })
 }
 
 /// Commits to range-checked weight cells in circuit; equals
