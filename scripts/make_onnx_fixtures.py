@@ -5,7 +5,8 @@
 - mlp_784_128_10.onnx: MatMul+Add-ReLU-MatMul+Add, Glorot-initialized (an
   MNIST-sized MLP for benchmarks; no MNIST data is bundled);
 - cnn_8x8.onnx: Conv(1->4, 3x3, pad 1)-ReLU-AveragePool(2x2)-Flatten-Gemm(64->10),
-  Glorot-initialized, on 8x8 inputs.
+  Glorot-initialized, on 8x8 inputs;
+- cnn_max_8x8.onnx: the same with MaxPool(2x2) in place of AveragePool.
 
 Each model comes with <name>.input.json ({"input_data": [[...]]}) and
 <name>.calibration.json (a few inputs). Opset 13. Deterministic (fixed seeds).
@@ -102,27 +103,27 @@ def mlp_784_128_10():
     save(model, "mlp_784_128_10", xs[0], xs[1:])
 
 
-def cnn_8x8():
+def cnn_8x8(pool="AveragePool", name="cnn_8x8"):
     rng = np.random.default_rng(3)
     wc, bc = glorot(rng, 9, 36, (4, 1, 3, 3)), np.zeros(4, np.float32)
     wf, bf = glorot(rng, 64, 10, (10, 64)), np.zeros(10, np.float32)
     nodes = [
         helper.make_node("Conv", ["input", "wc", "bc"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv1"),
         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-        helper.make_node("AveragePool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2], name="pool1"),
+        helper.make_node(pool, ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2], name="pool1"),
         helper.make_node("Flatten", ["p1"], ["f1"], axis=1, name="flatten1"),
         helper.make_node("Gemm", ["f1", "wf", "bf"], ["output"], transB=1, name="fc1"),
     ]
     inits = [numpy_helper.from_array(a, n) for a, n in ((wc, "wc"), (bc, "bc"), (wf, "wf"), (bf, "bf"))]
     graph = helper.make_graph(
-        nodes, "cnn_8x8",
+        nodes, name,
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 8, 8])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 10])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     xs = rng.uniform(0, 1, (6, 64)).astype(np.float32)
-    save(model, "cnn_8x8", xs[0], xs[1:])
+    save(model, name, xs[0], xs[1:])
 
 
 if __name__ == "__main__":
@@ -130,3 +131,4 @@ if __name__ == "__main__":
     mlp_4_16_3()
     mlp_784_128_10()
     cnn_8x8()
+    cnn_8x8("MaxPool", "cnn_max_8x8")

@@ -380,7 +380,7 @@ pub fn bench_training(
 }
 
 /// The inference circuit of a fixture model (`mlp_4_16_3`, `mlp_784_128_10`,
-/// `cnn_8x8`), calibrated on its calibration inputs, proving its sample input
+/// `cnn_8x8`, `cnn_max_8x8`), calibrated on its calibration inputs, proving its sample input
 /// with weights committed, input private and output public.
 pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::AnyInference, Error> {
     use zkpot_circuits::infer::{AnyInference, InferenceWitness, Visibility};

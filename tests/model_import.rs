@@ -22,6 +22,7 @@ fn fixtures_load_and_quantize() {
         ("mlp_4_16_3", 4, 3),
         ("mlp_784_128_10", 784, 10),
         ("cnn_8x8", 64, 10),
+        ("cnn_max_8x8", 64, 10),
     ] {
         let m = load_model(&fixture(&format!("{name}.onnx"))).unwrap();
         assert_eq!(

@@ -237,8 +237,9 @@ enum Suite {
     Commit,
     /// One SGD step (batch 16) of the 64-32-10 MLP on digits.
     Training,
-    /// Inference of the fixture models (MLP 4-16-3, CNN on 8x8, MLP
-    /// 784-128-10) with committed weights and a private input.
+    /// Inference of the fixture models (MLP 4-16-3, CNNs on 8x8 with average
+    /// and max pooling, MLP 784-128-10) with committed weights and a private
+    /// input.
     Inference,
     /// Every suite.
     All,
@@ -692,7 +693,7 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
         }
     }
     if want(Suite::Inference) {
-        for name in ["mlp_4_16_3", "cnn_8x8", "mlp_784_128_10"] {
+        for name in ["mlp_4_16_3", "cnn_8x8", "cnn_max_8x8", "mlp_784_128_10"] {
             report(zkpot::bench::bench_inference(cache, name)?);
         }
     }

@@ -62,6 +62,19 @@ pub enum Layer {
         /// Stride.
         stride: usize,
     },
+    /// Max pooling.
+    MaxPool2d {
+        /// Channels.
+        channels: usize,
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Window.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+    },
 }
 
 /// A float model: the input length and a chain of layers.
@@ -75,6 +88,39 @@ pub struct Model {
 
 fn conv_out(n: usize, k: usize, s: usize, p: usize) -> usize {
     (n + 2 * p).saturating_sub(k) / s.max(1) + 1
+}
+
+/// Pools `a` (`channels x height x width`) over `kernel x kernel` windows
+/// with `reduce`.
+fn pool(
+    a: &[f64],
+    [channels, height, width]: [usize; 3],
+    kernel: usize,
+    stride: usize,
+    reduce: impl Fn(&[f64]) -> f64,
+) -> Vec<f64> {
+    let (oh, ow) = (
+        conv_out(height, kernel, stride, 0),
+        conv_out(width, kernel, stride, 0),
+    );
+    let mut y = Vec::with_capacity(channels * oh * ow);
+    let mut window = Vec::with_capacity(kernel * kernel);
+    for c in 0..channels {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                window.clear();
+                for ky in 0..kernel {
+                    for kx in 0..kernel {
+                        window.push(
+                            a[c * height * width + (oy * stride + ky) * width + ox * stride + kx],
+                        );
+                    }
+                }
+                y.push(reduce(&window));
+            }
+        }
+    }
+    y
 }
 
 impl Layer {
@@ -144,9 +190,16 @@ impl Layer {
                 width,
                 kernel,
                 stride,
+            }
+            | Layer::MaxPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
             } => {
                 expect(channels * height * width)?;
-                if *stride == 0 || kernel > height || kernel > width {
+                if *stride == 0 || *kernel == 0 || kernel > height || kernel > width {
                     return Err(ModelError::Shape(
                         "pooling window larger than its input".into(),
                     ));
@@ -278,30 +331,18 @@ impl Model {
                     width,
                     kernel,
                     stride,
-                } => {
-                    let (oh, ow) = (
-                        conv_out(*height, *kernel, *stride, 0),
-                        conv_out(*width, *kernel, *stride, 0),
-                    );
-                    let mut y = Vec::with_capacity(channels * oh * ow);
-                    for c in 0..*channels {
-                        for oy in 0..oh {
-                            for ox in 0..ow {
-                                let mut s = 0.0;
-                                for ky in 0..*kernel {
-                                    for kx in 0..*kernel {
-                                        s += a[c * height * width
-                                            + (oy * stride + ky) * width
-                                            + ox * stride
-                                            + kx];
-                                    }
-                                }
-                                y.push(s / (kernel * kernel) as f64);
-                            }
-                        }
-                    }
-                    y
-                }
+                } => pool(&a, [*channels, *height, *width], *kernel, *stride, |w| {
+                    w.iter().sum::<f64>() / w.len() as f64
+                }),
+                Layer::MaxPool2d {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                    stride,
+                } => pool(&a, [*channels, *height, *width], *kernel, *stride, |w| {
+                    w.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                }),
             };
             outs.push(a.clone());
         }

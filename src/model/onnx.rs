@@ -6,7 +6,7 @@
 //! (`transB` 0 or 1, `alpha = beta = 1`), `MatMul` with a constant right side
 //! and an optional constant `Add` after it (or after `Conv`), `Conv` (one
 //! group, square stride, symmetric padding, no dilation), `Relu`, `Sigmoid`,
-//! `AveragePool` (no padding), `Flatten`, `Reshape` to a vector, and `Identity`
+//! `AveragePool` and `MaxPool` (no padding), `Flatten`, `Reshape` to a vector, and `Identity`
 //! / `Dropout` (skipped).
 
 use std::collections::HashMap;
@@ -358,7 +358,7 @@ fn from_proto(proto: &pb::ModelProto) -> Result<Model, ModelError> {
                 cur.shape = vec![out_channels, oh, out / out_channels.max(1) / oh.max(1)];
                 layers.push(layer);
             }
-            "AveragePool" => {
+            "AveragePool" | "MaxPool" => {
                 if cur.shape.len() != 3 {
                     return Err(node_err(n, "expects a channels x height x width input"));
                 }
@@ -379,13 +379,32 @@ fn from_proto(proto: &pb::ModelProto) -> Result<Model, ModelError> {
                 if attr_ints(n, "pads").is_some_and(|p| p.iter().any(|v| *v != 0)) {
                     return Err(node_err(n, "padded pooling is not supported"));
                 }
+                if attr_ints(n, "dilations").is_some_and(|d| d.iter().any(|v| *v != 1))
+                    || attr(n, "ceil_mode").is_some_and(|c| c.i != 0)
+                {
+                    return Err(node_err(n, "dilated or ceil-mode pooling is not supported"));
+                }
+                if n.output.len() > 1 {
+                    return Err(node_err(n, "max pooling indices are not supported"));
+                }
                 let (c, h, w) = (cur.shape[0], cur.shape[1], cur.shape[2]);
-                let layer = Layer::AvgPool2d {
-                    channels: c,
-                    height: h,
-                    width: w,
-                    kernel: k[0] as usize,
-                    stride: s[0] as usize,
+                let (kernel, stride) = (k[0] as usize, s[0] as usize);
+                let layer = if n.op_type == "MaxPool" {
+                    Layer::MaxPool2d {
+                        channels: c,
+                        height: h,
+                        width: w,
+                        kernel,
+                        stride,
+                    }
+                } else {
+                    Layer::AvgPool2d {
+                        channels: c,
+                        height: h,
+                        width: w,
+                        kernel,
+                        stride,
+                    }
                 };
                 layer.output_len(flat)?;
                 let (k, s) = (k[0] as usize, s[0] as usize);

@@ -168,6 +168,19 @@ pub fn quantize(
                 kernel: *kernel,
                 stride: *stride,
             }),
+            Layer::MaxPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            } => layers.push(QLayer::MaxPool2d {
+                channels: *channels,
+                height: *height,
+                width: *width,
+                kernel: *kernel,
+                stride: *stride,
+            }),
             Layer::Relu | Layer::Sigmoid => {
                 let act = if matches!(l, Layer::Relu) {
                     Activation::Relu

@@ -20,6 +20,7 @@ use crate::chips::rescale::{register_rescale, RescaleInstructions};
 use crate::chips::table::TableSet;
 use crate::circuits::{measure, CircuitError, Measured};
 use crate::field::fp_from_i64;
+use crate::fixed::{Activation, QFormat};
 use crate::train::commit::{
     commit_weights, weights_commitment_native, witness_committed, witness_weights,
 };
@@ -225,6 +226,13 @@ impl<S: InferShape> InferenceCircuit<S> {
                     let shift = m.pool_shift(i, *kernel);
                     register_rescale(&mut set, shift, m.activation, None, INFER_LIMB_BITS);
                 }
+                QLayer::MaxPool2d { .. } => register_rescale(
+                    &mut set,
+                    0,
+                    difference_format(m.activation),
+                    Some(Activation::Relu),
+                    INFER_LIMB_BITS,
+                ),
                 _ => register_rescale(
                     &mut set,
                     m.shift(i),
@@ -356,6 +364,18 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                         y[p] = Some(r.y);
                     }
                 }
+                QLayer::MaxPool2d { .. } => {
+                    for (p, f) in fields.iter().enumerate() {
+                        let window: Vec<&AssignedCell<Fp, Fp>> =
+                            f.iter().flatten().map(|i| &x[*i]).collect();
+                        let (first, rest) = window.split_first().ok_or(Error::Synthesis)?;
+                        let mut best = (*first).clone();
+                        for v in rest {
+                            best = max_of(&dot, &rescale, &mut layouter, &best, v, m.activation)?;
+                        }
+                        y[p] = Some(best);
+                    }
+                }
                 _ => {
                     let (rows, cols) = shapes[next_w];
                     let wl = &w_cells[offset..offset + rows * cols];
@@ -419,12 +439,53 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
     }
 }
 
+/// The format of a difference of two activations: one bit wider.
+fn difference_format(activation: QFormat) -> QFormat {
+    QFormat {
+        bits: activation.bits + 1,
+        ..activation
+    }
+}
+
+/// `max(a, b) = b + relu(a - b)`: the difference by one multiply-add row, its
+/// ReLU by the rescale chip (shift 0, a format one bit wider than the
+/// activations, so every difference of two range-checked activations is in
+/// its domain), and the sum by another row.
+fn max_of(
+    dot: &crate::chips::dot::DotChip,
+    rescale: &crate::chips::rescale::RescaleChip,
+    layouter: &mut impl Layouter<Fp>,
+    a: &AssignedCell<Fp, Fp>,
+    b: &AssignedCell<Fp, Fp>,
+    activation: QFormat,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    let one = Operand::Constant(Fp::from(1));
+    let minus_one = Operand::Constant(-Fp::from(1));
+    let d = dot.dot_products(
+        layouter,
+        &[Operand::Cell(a.clone()), Operand::Cell(b.clone())],
+        &[vec![one.clone(), minus_one]],
+    )?;
+    let relu = rescale.rescale(
+        layouter,
+        &d.sums[0],
+        0,
+        difference_format(activation),
+        Some(Activation::Relu),
+    )?;
+    let sum = dot.dot_products(
+        layouter,
+        &[Operand::Cell(b.clone()), Operand::Cell(relu.y)],
+        &[vec![one.clone(), one]],
+    )?;
+    sum.sums.first().cloned().ok_or(Error::Synthesis)
+}
+
 #[cfg(test)]
 mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
-    use crate::fixed::{Activation, QFormat};
 
     fn model() -> QModel {
         QModel {
@@ -502,6 +563,66 @@ mod tests {
                 InferenceCircuit::<Compact>::new(model(), input, output, Some(witness(3))).unwrap();
             assert_eq!(run(&c, public), Ok(()), "compact {input:?} {output:?}");
         }
+    }
+
+    /// A convolution without activation (negative values reach the pool)
+    /// followed by 2x2 max pooling: the outputs are the windows' maxima.
+    fn max_pool_model() -> QModel {
+        let mut m = model();
+        m.layers[0] = QLayer::Conv2d {
+            in_channels: 1,
+            out_channels: 2,
+            height: 4,
+            width: 4,
+            kernel: [3, 3],
+            stride: 1,
+            padding: 1,
+            activation: None,
+        };
+        m.layers[1] = QLayer::MaxPool2d {
+            channels: 2,
+            height: 4,
+            width: 4,
+            kernel: 2,
+            stride: 2,
+        };
+        m.layers.truncate(2);
+        m
+    }
+
+    #[test]
+    fn max_pooling_proves_the_windows_maxima_only() {
+        let m = max_pool_model();
+        let mut w = witness(3);
+        w.weights.truncate(1);
+        let c = InferenceCircuit::<Compact>::new(
+            m.clone(),
+            Visibility::Public,
+            Visibility::Public,
+            Some(w.clone()),
+        )
+        .unwrap();
+        let (public, y) = c.public_inputs().unwrap();
+        assert_eq!(run(&c, public.clone()), Ok(()));
+        let conv = &m.forward(&w.weights, &w.input).unwrap()[0];
+        assert!(conv.iter().any(|v| *v < 0) && conv.iter().any(|v| *v > 0));
+        // Each output claimed one lower, or one higher, is rejected.
+        let first_out = public.len() - y.len();
+        for (k, delta) in [(0, 1), (3, -1), (7, 1)] {
+            let mut bad = public.clone();
+            bad[first_out + k] += fp_from_i64(delta);
+            assert!(run(&c, bad).is_err(), "output {k} moved by {delta}");
+        }
+        // Another element of the first window (not its maximum) is rejected.
+        let window = [0, 1, 4, 5].map(|i| conv[i]);
+        let other = window.iter().copied().find(|v| *v != y[0]).unwrap();
+        let mut bad = public.clone();
+        bad[first_out] = fp_from_i64(other);
+        assert!(run(&c, bad).is_err());
+        let c = InferenceCircuit::<Wide>::new(m, Visibility::Private, Visibility::Public, Some(w))
+            .unwrap();
+        let (public, _) = c.public_inputs().unwrap();
+        assert_eq!(run(&c, public), Ok(()));
     }
 
     #[test]

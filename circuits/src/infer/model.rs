@@ -56,6 +56,19 @@ pub enum QLayer {
         /// Stride.
         stride: usize,
     },
+    /// Max pooling over `k x k` windows; it keeps its input's scale.
+    MaxPool2d {
+        /// Channels.
+        channels: usize,
+        /// Input height.
+        height: usize,
+        /// Input width.
+        width: usize,
+        /// Window size.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+    },
 }
 
 impl QLayer {
@@ -70,6 +83,12 @@ impl QLayer {
                 ..
             } => in_channels * height * width,
             QLayer::AvgPool2d {
+                channels,
+                height,
+                width,
+                ..
+            }
+            | QLayer::MaxPool2d {
                 channels,
                 height,
                 width,
@@ -98,6 +117,13 @@ impl QLayer {
                 kernel,
                 stride,
                 ..
+            }
+            | QLayer::MaxPool2d {
+                height,
+                width,
+                kernel,
+                stride,
+                ..
             } => (
                 (height - kernel) / stride + 1,
                 (width - kernel) / stride + 1,
@@ -112,7 +138,9 @@ impl QLayer {
         match self {
             QLayer::Dense { outputs, .. } => *outputs,
             QLayer::Conv2d { out_channels, .. } => out_channels * h * w,
-            QLayer::AvgPool2d { channels, .. } => channels * h * w,
+            QLayer::AvgPool2d { channels, .. } | QLayer::MaxPool2d { channels, .. } => {
+                channels * h * w
+            }
         }
     }
 
@@ -128,7 +156,7 @@ impl QLayer {
                 kernel,
                 ..
             } => Some((*out_channels, in_channels * kernel[0] * kernel[1] + 1)),
-            QLayer::AvgPool2d { .. } => None,
+            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } => None,
         }
     }
 
@@ -136,7 +164,7 @@ impl QLayer {
     pub fn activation(&self) -> Option<Activation> {
         match self {
             QLayer::Dense { activation, .. } | QLayer::Conv2d { activation, .. } => *activation,
-            QLayer::AvgPool2d { .. } => None,
+            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } => None,
         }
     }
 
@@ -181,6 +209,13 @@ impl QLayer {
                 out
             }
             QLayer::AvgPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            }
+            | QLayer::MaxPool2d {
                 channels,
                 height,
                 width,
@@ -288,6 +323,13 @@ impl QModel {
                     width,
                     kernel,
                     stride,
+                }
+                | QLayer::MaxPool2d {
+                    channels,
+                    height,
+                    width,
+                    kernel,
+                    stride,
                 } => {
                     vec![*channels, *height, *width, *kernel, *stride]
                 }
@@ -318,8 +360,27 @@ impl QModel {
         {
             return Err(bad("the formats need a negative rescale shift"));
         }
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
             match l {
+                QLayer::MaxPool2d {
+                    kernel,
+                    stride,
+                    height,
+                    width,
+                    ..
+                } => {
+                    if *stride == 0 || *kernel == 0 || kernel > height || kernel > width {
+                        return Err(bad("max pooling needs a window inside the input"));
+                    }
+                    let from = self.input_format(i);
+                    if from.frac_bits != self.activation.frac_bits
+                        || from.bits > self.activation.bits
+                    {
+                        return Err(bad(
+                            "max pooling keeps its input's scale: its input must be in the activation format",
+                        ));
+                    }
+                }
                 QLayer::Conv2d {
                     kernel,
                     stride,
@@ -452,6 +513,10 @@ impl QModel {
                         })
                         .collect::<Result<_, _>>()?
                 }
+                QLayer::MaxPool2d { .. } => fields
+                    .iter()
+                    .map(|f| f.iter().flatten().map(|i| x[*i]).max().unwrap_or(0))
+                    .collect(),
                 _ => {
                     let w = &weights[next_w];
                     next_w += 1;
@@ -493,6 +558,31 @@ mod tests {
 
     fn f(frac: u32, bits: u32) -> QFormat {
         QFormat::new(frac, bits).unwrap()
+    }
+
+    #[test]
+    fn max_pool_takes_each_windows_largest_value() {
+        let m = QModel {
+            input: f(4, 12),
+            activation: f(4, 12),
+            weight: f(4, 8),
+            layers: vec![QLayer::MaxPool2d {
+                channels: 2,
+                height: 2,
+                width: 3,
+                kernel: 2,
+                stride: 1,
+            }],
+        };
+        m.validate().unwrap();
+        let out = m
+            .forward(&vec![], &[1, -5, 3, 2, 0, -1, -7, -3, -2, -4, -8, -9])
+            .unwrap();
+        assert_eq!(out[0], vec![2, 3, -3, -2]);
+        // Another scale at the input is refused.
+        let mut wrong = m.clone();
+        wrong.input = f(6, 12);
+        assert!(wrong.validate().is_err());
     }
 
     #[test]
