@@ -2,6 +2,7 @@
 """Regenerates the ONNX fixtures in fixtures/models (needs `pip install onnx numpy`).
 
 - mlp_4_16_3.onnx: Gemm-ReLU-Gemm, trained on iris (min-max normalized inputs);
+- mlp_4_16_3_argmax.onnx: the same ending in ArgMax (the class);
 - mlp_784_128_10.onnx: MatMul+Add-ReLU-MatMul+Add, Glorot-initialized (an
   MNIST-sized MLP for benchmarks; no MNIST data is bundled);
 - cnn_8x8.onnx: Conv(1->4, 3x3, pad 1)-ReLU-AveragePool(2x2)-Flatten-Gemm(64->10),
@@ -78,6 +79,17 @@ def mlp_4_16_3():
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     save(model, "mlp_4_16_3", x[0], x[::15])
+    # The same network ending in the predicted class.
+    nodes[-1] = helper.make_node("Gemm", ["a1", "w2", "b2"], ["logits"], transB=1, name="fc2")
+    nodes.append(helper.make_node("ArgMax", ["logits"], ["output"], axis=1, keepdims=0, name="argmax"))
+    graph = helper.make_graph(
+        nodes, "mlp_4_16_3_argmax",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("output", TensorProto.INT64, [1])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    save(model, "mlp_4_16_3_argmax", x[0], x[::15])
 
 
 def mlp_784_128_10():

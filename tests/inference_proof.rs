@@ -35,7 +35,7 @@ fn load(name: &str, secret: u8) -> LoadedModel {
 #[test]
 fn small_models_prove_their_native_outputs() {
     let cache = ParamsCache::locate(None).unwrap();
-    for name in ["mlp_4_16_3", "cnn_8x8", "cnn_max_8x8"] {
+    for name in ["mlp_4_16_3", "mlp_4_16_3_argmax", "cnn_8x8", "cnn_max_8x8"] {
         let loaded = load(name, 1);
         let x = inputs(name, "input").remove(0);
         let native = loaded

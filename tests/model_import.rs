@@ -23,6 +23,7 @@ fn fixtures_load_and_quantize() {
         ("mlp_784_128_10", 784, 10),
         ("cnn_8x8", 64, 10),
         ("cnn_max_8x8", 64, 10),
+        ("mlp_4_16_3_argmax", 4, 1),
     ] {
         let m = load_model(&fixture(&format!("{name}.onnx"))).unwrap();
         assert_eq!(
@@ -67,6 +68,11 @@ fn bad_models_are_refused_with_clear_errors() {
         r#"{"input_len": 1, "layers": [{"op": "dense", "inputs": 1, "outputs": 1, "weight": [1e999], "bias": [0]}]}"#,
     );
     assert!(nan.is_err());
+    // An argmax anywhere but last, after another layer, is refused.
+    for layers in [r#"[{"op": "argmax"}]"#, r#"[{"op": "argmax"}, {"op": "relu"}]"#] {
+        let m = Model::from_json(&format!(r#"{{"input_len": 3, "layers": {layers}}}"#));
+        assert!(matches!(m, Err(ModelError::Shape(_))), "{layers}");
+    }
 }
 
 #[test]

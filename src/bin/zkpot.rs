@@ -394,6 +394,12 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
         _ => println!("  input            private"),
     }
     match (&s.output_values, &s.output_commitment) {
+        (Some(v), _) if s.model.ends_in_argmax() => {
+            println!(
+                "  output           class {}",
+                v.first().copied().unwrap_or(0)
+            );
+        }
         (Some(v), _) => {
             let f = s.model.activation;
             let real: Vec<String> = v
@@ -693,7 +699,13 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
         }
     }
     if want(Suite::Inference) {
-        for name in ["mlp_4_16_3", "cnn_8x8", "cnn_max_8x8", "mlp_784_128_10"] {
+        for name in [
+            "mlp_4_16_3",
+            "mlp_4_16_3_argmax",
+            "cnn_8x8",
+            "cnn_max_8x8",
+            "mlp_784_128_10",
+        ] {
             report(zkpot::bench::bench_inference(cache, name)?);
         }
     }

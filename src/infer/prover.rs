@@ -169,8 +169,11 @@ impl InferenceProver {
             ));
         }
         let proof = circuit.prove(&self.params, &self.pk, &public)?;
-        let class =
-            crate::model::quantize::argmax(&output.iter().map(|v| *v as f64).collect::<Vec<_>>());
+        let class = if self.loaded.model.ends_in_argmax() {
+            output.first().map_or(0, |c| *c as usize)
+        } else {
+            crate::model::quantize::argmax(&output.iter().map(|v| *v as f64).collect::<Vec<_>>())
+        };
         Ok(InferenceProof {
             envelope: statement.envelope(public, proof),
             output,

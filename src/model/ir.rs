@@ -62,6 +62,8 @@ pub enum Layer {
         /// Stride.
         stride: usize,
     },
+    /// The index of the largest value (the first on ties); only last.
+    Argmax,
     /// Max pooling.
     MaxPool2d {
         /// Channels.
@@ -184,6 +186,7 @@ impl Layer {
                     * conv_out(*width, kernel[1], *stride, *padding))
             }
             Layer::Relu | Layer::Sigmoid => Ok(input),
+            Layer::Argmax => Ok(1),
             Layer::AvgPool2d {
                 channels,
                 height,
@@ -225,7 +228,12 @@ impl Model {
         }
         let mut n = self.input_len;
         let mut params = 0usize;
-        for l in &self.layers {
+        for (i, l) in self.layers.iter().enumerate() {
+            if matches!(l, Layer::Argmax) && (i == 0 || i + 1 != self.layers.len()) {
+                return Err(ModelError::Shape(
+                    "argmax must be the last layer, after another one".into(),
+                ));
+            }
             if let Layer::Dense { weight, bias, .. } | Layer::Conv2d { weight, bias, .. } = l {
                 params = params.saturating_add(weight.len() + bias.len());
                 if weight.iter().chain(bias).any(|v| !v.is_finite()) {
@@ -324,6 +332,7 @@ impl Model {
                     y
                 }
                 Layer::Relu => a.iter().map(|v| v.max(0.0)).collect(),
+                Layer::Argmax => vec![super::quantize::argmax(&a) as f64],
                 Layer::Sigmoid => a.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
                 Layer::AvgPool2d {
                     channels,

@@ -6,8 +6,9 @@
 //! (`transB` 0 or 1, `alpha = beta = 1`), `MatMul` with a constant right side
 //! and an optional constant `Add` after it (or after `Conv`), `Conv` (one
 //! group, square stride, symmetric padding, no dilation), `Relu`, `Sigmoid`,
-//! `AveragePool` and `MaxPool` (no padding), `Flatten`, `Reshape` to a vector, and `Identity`
-//! / `Dropout` (skipped).
+//! `AveragePool` and `MaxPool` (no padding), `Flatten`, `Reshape` to a vector,
+//! `ArgMax` over the features as the last node, and `Identity` / `Dropout`
+//! (skipped).
 
 use std::collections::HashMap;
 
@@ -410,6 +411,20 @@ fn from_proto(proto: &pb::ModelProto) -> Result<Model, ModelError> {
                 let (k, s) = (k[0] as usize, s[0] as usize);
                 cur.shape = vec![c, (h - k) / s + 1, (w - k) / s + 1];
                 layers.push(layer);
+            }
+            "ArgMax" => {
+                let axis = attr(n, "axis").map_or(0, |a| a.i);
+                if cur.shape.len() != 1 || !(axis == 1 || axis == -1) {
+                    return Err(node_err(
+                        n,
+                        "only an argmax over the features of a vector (axis 1) is supported",
+                    ));
+                }
+                if attr(n, "select_last_index").is_some_and(|a| a.i != 0) {
+                    return Err(node_err(n, "select_last_index = 1 is not supported"));
+                }
+                cur.shape = vec![1];
+                layers.push(Layer::Argmax);
             }
             "Relu" => layers.push(Layer::Relu),
             "Sigmoid" => layers.push(Layer::Sigmoid),

@@ -168,6 +168,10 @@ pub fn quantize(
                 kernel: *kernel,
                 stride: *stride,
             }),
+            Layer::Argmax => {
+                let inputs = layers.last().map_or(model.input_len, QLayer::output_len);
+                layers.push(QLayer::Argmax { inputs })
+            }
             Layer::MaxPool2d {
                 channels,
                 height,
@@ -215,8 +219,11 @@ pub fn quantize(
     let floats: Vec<Vec<Vec<f64>>> = calibration.iter().map(|x| model.forward(x)).collect();
     for (x, outs) in calibration.iter().zip(&floats) {
         xmax = x.iter().fold(xmax, |m, v| m.max(v.abs()));
-        for o in outs {
-            amax = o.iter().fold(amax, |m, v| m.max(v.abs()));
+        // An argmax's output is a class index, not an activation.
+        for (o, l) in outs.iter().zip(&model.layers) {
+            if !matches!(l, Layer::Argmax) {
+                amax = o.iter().fold(amax, |m, v| m.max(v.abs()));
+            }
         }
     }
     let mut activation = QFormat::new(
@@ -246,7 +253,9 @@ pub fn quantize(
         }
         weights.push(q);
     }
-    // Report.
+    // Report: errors on the outputs, or on the logits before an argmax, whose
+    // top-1 agreement is then the argmax's.
+    let head = usize::from(qmodel.ends_in_argmax());
     let mut max_err = 0.0f64;
     let mut sum_err = 0.0;
     let mut count = 0usize;
@@ -255,10 +264,13 @@ pub fn quantize(
         let qx = quantize_input(&qmodel, x)?;
         let q = qmodel.forward(&weights, &qx)?;
         let y_fixed: Vec<f64> = q
-            .last()
+            .get(q.len().saturating_sub(1 + head))
             .map(|v| v.iter().map(|x| activation.dequantize(*x)).collect())
             .unwrap_or_default();
-        let y_float = outs.last().cloned().unwrap_or_default();
+        let y_float = outs
+            .get(outs.len().saturating_sub(1 + head))
+            .cloned()
+            .unwrap_or_default();
         for (a, b) in y_fixed.iter().zip(&y_float) {
             let e = (a - b).abs();
             max_err = max_err.max(e);

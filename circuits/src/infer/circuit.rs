@@ -13,6 +13,7 @@ use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use serde::{Deserialize, Serialize};
 
 use super::model::{QLayer, QModel, QWeights};
+use super::select::{argmax_of, difference_format, max_of, register_argmax};
 use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::dot::{DotInstructions, Operand};
 use crate::chips::range::register_range;
@@ -20,7 +21,7 @@ use crate::chips::rescale::{register_rescale, RescaleInstructions};
 use crate::chips::table::TableSet;
 use crate::circuits::{measure, CircuitError, Measured};
 use crate::field::fp_from_i64;
-use crate::fixed::{Activation, QFormat};
+use crate::fixed::Activation;
 use crate::train::commit::{
     commit_weights, weights_commitment_native, witness_committed, witness_weights,
 };
@@ -226,6 +227,9 @@ impl<S: InferShape> InferenceCircuit<S> {
                     let shift = m.pool_shift(i, *kernel);
                     register_rescale(&mut set, shift, m.activation, None, INFER_LIMB_BITS);
                 }
+                QLayer::Argmax { inputs } => {
+                    register_argmax(&mut set, *inputs, m.activation, INFER_LIMB_BITS)
+                }
                 QLayer::MaxPool2d { .. } => register_rescale(
                     &mut set,
                     0,
@@ -364,6 +368,15 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                         y[p] = Some(r.y);
                     }
                 }
+                QLayer::Argmax { .. } => {
+                    y[0] = Some(argmax_of(
+                        &cfg,
+                        &mut layouter,
+                        &x,
+                        m.activation,
+                        INFER_LIMB_BITS,
+                    )?);
+                }
                 QLayer::MaxPool2d { .. } => {
                     for (p, f) in fields.iter().enumerate() {
                         let window: Vec<&AssignedCell<Fp, Fp>> =
@@ -439,53 +452,12 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
     }
 }
 
-/// The format of a difference of two activations: one bit wider.
-fn difference_format(activation: QFormat) -> QFormat {
-    QFormat {
-        bits: activation.bits + 1,
-        ..activation
-    }
-}
-
-/// `max(a, b) = b + relu(a - b)`: the difference by one multiply-add row, its
-/// ReLU by the rescale chip (shift 0, a format one bit wider than the
-/// activations, so every difference of two range-checked activations is in
-/// its domain), and the sum by another row.
-fn max_of(
-    dot: &crate::chips::dot::DotChip,
-    rescale: &crate::chips::rescale::RescaleChip,
-    layouter: &mut impl Layouter<Fp>,
-    a: &AssignedCell<Fp, Fp>,
-    b: &AssignedCell<Fp, Fp>,
-    activation: QFormat,
-) -> Result<AssignedCell<Fp, Fp>, Error> {
-    let one = Operand::Constant(Fp::from(1));
-    let minus_one = Operand::Constant(-Fp::from(1));
-    let d = dot.dot_products(
-        layouter,
-        &[Operand::Cell(a.clone()), Operand::Cell(b.clone())],
-        &[vec![one.clone(), minus_one]],
-    )?;
-    let relu = rescale.rescale(
-        layouter,
-        &d.sums[0],
-        0,
-        difference_format(activation),
-        Some(Activation::Relu),
-    )?;
-    let sum = dot.dot_products(
-        layouter,
-        &[Operand::Cell(b.clone()), Operand::Cell(relu.y)],
-        &[vec![one.clone(), one]],
-    )?;
-    sum.sums.first().cloned().ok_or(Error::Synthesis)
-}
-
 #[cfg(test)]
 mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
+    use crate::fixed::QFormat;
 
     fn model() -> QModel {
         QModel {
@@ -621,6 +593,64 @@ mod tests {
         assert!(run(&c, bad).is_err());
         let c = InferenceCircuit::<Wide>::new(m, Visibility::Private, Visibility::Public, Some(w))
             .unwrap();
+        let (public, _) = c.public_inputs().unwrap();
+        assert_eq!(run(&c, public), Ok(()));
+    }
+
+    /// Dense 2 -> 3 and an argmax; weights `[1,0|0], [1,0|0], [0,1|0]` give
+    /// logits `[x0, x0, x1]`, a tie between classes 0 and 1 when `x0 > x1`.
+    fn argmax_model() -> (QModel, InferenceWitness) {
+        let mut m = model();
+        m.layers = vec![
+            QLayer::Dense {
+                inputs: 2,
+                outputs: 3,
+                activation: None,
+            },
+            QLayer::Argmax { inputs: 3 },
+        ];
+        let w = InferenceWitness {
+            weights: vec![vec![64, 0, 0, 64, 0, 0, 0, 64, 0]],
+            weight_salt: Fp::from(5),
+            input: vec![40, 30],
+            input_salt: Fp::from(6),
+            output_salt: Fp::from(7),
+        };
+        (m, w)
+    }
+
+    #[test]
+    fn argmax_proves_the_first_largest_class_only() {
+        let (m, mut w) = argmax_model();
+        for (input, class) in [([40, 30], 0), ([20, 30], 2), ([-5, -60], 0)] {
+            w.input = input.to_vec();
+            let c = InferenceCircuit::<Compact>::new(
+                m.clone(),
+                Visibility::Public,
+                Visibility::Public,
+                Some(w.clone()),
+            )
+            .unwrap();
+            let (public, y) = c.public_inputs().unwrap();
+            assert_eq!(y, vec![class]);
+            assert_eq!(run(&c, public.clone()), Ok(()));
+            let last = public.len() - 1;
+            // Every other class is rejected, the tied second maximum included.
+            for other in 0..3 {
+                if other != class {
+                    let mut bad = public.clone();
+                    bad[last] = fp_from_i64(other);
+                    assert!(run(&c, bad).is_err(), "{input:?}: class {other}");
+                }
+            }
+            let mut bad = public;
+            bad[last] = fp_from_i64(3);
+            assert!(run(&c, bad).is_err(), "out of range class");
+        }
+        // Committed output and the wide layout.
+        let c =
+            InferenceCircuit::<Wide>::new(m, Visibility::Private, Visibility::Committed, Some(w))
+                .unwrap();
         let (public, _) = c.public_inputs().unwrap();
         assert_eq!(run(&c, public), Ok(()));
     }

@@ -56,6 +56,12 @@ pub enum QLayer {
         /// Stride.
         stride: usize,
     },
+    /// The index of the largest input (the first one on ties), as a plain
+    /// integer; only as the last layer.
+    Argmax {
+        /// Input length (the number of classes).
+        inputs: usize,
+    },
     /// Max pooling over `k x k` windows; it keeps its input's scale.
     MaxPool2d {
         /// Channels.
@@ -75,7 +81,7 @@ impl QLayer {
     /// Input length.
     pub fn input_len(&self) -> usize {
         match self {
-            QLayer::Dense { inputs, .. } => *inputs,
+            QLayer::Dense { inputs, .. } | QLayer::Argmax { inputs } => *inputs,
             QLayer::Conv2d {
                 in_channels,
                 height,
@@ -129,6 +135,7 @@ impl QLayer {
                 (width - kernel) / stride + 1,
             ),
             QLayer::Dense { outputs, .. } => (1, *outputs),
+            QLayer::Argmax { .. } => (1, 1),
         }
     }
 
@@ -137,6 +144,7 @@ impl QLayer {
         let (h, w) = self.out_hw();
         match self {
             QLayer::Dense { outputs, .. } => *outputs,
+            QLayer::Argmax { .. } => 1,
             QLayer::Conv2d { out_channels, .. } => out_channels * h * w,
             QLayer::AvgPool2d { channels, .. } | QLayer::MaxPool2d { channels, .. } => {
                 channels * h * w
@@ -156,7 +164,7 @@ impl QLayer {
                 kernel,
                 ..
             } => Some((*out_channels, in_channels * kernel[0] * kernel[1] + 1)),
-            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } => None,
+            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } | QLayer::Argmax { .. } => None,
         }
     }
 
@@ -164,7 +172,7 @@ impl QLayer {
     pub fn activation(&self) -> Option<Activation> {
         match self {
             QLayer::Dense { activation, .. } | QLayer::Conv2d { activation, .. } => *activation,
-            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } => None,
+            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } | QLayer::Argmax { .. } => None,
         }
     }
 
@@ -173,7 +181,9 @@ impl QLayer {
     /// order (`None` for zero padding); a bias comes after them.
     pub fn receptive_fields(&self) -> Vec<Vec<Option<usize>>> {
         match self {
-            QLayer::Dense { inputs, .. } => vec![(0..*inputs).map(Some).collect()],
+            QLayer::Dense { inputs, .. } | QLayer::Argmax { inputs } => {
+                vec![(0..*inputs).map(Some).collect()]
+            }
             QLayer::Conv2d {
                 in_channels,
                 height,
@@ -261,6 +271,10 @@ pub struct QModel {
     pub layers: Vec<QLayer>,
 }
 
+/// The most inputs an argmax head takes (its one-hot table has the square
+/// of this many entries).
+pub const MAX_ARGMAX_CLASSES: usize = 64;
+
 /// A quantized model's weights: one matrix per parametrized layer, row-major.
 pub type QWeights = Vec<Vec<i64>>;
 
@@ -296,6 +310,7 @@ impl QModel {
                 QLayer::Dense {
                     inputs, outputs, ..
                 } => vec![*inputs, *outputs],
+                QLayer::Argmax { inputs } => vec![*inputs],
                 QLayer::Conv2d {
                     in_channels,
                     out_channels,
@@ -362,6 +377,14 @@ impl QModel {
         }
         for (i, l) in self.layers.iter().enumerate() {
             match l {
+                QLayer::Argmax { inputs } => {
+                    if i + 1 != self.layers.len() {
+                        return Err(bad("argmax can only be the last layer"));
+                    }
+                    if *inputs == 0 || *inputs > MAX_ARGMAX_CLASSES {
+                        return Err(bad("argmax takes between 1 and 64 inputs"));
+                    }
+                }
                 QLayer::MaxPool2d {
                     kernel,
                     stride,
@@ -513,6 +536,7 @@ impl QModel {
                         })
                         .collect::<Result<_, _>>()?
                 }
+                QLayer::Argmax { .. } => vec![argmax(&x)],
                 QLayer::MaxPool2d { .. } => fields
                     .iter()
                     .map(|f| f.iter().flatten().map(|i| x[*i]).max().unwrap_or(0))
@@ -552,6 +576,26 @@ impl QModel {
     }
 }
 
+/// The index of the first largest value (0 for an empty slice): ONNX's
+/// `ArgMax` with `select_last_index = 0`.
+pub fn argmax(values: &[i64]) -> i64 {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best as i64
+}
+
+impl QModel {
+    /// Whether the model ends in an argmax (its output is a class index, not
+    /// fixed-point values).
+    pub fn ends_in_argmax(&self) -> bool {
+        matches!(self.layers.last(), Some(QLayer::Argmax { .. }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,6 +627,35 @@ mod tests {
         let mut wrong = m.clone();
         wrong.input = f(6, 12);
         assert!(wrong.validate().is_err());
+    }
+
+    #[test]
+    fn argmax_picks_the_first_largest_and_only_last() {
+        assert_eq!(argmax(&[3, -1, 7, 7, 2]), 2);
+        assert_eq!(argmax(&[-4]), 0);
+        let mut m = QModel {
+            input: f(4, 12),
+            activation: f(4, 12),
+            weight: f(4, 8),
+            layers: vec![
+                QLayer::Dense {
+                    inputs: 2,
+                    outputs: 3,
+                    activation: None,
+                },
+                QLayer::Argmax { inputs: 3 },
+            ],
+        };
+        m.validate().unwrap();
+        assert!(m.ends_in_argmax());
+        let w = vec![vec![16, 0, 0, 0, 16, 0, -16, 0, 0]];
+        assert_eq!(m.forward(&w, &[32, 48]).unwrap()[1], vec![1]);
+        m.layers.push(QLayer::Dense {
+            inputs: 1,
+            outputs: 1,
+            activation: None,
+        });
+        assert!(m.validate().is_err());
     }
 
     #[test]

@@ -1,0 +1,243 @@
+//! Selections in circuit: the maximum of two activations (max pooling) and
+//! the index of the largest of several (an argmax head).
+
+use halo2_proofs::circuit::{AssignedCell, Layouter};
+use halo2_proofs::plonk::Error;
+
+use super::model::argmax;
+use crate::chips::core::CoreConfig;
+use crate::chips::dot::{DotChip, DotInstructions, Operand};
+use crate::chips::lookup::{LookupInstructions, Piece};
+use crate::chips::range::{register_range, RangeInstructions};
+use crate::chips::rescale::{RescaleChip, RescaleInstructions};
+use crate::chips::table::{Lookup, TableSet};
+use crate::field::{fp_from_i64, fp_to_i128};
+use crate::fixed::{Activation, QFormat};
+use crate::Fp;
+
+/// The format of a difference of two activations: one bit wider.
+pub fn difference_format(activation: QFormat) -> QFormat {
+    QFormat {
+        bits: activation.bits + 1,
+        ..activation
+    }
+}
+
+/// `max(a, b) = b + relu(a - b)`: the difference by one multiply-add row, its
+/// ReLU by the rescale chip (shift 0, a format one bit wider than the
+/// activations, so every difference of two range-checked activations is in
+/// its domain), and the sum by another row.
+pub fn max_of(
+    dot: &DotChip,
+    rescale: &RescaleChip,
+    layouter: &mut impl Layouter<Fp>,
+    a: &AssignedCell<Fp, Fp>,
+    b: &AssignedCell<Fp, Fp>,
+    activation: QFormat,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    let one = Operand::Constant(Fp::from(1));
+    let minus_one = Operand::Constant(-Fp::from(1));
+    let d = dot.dot_products(
+        layouter,
+        &[Operand::Cell(a.clone()), Operand::Cell(b.clone())],
+        &[vec![one.clone(), minus_one]],
+    )?;
+    let relu = rescale.rescale(
+        layouter,
+        &d.sums[0],
+        0,
+        difference_format(activation),
+        Some(Activation::Relu),
+    )?;
+    let sum = dot.dot_products(
+        layouter,
+        &[Operand::Cell(b.clone()), Operand::Cell(relu.y)],
+        &[vec![one.clone(), one]],
+    )?;
+    sum.sums.first().cloned().ok_or(Error::Synthesis)
+}
+
+/// Registers the table entries [`argmax_of`] uses over `classes` inputs.
+pub fn register_argmax(set: &mut TableSet, classes: usize, activation: QFormat, limb_bits: u32) {
+    for class in 0..classes {
+        set.add(Lookup::OneHot {
+            class: class as u32,
+            classes: classes as u32,
+        });
+    }
+    register_range(set, activation.bits + 1, false, limb_bits);
+}
+
+/// The index `c` of the first largest of `z` (activations), as a cell.
+///
+/// `c` is witnessed and its one-hot encoding `e` looked up (`OneHot`
+/// entries: `c < n` and `e_i = [c = i]`); `m = sum e_i z_i` is the claimed
+/// maximum. With the prefix sums `p_i = e_0 + ... + e_i` (0 before `c`, 1 from
+/// it on), every gap `g_i = m - z_i - 1 + p_i` is range-checked to
+/// `[0, 2^(bits+1))`: `z_c >= z_i` for every `i`, strictly before `c`, so `c`
+/// is the first maximum, as the native [`argmax`].
+pub fn argmax_of(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    z: &[AssignedCell<Fp, Fp>],
+    activation: QFormat,
+    limb_bits: u32,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    argmax_claiming(cfg, layouter, z, activation, limb_bits, None)
+}
+
+/// [`argmax_of`], with the class witnessed as `claim` when given (tests
+/// tamper with it).
+fn argmax_claiming(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    z: &[AssignedCell<Fp, Fp>],
+    activation: QFormat,
+    limb_bits: u32,
+    claim: Option<i64>,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    let n = z.len();
+    let values = z
+        .iter()
+        .map(|c| c.value().map(|v| fp_to_i128(v).unwrap_or(0) as i64))
+        .fold(
+            halo2_proofs::circuit::Value::known(Vec::with_capacity(n)),
+            |acc, v| {
+                acc.zip(v).map(|(mut a, v)| {
+                    a.push(v);
+                    a
+                })
+            },
+        );
+    let best = values.map(|v| claim.unwrap_or_else(|| argmax(&v)));
+    let c = cfg
+        .witness(layouter, &[best.map(fp_from_i64)])?
+        .pop()
+        .ok_or(Error::Synthesis)?;
+    let lookup = cfg.lookup_chip();
+    let mut onehot = Vec::with_capacity(n);
+    for class in 0..n {
+        let piece = Piece {
+            lookup: Lookup::OneHot {
+                class: class as u32,
+                classes: n as u32,
+            },
+            input: c.value().copied(),
+            output: best.map(|b| Fp::from(u64::from(b == class as i64))),
+        };
+        let d = lookup.decompose(layouter, &c, 0, &[piece])?;
+        onehot.push(d.outputs.first().cloned().ok_or(Error::Synthesis)?);
+    }
+    let dot = cfg.dot_chip();
+    let cells =
+        |v: &[AssignedCell<Fp, Fp>]| v.iter().cloned().map(Operand::Cell).collect::<Vec<_>>();
+    let m = dot
+        .dot_products(layouter, &cells(&onehot), &[cells(z)])?
+        .sums[0]
+        .clone();
+    let range = cfg.range_chip(limb_bits);
+    let (one, minus_one) = (
+        Operand::Constant(Fp::from(1)),
+        Operand::Constant(-Fp::from(1)),
+    );
+    let mut prefix: Option<AssignedCell<Fp, Fp>> = None;
+    for (zi, ei) in z.iter().zip(&onehot) {
+        let p = match prefix {
+            None => ei.clone(),
+            Some(prev) => dot
+                .dot_products(
+                    layouter,
+                    &[Operand::Cell(prev), Operand::Cell(ei.clone())],
+                    &[vec![one.clone(), one.clone()]],
+                )?
+                .sums[0]
+                .clone(),
+        };
+        let gap = dot.dot_products(
+            layouter,
+            &[
+                Operand::Cell(m.clone()),
+                Operand::Cell(zi.clone()),
+                Operand::Cell(p.clone()),
+                one.clone(),
+            ],
+            &[vec![
+                one.clone(),
+                minus_one.clone(),
+                one.clone(),
+                minus_one.clone(),
+            ]],
+        )?;
+        range.range_check(layouter, &gap.sums[0], activation.bits + 1, false)?;
+        prefix = Some(p);
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use halo2_proofs::circuit::Value;
+
+    use super::*;
+    use crate::chips::test_utils::{assert_lookup_fails, mock, Synth};
+
+    #[derive(Clone)]
+    struct Argmax {
+        z: Vec<i64>,
+        claim: Option<i64>,
+    }
+
+    const FORMAT: QFormat = QFormat {
+        frac_bits: 4,
+        bits: 12,
+    };
+
+    impl Synth for Argmax {
+        fn table(&self) -> TableSet {
+            let mut set = TableSet::new();
+            register_argmax(&mut set, self.z.len(), FORMAT, 8);
+            set
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let values: Vec<_> = self
+                .z
+                .iter()
+                .map(|v| Value::known(fp_from_i64(*v)))
+                .collect();
+            let z = cfg.witness(layouter, &values)?;
+            let c = argmax_claiming(cfg, layouter, &z, FORMAT, 8, self.claim)?;
+            cfg.expose(layouter, &c, 0)
+        }
+    }
+
+    fn check(
+        z: &[i64],
+        claim: Option<i64>,
+        public: i64,
+    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
+        let t = Argmax {
+            z: z.to_vec(),
+            claim,
+        };
+        mock(9, t, vec![fp_from_i64(public)])
+    }
+
+    #[test]
+    fn the_first_maximum_is_the_only_accepted_class() {
+        let z = [5, -30, 41, 41, 7];
+        assert_eq!(check(&z, None, 2), Ok(()));
+        // The tied later maximum: the gap before it is -1, out of its range.
+        assert_lookup_fails(check(&z, Some(3), 3));
+        // A smaller value: some gap is negative.
+        assert_lookup_fails(check(&z, Some(4), 4));
+        assert_lookup_fails(check(&z, Some(0), 0));
+        // No such class: the one-hot lookups have no entry.
+        assert_lookup_fails(check(&z, Some(5), 5));
+        assert_lookup_fails(check(&z, Some(-1), -1));
+        // Extremes of the format.
+        assert_eq!(check(&[-2048, 2047], None, 1), Ok(()));
+        assert_eq!(check(&[2047, -2048], None, 0), Ok(()));
+        assert_lookup_fails(check(&[-2048, 2047], Some(0), 0));
+    }
+}
