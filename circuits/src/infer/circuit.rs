@@ -66,8 +66,8 @@ pub trait InferShape: Clone + std::fmt::Debug + Send + Sync + 'static {
 #[derive(Clone, Copy, Debug)]
 pub struct Compact;
 
-/// The layout of large models: 8 products a row in 2 lanes, seven lookup lanes
-/// and five Poseidon lanes (67 advice columns). Committing a large model's
+/// The layout of large models: 8 products a row in one lane, seven lookup
+/// lanes and five Poseidon lanes (58 advice columns). Committing a large model's
 /// weights costs one lookup row a weight and a Poseidon permutation for every
 /// 62 weights of 8 bits; these lanes keep both near the MAC gadget's height, so
 /// an MNIST-sized MLP fits `k = 14` (docs/DESIGN.md, "Inference layouts").
@@ -91,7 +91,7 @@ impl InferShape for Wide {
 /// The wide core shape of inference circuits.
 pub const INFER_SHAPE: CoreShape = CoreShape {
     width: 8,
-    lanes: 2,
+    lanes: 1,
     lane_equality: true,
     lookup_lanes: 7,
     hash_lanes: 5,
