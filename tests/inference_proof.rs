@@ -32,30 +32,41 @@ fn load(name: &str, secret: u8) -> LoadedModel {
     .unwrap()
 }
 
+/// Proves the fixture's sample input and checks the proven output is the
+/// native forward pass, verified from the bytes alone in a fresh verifier.
+fn proves_its_native_output(cache: &ParamsCache, name: &str) {
+    let loaded = load(name, 1);
+    let x = inputs(name, "input").remove(0);
+    let native = loaded
+        .model
+        .forward(&loaded.weights, &quantize_input(&loaded.model, &x).unwrap())
+        .unwrap()
+        .pop()
+        .unwrap();
+    let prover = loaded
+        .keygen(cache, Visibility::Private, Visibility::Public)
+        .unwrap();
+    let p = prover.prove(&x).unwrap();
+    assert_eq!(p.output, native, "{name}");
+    let bytes = p.envelope.to_bytes();
+    let s = verify_inferences(cache, &[Envelope::from_bytes(&bytes).unwrap()])
+        .unwrap()
+        .remove(0);
+    assert_eq!(s.output_values.as_ref(), Some(&native), "{name}");
+}
+
 #[test]
 fn small_models_prove_their_native_outputs() {
     let cache = ParamsCache::locate(None).unwrap();
     for name in ["mlp_4_16_3", "mlp_4_16_3_argmax", "cnn_8x8", "cnn_max_8x8"] {
-        let loaded = load(name, 1);
-        let x = inputs(name, "input").remove(0);
-        let native = loaded
-            .model
-            .forward(&loaded.weights, &quantize_input(&loaded.model, &x).unwrap())
-            .unwrap()
-            .pop()
-            .unwrap();
-        let prover = loaded
-            .keygen(&cache, Visibility::Private, Visibility::Public)
-            .unwrap();
-        let p = prover.prove(&x).unwrap();
-        assert_eq!(p.output, native, "{name}");
-        // A fresh verifier from the bytes alone.
-        let bytes = p.envelope.to_bytes();
-        let s = verify_inferences(&cache, &[Envelope::from_bytes(&bytes).unwrap()])
-            .unwrap()
-            .remove(0);
-        assert_eq!(s.output_values.as_ref(), Some(&native));
+        proves_its_native_output(&cache, name);
     }
+}
+
+/// The MNIST-sized MLP (101,770 committed weights, `k = 14`).
+#[test]
+fn the_mnist_sized_mlp_proves_its_native_output() {
+    proves_its_native_output(&ParamsCache::locate(None).unwrap(), "mlp_784_128_10");
 }
 
 fn reject(cache: &ParamsCache, bytes: &[u8]) -> bool {

@@ -69,7 +69,10 @@ fn bad_models_are_refused_with_clear_errors() {
     );
     assert!(nan.is_err());
     // An argmax anywhere but last, after another layer, is refused.
-    for layers in [r#"[{"op": "argmax"}]"#, r#"[{"op": "argmax"}, {"op": "relu"}]"#] {
+    for layers in [
+        r#"[{"op": "argmax"}]"#,
+        r#"[{"op": "argmax"}, {"op": "relu"}]"#,
+    ] {
         let m = Model::from_json(&format!(r#"{{"input_len": 3, "layers": {layers}}}"#));
         assert!(matches!(m, Err(ModelError::Shape(_))), "{layers}");
     }
