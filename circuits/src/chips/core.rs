@@ -14,6 +14,7 @@ use super::hash::{HashChip, HashConfig};
 use super::lookup::chip::LaneUsage;
 use super::lookup::{LookupChip, LookupConfig};
 use super::merkle::{MerkleChip, MerkleConfig};
+use super::pack_lane::{ByteTable, PackLaneChip, PackLaneConfig};
 use super::range::RangeChip;
 use super::rescale::RescaleChip;
 use super::table::{TableConfig, TableSet};
@@ -33,6 +34,9 @@ pub struct CoreShape {
     pub lookup_lanes: usize,
     /// Copies of Poseidon laid out side by side; 0 for circuits that do not hash.
     pub hash_lanes: usize,
+    /// Lean lanes packing 8-bit weights for commitments
+    /// ([`pack_lane`](super::pack_lane)); 0 for none.
+    pub pack_lanes: usize,
 }
 
 impl CoreShape {
@@ -44,6 +48,7 @@ impl CoreShape {
             + self.lanes * self.width
             + self.lanes
             + 4 * self.hash_lanes
+            + 2 * self.pack_lanes
     }
 
     /// The default shape, chosen by measurement (see docs/DESIGN.md): 8 products
@@ -54,6 +59,7 @@ impl CoreShape {
         lane_equality: false,
         lookup_lanes: 1,
         hash_lanes: 0,
+        pack_lanes: 0,
     };
 }
 
@@ -78,12 +84,19 @@ pub struct CoreConfig {
     pub constant_cells: ConstantCells,
     /// The Merkle swap gate, when the shape asks for hashing (on MAC columns).
     pub merkle: Option<MerkleConfig>,
+    /// The signed-byte table, when the shape has pack lanes.
+    pub bytes: Option<ByteTable>,
+    /// The pack lanes.
+    pub packs: Vec<PackLaneConfig>,
+    /// Rows used per pack lane during one synthesis.
+    pub pack_usage: LaneUsage,
 }
 
 impl CoreConfig {
     /// Configures the core with the given MAC shape.
     ///
-    /// Side effects: see [`LookupConfig::configure`] and [`DotConfig::configure`];
+    /// Side effects: see [`LookupConfig::configure`], [`DotConfig::configure`]
+    /// and [`PackLaneConfig::configure`];
     /// plus one fixed column with constants enabled and one instance column with
     /// equality enabled; the minimum degree is raised to the largest that keeps
     /// the quotient's domain.
@@ -124,6 +137,14 @@ impl CoreConfig {
         // the same domain costs nothing there and lets the permutation argument
         // pack more columns into each grand product: fewer commitments, a
         // smaller and faster proof (docs/DESIGN.md, "Constraint degree").
+        let bytes = (shape.pack_lanes > 0).then(|| ByteTable::configure(meta));
+        let packs: Vec<PackLaneConfig> = bytes
+            .map(|t| {
+                (0..shape.pack_lanes)
+                    .map(|_| PackLaneConfig::configure(meta, t))
+                    .collect()
+            })
+            .unwrap_or_default();
         let degree = meta.degree();
         meta.set_minimum_degree((degree.max(2) - 1).next_power_of_two() + 1);
         let lanes = lookups.len();
@@ -138,6 +159,9 @@ impl CoreConfig {
             hash_usage: Arc::new(Mutex::new(vec![0; hash_lanes])),
             constant_cells: Arc::new(Mutex::new(Default::default())),
             merkle,
+            bytes,
+            pack_usage: Arc::new(Mutex::new(vec![0; packs.len()])),
+            packs,
         }
     }
 
@@ -183,7 +207,16 @@ impl CoreConfig {
         layouter: &mut impl Layouter<Fp>,
         set: &TableSet,
     ) -> Result<(), Error> {
+        if let Some(bytes) = &self.bytes {
+            bytes.load(layouter)?;
+        }
         self.table.load(layouter, set)
+    }
+
+    /// The pack-lane chip, if the shape has pack lanes.
+    pub fn pack_lane_chip(&self) -> Option<PackLaneChip> {
+        (!self.packs.is_empty())
+            .then(|| PackLaneChip::with_lanes(self.packs.clone(), self.pack_usage.clone()))
     }
 
     /// Constrains `cell` to equal public input `row`.

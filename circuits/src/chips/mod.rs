@@ -9,6 +9,7 @@
 //! - [`hash`]: Poseidon of any length, natively and in circuit.
 //! - [`merkle`]: Merkle paths bound to an index.
 //! - [`pack`]: packing small values into field elements.
+//! - [`pack_lane`]: lean lanes packing signed bytes (8-bit weights).
 //! - [`core`]: the configuration that bundles them for a circuit.
 
 pub mod core;
@@ -18,6 +19,7 @@ pub mod hash;
 pub mod lookup;
 pub mod merkle;
 pub mod pack;
+pub mod pack_lane;
 pub mod range;
 pub mod rescale;
 pub mod table;

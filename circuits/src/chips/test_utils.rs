@@ -17,6 +17,7 @@ pub const TEST_SHAPE: CoreShape = CoreShape {
     lane_equality: true,
     lookup_lanes: 2,
     hash_lanes: 2,
+    pack_lanes: 0,
 };
 
 /// What a test circuit does.

@@ -53,6 +53,7 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
         lane_equality: BATCHED,
         lookup_lanes: 1,
         hash_lanes: 0,
+        pack_lanes: 0,
     };
 
     /// Plans a dense-layer circuit; `witness` is `None` for key generation.

@@ -198,6 +198,7 @@ pub const MEMBERSHIP_SHAPE: CoreShape = CoreShape {
     lane_equality: false,
     lookup_lanes: 1,
     hash_lanes: 1,
+    pack_lanes: 0,
 };
 
 impl MembershipCircuit {

@@ -81,6 +81,7 @@ impl InferShape for Compact {
         lane_equality: true,
         lookup_lanes: 1,
         hash_lanes: 1,
+        pack_lanes: 0,
     };
 }
 
@@ -93,8 +94,9 @@ pub const INFER_SHAPE: CoreShape = CoreShape {
     width: 8,
     lanes: 1,
     lane_equality: true,
-    lookup_lanes: 7,
+    lookup_lanes: 1,
     hash_lanes: 5,
+    pack_lanes: 7,
 };
 
 /// Multiply-adds above which a model uses the [`Wide`] layout.

@@ -44,6 +44,7 @@ pub const TRAIN_SHAPE: CoreShape = CoreShape {
     lane_equality: true,
     lookup_lanes: 6,
     hash_lanes: 4,
+    pack_lanes: 0,
 };
 
 /// The limb width of training circuits' range checks.

@@ -16,7 +16,7 @@ use crate::chips::core::CoreConfig;
 use crate::chips::dot::{DotInstructions, Operand};
 use crate::chips::hash::hash_native;
 use crate::chips::lookup::LookupInstructions;
-use crate::chips::pack::{chunks, pack, pack_native};
+use crate::chips::pack::{chunks, pack, pack_native, Packed};
 use crate::chips::range::{limb_pieces, range_lookups};
 use crate::chips::table::Lookup;
 use crate::field::fp_from_i64;
@@ -62,7 +62,9 @@ pub struct Committed {
 /// Witnesses weights and commits to them in circuit: the cells (each
 /// range-checked) and the commitment, equal to [`weights_commitment_native`].
 ///
-/// Values no wider than one table lookup are packed as they are range-checked:
+/// Signed bytes go to the circuit's pack lanes if it has any
+/// ([`pack_lane`](crate::chips::pack_lane)). Otherwise values no wider than
+/// one table lookup are packed as they are range-checked:
 /// each chunk is one composition of the lookup gadget whose pieces are the
 /// values, so a value costs one lookup row and no multiply-add. Wider values
 /// are composed from limbs and packed by [`commit_weights`].
@@ -74,6 +76,10 @@ pub fn witness_committed(
     bits: u32,
     limb_bits: u32,
 ) -> Result<Committed, Error> {
+    if let (8, Some(chip)) = (bits, cfg.pack_lane_chip()) {
+        let packed = chip.pack(layouter, weights)?;
+        return finish(cfg, layouter, salt, packed);
+    }
     if bits > limb_bits {
         let cells = witness_weights(cfg, layouter, weights, bits, limb_bits)?;
         let commitment = commit_weights(cfg, layouter, salt, &cells, bits)?;
@@ -81,6 +87,16 @@ pub fn witness_committed(
     }
     let lookups = vec![Lookup::Signed(bits); weights.len()];
     let packed = pack(&cfg.lookup_chip(), layouter, weights, &lookups)?;
+    finish(cfg, layouter, salt, packed)
+}
+
+/// Hashes the salt and the packed elements.
+fn finish(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    salt: &AssignedCell<Fp, Fp>,
+    packed: Packed,
+) -> Result<Committed, Error> {
     let mut input = vec![salt.clone()];
     input.extend(packed.packed);
     let commitment = cfg.hash_chip()?.hash(layouter, &input)?;
