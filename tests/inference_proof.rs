@@ -1,8 +1,9 @@
-//! Proofs of inference end to end: for the fixture models the proven output is
-//! the native fixed-point forward pass; proof bytes verify from the bytes alone
-//! and are rejected after a changed output, a changed weight commitment, a
-//! flipped byte, truncation or another format version; a committed-weights
-//! proof does not verify against another model's commitment.
+//! Proofs of inference end to end: for every fixture model the proven output
+//! is the native fixed-point forward pass, and its proof bytes verify from the
+//! bytes alone and are rejected after a changed output, a changed weight
+//! commitment, a flipped byte, truncation or another format version; a
+//! committed-weights proof does not verify against another model's
+//! commitment.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,40 @@ fn proves_its_native_output(cache: &ParamsCache, name: &str) {
         .unwrap()
         .remove(0);
     assert_eq!(s.output_values.as_ref(), Some(&native), "{name}");
+    tampering_is_rejected(cache, &p.envelope, name);
+}
+
+/// A changed output, a changed weight commitment, a flipped byte, a
+/// truncated file and another format version are each rejected.
+fn tampering_is_rejected(cache: &ParamsCache, good: &Envelope, name: &str) {
+    let mut s = InferenceStatement::from_bytes(&good.statement).unwrap();
+    if let Some(v) = s.output_values.as_mut() {
+        v[0] += 1;
+    }
+    let forged = s.envelope(s.public_inputs().unwrap(), good.proof.clone());
+    assert!(reject(cache, &forged.to_bytes()), "{name}: changed output");
+    let mut s = InferenceStatement::from_bytes(&good.statement).unwrap();
+    s.weights_commitment =
+        fp_to_hex(&(fp_from_hex(&s.weights_commitment).unwrap() + zkpot::circuits::Fp::from(1)));
+    let forged = s.envelope(s.public_inputs().unwrap(), good.proof.clone());
+    assert!(reject(cache, &forged.to_bytes()), "{name}: changed C_W");
+    let bytes = good.to_bytes();
+    let mut b = bytes.clone();
+    b[bytes.len() - 100] ^= 1;
+    assert!(reject(cache, &b), "{name}: flipped byte");
+    assert!(
+        reject(cache, &bytes[..bytes.len() - 1]),
+        "{name}: truncated"
+    );
+    let mut v = bytes;
+    v[8] = 2;
+    assert!(
+        matches!(
+            Envelope::from_bytes(&v),
+            Err(ProofError::Version { found: 2, .. })
+        ),
+        "{name}: another version"
+    );
 }
 
 #[test]
