@@ -9,10 +9,8 @@
 //! element `sum v_i 256^i` of [`pack_native`](super::pack::pack_native).
 //!
 //! The generic lookup gadget does the same with a three-column lookup (tag,
-//! input, output) and three fixed columns a lane; here the lookup's permuted
-//! columns hold small integers, which the prover commits to much faster than
-//! the random-looking compressed tuples of a multi-column lookup, and a lane
-//! has no fixed columns of its own.
+//! input, output), three advice and three fixed columns a lane; a pack lane
+//! has two advice columns, no fixed ones, and one equality column fewer.
 
 use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Selector, TableColumn};
