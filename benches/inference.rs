@@ -13,13 +13,7 @@ fn inference(c: &mut Criterion) {
     let cache = ParamsCache::locate(None).expect("a cache directory");
     let mut group = c.benchmark_group("inference");
     group.sample_size(10);
-    for name in [
-        "mlp_4_16_3",
-        "mlp_4_16_3_argmax",
-        "cnn_8x8",
-        "cnn_max_8x8",
-        "mlp_784_128_10",
-    ] {
+    for name in zkpot::bench::INFERENCE_FIXTURES {
         let circuit = inference_case(name).expect("fixture model");
         let m = circuit.measure().expect("fits");
         let params = cache.get(m.k).expect("parameters");

@@ -379,6 +379,16 @@ pub fn bench_training(
     )
 }
 
+/// The fixture models `zkpot bench inference` and `benches/inference.rs`
+/// measure, smallest first.
+pub const INFERENCE_FIXTURES: [&str; 5] = [
+    "mlp_4_16_3",
+    "mlp_4_16_3_argmax",
+    "cnn_8x8",
+    "cnn_max_8x8",
+    "mlp_784_128_10",
+];
+
 /// The inference circuit of a fixture model (`mlp_4_16_3`, `mlp_784_128_10`,
 /// `cnn_8x8`, `cnn_max_8x8`), calibrated on its calibration inputs, proving its sample input
 /// with weights committed, input private and output public.

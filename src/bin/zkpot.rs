@@ -699,13 +699,7 @@ fn bench(cache: &ParamsCache, suite: Suite, json: bool, rows: usize) -> Result<(
         }
     }
     if want(Suite::Inference) {
-        for name in [
-            "mlp_4_16_3",
-            "mlp_4_16_3_argmax",
-            "cnn_8x8",
-            "cnn_max_8x8",
-            "mlp_784_128_10",
-        ] {
+        for name in zkpot::bench::INFERENCE_FIXTURES {
             report(zkpot::bench::bench_inference(cache, name)?);
         }
     }

@@ -23,12 +23,26 @@ pub fn difference_format(activation: QFormat) -> QFormat {
     }
 }
 
+/// One dot product `sum x_i y_i` of operand pairs, as a cell.
+fn dot(
+    chip: &DotChip,
+    layouter: &mut impl Layouter<Fp>,
+    x: &[Operand],
+    y: Vec<Operand>,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    chip.dot_products(layouter, x, &[y])?
+        .sums
+        .first()
+        .cloned()
+        .ok_or(Error::Synthesis)
+}
+
 /// `max(a, b) = b + relu(a - b)`: the difference by one multiply-add row, its
 /// ReLU by the rescale chip (shift 0, a format one bit wider than the
 /// activations, so every difference of two range-checked activations is in
 /// its domain), and the sum by another row.
 pub fn max_of(
-    dot: &DotChip,
+    chip: &DotChip,
     rescale: &RescaleChip,
     layouter: &mut impl Layouter<Fp>,
     a: &AssignedCell<Fp, Fp>,
@@ -37,24 +51,25 @@ pub fn max_of(
 ) -> Result<AssignedCell<Fp, Fp>, Error> {
     let one = Operand::Constant(Fp::from(1));
     let minus_one = Operand::Constant(-Fp::from(1));
-    let d = dot.dot_products(
+    let d = dot(
+        chip,
         layouter,
         &[Operand::Cell(a.clone()), Operand::Cell(b.clone())],
-        &[vec![one.clone(), minus_one]],
+        vec![one.clone(), minus_one],
     )?;
     let relu = rescale.rescale(
         layouter,
-        &d.sums[0],
+        &d,
         0,
         difference_format(activation),
         Some(Activation::Relu),
     )?;
-    let sum = dot.dot_products(
+    dot(
+        chip,
         layouter,
         &[Operand::Cell(b.clone()), Operand::Cell(relu.y)],
-        &[vec![one.clone(), one]],
-    )?;
-    sum.sums.first().cloned().ok_or(Error::Synthesis)
+        vec![one.clone(), one],
+    )
 }
 
 /// Registers the table entries [`argmax_of`] uses over `classes` inputs.
@@ -128,13 +143,10 @@ fn argmax_claiming(
         let d = lookup.decompose(layouter, &c, 0, &[piece])?;
         onehot.push(d.outputs.first().cloned().ok_or(Error::Synthesis)?);
     }
-    let dot = cfg.dot_chip();
+    let chip = cfg.dot_chip();
     let cells =
         |v: &[AssignedCell<Fp, Fp>]| v.iter().cloned().map(Operand::Cell).collect::<Vec<_>>();
-    let m = dot
-        .dot_products(layouter, &cells(&onehot), &[cells(z)])?
-        .sums[0]
-        .clone();
+    let m = dot(&chip, layouter, &cells(&onehot), cells(z))?;
     let range = cfg.range_chip(limb_bits);
     let (one, minus_one) = (
         Operand::Constant(Fp::from(1)),
@@ -144,16 +156,15 @@ fn argmax_claiming(
     for (zi, ei) in z.iter().zip(&onehot) {
         let p = match prefix {
             None => ei.clone(),
-            Some(prev) => dot
-                .dot_products(
-                    layouter,
-                    &[Operand::Cell(prev), Operand::Cell(ei.clone())],
-                    &[vec![one.clone(), one.clone()]],
-                )?
-                .sums[0]
-                .clone(),
+            Some(prev) => dot(
+                &chip,
+                layouter,
+                &[Operand::Cell(prev), Operand::Cell(ei.clone())],
+                vec![one.clone(), one.clone()],
+            )?,
         };
-        let gap = dot.dot_products(
+        let gap = dot(
+            &chip,
             layouter,
             &[
                 Operand::Cell(m.clone()),
@@ -161,14 +172,14 @@ fn argmax_claiming(
                 Operand::Cell(p.clone()),
                 one.clone(),
             ],
-            &[vec![
+            vec![
                 one.clone(),
                 minus_one.clone(),
                 one.clone(),
                 minus_one.clone(),
-            ]],
+            ],
         )?;
-        range.range_check(layouter, &gap.sums[0], activation.bits + 1, false)?;
+        range.range_check(layouter, &gap, activation.bits + 1, false)?;
         prefix = Some(p);
     }
     Ok(c)
