@@ -92,3 +92,62 @@ fn input_forms() {
     assert!(read_inputs(r#"["a"]"#).is_err());
     assert!(read_inputs("{").is_err());
 }
+
+#[test]
+fn relu_after_a_max_pool_fuses_into_the_convolution_before_it() {
+    use zkpot::circuits::fixed::Activation;
+    use zkpot::circuits::infer::QLayer;
+    use zkpot::model::Layer;
+    let weight: Vec<f32> = (0..18).map(|i| ((i * 7 % 11) as f32 - 5.0) / 8.0).collect();
+    let m = Model {
+        input_len: 16,
+        layers: vec![
+            Layer::Conv2d {
+                in_channels: 1,
+                out_channels: 2,
+                height: 4,
+                width: 4,
+                kernel: [3, 3],
+                stride: 1,
+                padding: 1,
+                weight,
+                bias: vec![-0.1, 0.05],
+            },
+            Layer::MaxPool2d {
+                channels: 2,
+                height: 4,
+                width: 4,
+                kernel: 2,
+                stride: 2,
+            },
+            Layer::Relu,
+            Layer::Dense {
+                inputs: 8,
+                outputs: 3,
+                weight: (0..24).map(|i| ((i * 5 % 7) as f32 - 3.0) / 4.0).collect(),
+                bias: vec![0.0; 3],
+            },
+        ],
+    };
+    m.validate().unwrap();
+    let calibration: Vec<Vec<f64>> = (0..4)
+        .map(|s| {
+            (0..16)
+                .map(|i| ((i * 3 + s) % 9) as f64 / 9.0 - 0.4)
+                .collect()
+        })
+        .collect();
+    let q = quantize(&m, &calibration, QuantOptions::default()).unwrap();
+    assert!(matches!(
+        q.model.layers[0],
+        QLayer::Conv2d {
+            activation: Some(Activation::Relu),
+            ..
+        }
+    ));
+    assert!(matches!(q.model.layers[1], QLayer::MaxPool2d { .. }));
+    assert_eq!(q.model.layers.len(), 3);
+    // The fixed-point model computes what the float one does.
+    assert!(q.report.max_abs_error < 0.05, "{:?}", q.report);
+    assert_eq!(q.report.top1_agreement, 1.0);
+}

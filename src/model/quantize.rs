@@ -191,7 +191,18 @@ pub fn quantize(
                 } else {
                     Activation::Sigmoid
                 };
-                match layers.last_mut() {
+                // ReLU commutes with max pooling (relu(max) = max(relu)), so
+                // conv -> max pool -> ReLU fuses the ReLU into the conv.
+                let n = layers.len();
+                let target = match layers.as_slice() {
+                    [.., QLayer::Conv2d { .. } | QLayer::Dense { .. }, QLayer::MaxPool2d { .. }]
+                        if act == Activation::Relu =>
+                    {
+                        n.checked_sub(2)
+                    }
+                    _ => n.checked_sub(1),
+                };
+                match target.and_then(|t| layers.get_mut(t)) {
                     Some(QLayer::Dense { activation, .. } | QLayer::Conv2d { activation, .. })
                         if activation.is_none() =>
                     {
@@ -199,7 +210,9 @@ pub fn quantize(
                     }
                     _ => {
                         return Err(ModelError::Unsupported {
-                            op: format!("{act} not directly after a dense or convolution layer"),
+                            op: format!(
+                                "{act} not directly after a dense or convolution layer (or a max pool after one)"
+                            ),
                             node: String::new(),
                         }
                         .into())
