@@ -189,6 +189,8 @@ fn argmax_claiming(
 mod tests {
     use halo2_proofs::circuit::Value;
 
+    use proptest::prelude::*;
+
     use super::*;
     use crate::chips::test_utils::{assert_lookup_fails, mock, Synth};
 
@@ -250,5 +252,68 @@ mod tests {
         assert_eq!(check(&[-2048, 2047], None, 1), Ok(()));
         assert_eq!(check(&[2047, -2048], None, 0), Ok(()));
         assert_lookup_fails(check(&[-2048, 2047], Some(0), 0));
+    }
+
+    /// The maximum of two activations, exposed.
+    #[derive(Clone)]
+    struct Max(i64, i64);
+
+    impl Synth for Max {
+        fn table(&self) -> TableSet {
+            let mut set = TableSet::new();
+            crate::chips::rescale::register_rescale(
+                &mut set,
+                0,
+                difference_format(FORMAT),
+                Some(Activation::Relu),
+                8,
+            );
+            set
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let cells = cfg.witness(
+                layouter,
+                &[
+                    Value::known(fp_from_i64(self.0)),
+                    Value::known(fp_from_i64(self.1)),
+                ],
+            )?;
+            let m = max_of(
+                &cfg.dot_chip(),
+                &cfg.rescale_chip(8),
+                layouter,
+                &cells[0],
+                &cells[1],
+                FORMAT,
+            )?;
+            cfg.expose(layouter, &m, 0)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// The circuit's maximum is the native one, over the whole format.
+        #[test]
+        fn max_matches_native(a in -2048i64..2048, b in -2048i64..2048) {
+            prop_assert_eq!(mock(9, Max(a, b), vec![fp_from_i64(a.max(b))]), Ok(()));
+            prop_assert!(mock(9, Max(a, b), vec![fp_from_i64(a.max(b) + 1)]).is_err());
+        }
+
+        /// The circuit accepts the native argmax and no other class (small
+        /// values make ties frequent).
+        #[test]
+        fn argmax_matches_native(
+            z in prop::collection::vec(prop_oneof![-2048i64..2048, -2i64..2], 1..7),
+            other in 0usize..7,
+        ) {
+            let best = argmax(&z);
+            prop_assert_eq!(check(&z, None, best), Ok(()));
+            let other = (other % z.len()) as i64;
+            if other != best {
+                prop_assert!(check(&z, Some(other), other).is_err());
+            }
+        }
     }
 }
