@@ -80,11 +80,11 @@ fn tampering_is_rejected(cache: &ParamsCache, good: &Envelope, name: &str) {
         "{name}: truncated"
     );
     let mut v = bytes;
-    v[8] = 2;
+    v[8] = 1;
     assert!(
         matches!(
             Envelope::from_bytes(&v),
-            Err(ProofError::Version { found: 2, .. })
+            Err(ProofError::Version { found: 1, .. })
         ),
         "{name}: another version"
     );
@@ -153,10 +153,10 @@ fn tampered_inference_proofs_are_rejected() {
     }
     assert!(reject(&cache, &bytes[..bytes.len() - 1]), "truncated");
     let mut v = bytes.clone();
-    v[8] = 2;
+    v[8] = 1;
     assert!(matches!(
         Envelope::from_bytes(&v),
-        Err(ProofError::Version { found: 2, .. })
+        Err(ProofError::Version { found: 1, .. })
     ));
 
     // Another model's weight commitment: the same architecture, other weights.

@@ -4,7 +4,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `ZKPOTPRF` |
-//! | 2 | format version, `u16` LE (1) |
+//! | 2 | format version, `u16` LE (2) |
 //! | 1 | statement kind (1 inference, 2 training step, 3 row membership) |
 //! | 4 | statement length `S`, `u32` LE |
 //! | S | statement: UTF-8 JSON, the canonical public statement |
@@ -25,7 +25,7 @@ use super::ProofError;
 /// The magic bytes every envelope starts with.
 pub const MAGIC: [u8; 8] = *b"ZKPOTPRF";
 /// The envelope format version this build writes and reads.
-pub const ENVELOPE_VERSION: u16 = 1;
+pub const ENVELOPE_VERSION: u16 = 2;
 
 const MAX_STATEMENT: u64 = 16 << 20;
 const MAX_PUBLIC: u64 = 1 << 20;
@@ -206,12 +206,12 @@ mod tests {
             Some(true)
         );
         let mut v = b.clone();
-        v[8] = 2;
+        v[8] = 1;
         assert_eq!(
             Envelope::from_bytes(&v),
             Err(ProofError::Version {
-                found: 2,
-                expected: 1
+                found: 1,
+                expected: 2
             })
         );
         let mut k = b.clone();

@@ -40,7 +40,7 @@ use crate::Error;
 /// The format name of run files.
 pub const RUN_FORMAT: &str = "zkpot-training-run";
 /// The run file version this build writes and reads.
-pub const RUN_VERSION: u32 = 1;
+pub const RUN_VERSION: u32 = 2;
 
 /// The public description of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -29,6 +29,9 @@ pub struct HashConfig {
 pub const DIRECT: usize = 8;
 
 mod permutation;
+mod sponge;
+
+pub use sponge::{sponge_native, SPONGE_CAPACITY};
 
 use permutation::{permute, permute_lanes};
 use std::sync::{Arc, Mutex};

@@ -66,11 +66,12 @@ pub trait InferShape: Clone + std::fmt::Debug + Send + Sync + 'static {
 #[derive(Clone, Copy, Debug)]
 pub struct Compact;
 
-/// The layout of large models: 8 products a row in one lane, seven lookup
-/// lanes and five Poseidon lanes (58 advice columns). Committing a large model's
-/// weights costs one lookup row a weight and a Poseidon permutation for every
-/// 62 weights of 8 bits; these lanes keep both near the MAC gadget's height, so
-/// an MNIST-sized MLP fits `k = 14` (docs/DESIGN.md, "Inference layouts").
+/// The layout of large models: 8 products a row in one lane, seven pack
+/// lanes, one generic lookup lane and four Poseidon lanes (50 advice columns).
+/// Committing a large model's 8-bit weights costs one pack row a weight and a
+/// Poseidon permutation for every 62 weights; these lanes keep both near the
+/// MAC gadget's height, so an MNIST-sized MLP fits `k = 14` (docs/DESIGN.md,
+/// "Inference layouts").
 #[derive(Clone, Copy, Debug)]
 pub struct Wide;
 
@@ -95,7 +96,7 @@ pub const INFER_SHAPE: CoreShape = CoreShape {
     lanes: 1,
     lane_equality: true,
     lookup_lanes: 1,
-    hash_lanes: 5,
+    hash_lanes: 4,
     pack_lanes: 7,
 };
 

@@ -1,8 +1,9 @@
-//! Weight commitments: `C_W = hash([salt, pack(W)...])`.
+//! Weight commitments: `C_W = sponge([salt, pack(W)...])`, the flat sponge of
+//! [`sponge_native`].
 //!
 //! Weights are signed values of the weight format's bits, packed (as in
 //! [`pack`](crate::chips::pack)) into field elements of at most 250 bits, so
-//! committing 2,410 16-bit parameters costs 161 packed elements and about 81
+//! committing 2,410 16-bit parameters costs 161 packed elements and 82
 //! Poseidon permutations. Packing is injective only for range-checked values, so
 //! in circuit every committed weight is a range-checked cell: weights opened
 //! from a commitment are composed from their limbs, and weights produced by an
@@ -14,7 +15,7 @@ use halo2_proofs::plonk::Error;
 
 use crate::chips::core::CoreConfig;
 use crate::chips::dot::{DotInstructions, Operand};
-use crate::chips::hash::hash_native;
+use crate::chips::hash::sponge_native;
 use crate::chips::lookup::LookupInstructions;
 use crate::chips::pack::{chunks, pack, pack_native, Packed};
 use crate::chips::range::{limb_pieces, range_lookups};
@@ -27,7 +28,7 @@ pub fn weights_commitment_native(salt: Fp, weights: &[i64], bits: u32) -> Fp {
     let lookups = vec![Lookup::Signed(bits); weights.len()];
     let mut input = vec![salt];
     input.extend(pack_native(weights, &lookups));
-    hash_native(&input)
+    sponge_native(&input)
 }
 
 /// Witnesses weights as range-checked cells (each composed from its limbs).
@@ -99,7 +100,7 @@ fn finish(
 ) -> Result<Committed, Error> {
     let mut input = vec![salt.clone()];
     input.extend(packed.packed);
-    let commitment = cfg.hash_chip()?.hash(layouter, &input)?;
+    let commitment = cfg.hash_chip()?.sponge(layouter, &input)?;
     Ok(Committed {
         cells: packed.values,
         commitment,
@@ -143,5 +144,5 @@ pub fn commit_weights(
     }
     let mut input = vec![salt.clone()];
     input.extend(packed);
-    cfg.hash_chip()?.hash(layouter, &input)
+    cfg.hash_chip()?.sponge(layouter, &input)
 }
