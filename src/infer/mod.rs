@@ -5,4 +5,4 @@ pub mod prover;
 pub mod statement;
 
 pub use prover::{salt_from_secret, InferenceProof, InferenceProver, LoadedModel};
-pub use statement::{verify_inferences, InferenceStatement};
+pub use statement::{verify_inferences, verify_inferences_timed, InferenceStatement, VerifyTiming};

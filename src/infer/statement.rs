@@ -1,5 +1,7 @@
 //! The public statement of an inference proof and its verification.
 
+use std::time::Instant;
+
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::field::fp_from_i64;
 use zkpot_circuits::infer::{AnyInference, QModel, Visibility};
@@ -113,12 +115,32 @@ impl InferenceStatement {
     }
 }
 
+/// Where verification spent its time: rebuilding verifying keys from the
+/// statements' circuit descriptions, and checking the proofs against them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct VerifyTiming {
+    /// Seconds spent rebuilding verifying keys (one per distinct circuit).
+    pub keys: f64,
+    /// Seconds spent checking proofs.
+    pub check: f64,
+}
+
 /// Verifies inference envelopes: statements parsed, public inputs recomputed
 /// and compared, proofs of one circuit batch-verified. Returns the statements.
 pub fn verify_inferences(
     cache: &ParamsCache,
     envelopes: &[Envelope],
 ) -> Result<Vec<InferenceStatement>, Error> {
+    verify_inferences_timed(cache, envelopes, false).map(|(s, _)| s)
+}
+
+/// [`verify_inferences`], also reporting where the time went; with
+/// `progress`, a spinner on standard error names each key being rebuilt.
+pub fn verify_inferences_timed(
+    cache: &ParamsCache,
+    envelopes: &[Envelope],
+    progress: bool,
+) -> Result<(Vec<InferenceStatement>, VerifyTiming), Error> {
     let mut statements = Vec::with_capacity(envelopes.len());
     let mut groups: std::collections::BTreeMap<Vec<u8>, Vec<usize>> = Default::default();
     let mut publics = Vec::with_capacity(envelopes.len());
@@ -140,12 +162,33 @@ pub fn verify_inferences(
         publics.push(p);
         statements.push(s);
     }
+    let mut timing = VerifyTiming::default();
     for members in groups.values() {
         let circuit = statements[members[0]].circuit()?;
         let k = circuit.measure()?.k;
         let params = cache.get(k)?;
-        let vk = circuit.verifying_key(&params)?;
+        let start = Instant::now();
+        let bar = spinner(
+            progress,
+            format!("rebuilding the verifying key of the circuit (k = {k})"),
+        );
+        let vk = circuit.verifying_key(&params);
+        bar.finish_and_clear();
+        let vk = vk?;
+        timing.keys += start.elapsed().as_secs_f64();
+        let start = Instant::now();
         verify_group(&params, &vk, members, &publics, envelopes)?;
+        timing.check += start.elapsed().as_secs_f64();
     }
-    Ok(statements)
+    Ok((statements, timing))
+}
+
+/// A steady spinner with `message` on standard error, or a hidden one.
+fn spinner(show: bool, message: String) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
