@@ -18,6 +18,7 @@ pub mod hex;
 pub mod infer;
 pub mod model;
 pub mod params;
+pub mod progress;
 pub mod proof;
 pub mod train;
 

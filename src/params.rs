@@ -25,7 +25,6 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use halo2_proofs::pasta::EqAffine;
 use halo2_proofs::poly::commitment::Params;
@@ -159,11 +158,13 @@ impl ParamsCache {
     }
 
     fn generate(&self, k: u32, path: &Path) -> Result<Params<EqAffine>, ParamsError> {
-        let bar = indicatif::ProgressBar::new_spinner().with_message(format!(
-            "generating commitment parameters for k = {k} (once; cached in {})",
-            self.dir.display()
-        ));
-        bar.enable_steady_tick(Duration::from_millis(200));
+        let bar = crate::progress::spinner(
+            true,
+            format!(
+                "generating commitment parameters for k = {k} (once; cached in {})",
+                self.dir.display()
+            ),
+        );
         let params = Params::<EqAffine>::new(k);
         bar.finish_and_clear();
         write_file(&self.dir, path, k, &params)?;

@@ -487,10 +487,16 @@ fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zkpot::Error>
         _ => return Err(zkpot::Error::Options("give --model or --run".into())),
     };
     let start = std::time::Instant::now();
-    let prover = loaded.keygen(cache, iv, ov)?;
+    let bar = zkpot::progress::spinner(true, "generating the circuit's keys");
+    let prover = loaded.keygen(cache, iv, ov);
+    bar.finish_and_clear();
+    let prover = prover?;
     let keygen_s = start.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
-    let proof = prover.prove(&x)?;
+    let bar = zkpot::progress::spinner(true, format!("proving at k = {}", prover.k()));
+    let proof = prover.prove(&x);
+    bar.finish_and_clear();
+    let proof = proof?;
     let prove_s = start.elapsed().as_secs_f64();
     let bytes = proof.envelope.to_bytes();
     std::fs::write(&out, &bytes)

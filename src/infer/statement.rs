@@ -168,7 +168,7 @@ pub fn verify_inferences_timed(
         let k = circuit.measure()?.k;
         let params = cache.get(k)?;
         let start = Instant::now();
-        let bar = spinner(
+        let bar = crate::progress::spinner(
             progress,
             format!("rebuilding the verifying key of the circuit (k = {k})"),
         );
@@ -181,14 +181,4 @@ pub fn verify_inferences_timed(
         timing.check += start.elapsed().as_secs_f64();
     }
     Ok((statements, timing))
-}
-
-/// A steady spinner with `message` on standard error, or a hidden one.
-fn spinner(show: bool, message: String) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
 }
