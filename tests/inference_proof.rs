@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use zkpot::circuits::infer::Visibility;
 use zkpot::hex::{fp_from_hex, fp_to_hex};
-use zkpot::infer::{verify_inferences, InferenceStatement, LoadedModel};
+use zkpot::infer::{verify_inferences, verify_inferences_timed, InferenceStatement, LoadedModel};
 use zkpot::model::{quantize_input, read_inputs};
 use zkpot::params::ParamsCache;
 use zkpot::proof::{Envelope, ProofError};
@@ -50,10 +50,14 @@ fn proves_its_native_output(cache: &ParamsCache, name: &str) {
     let p = prover.prove(&x).unwrap();
     assert_eq!(p.output, native, "{name}");
     let bytes = p.envelope.to_bytes();
-    let s = verify_inferences(cache, &[Envelope::from_bytes(&bytes).unwrap()])
-        .unwrap()
-        .remove(0);
+    let (mut s, timing) =
+        verify_inferences_timed(cache, &[Envelope::from_bytes(&bytes).unwrap()], false).unwrap();
+    let s = s.remove(0);
     assert_eq!(s.output_values.as_ref(), Some(&native), "{name}");
+    assert!(
+        timing.keys > 0.0 && timing.check > 0.0,
+        "{name}: {timing:?}"
+    );
     tampering_is_rejected(cache, &p.envelope, name);
 }
 

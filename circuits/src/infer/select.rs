@@ -192,7 +192,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::chips::test_utils::{assert_lookup_fails, mock, Synth};
+    use crate::chips::test_utils::{assert_gate_fails, assert_lookup_fails, mock, Synth};
 
     #[derive(Clone)]
     struct Argmax {
@@ -289,6 +289,84 @@ mod tests {
             )?;
             cfg.expose(layouter, &m, 0)
         }
+    }
+
+    /// `max(a, b)` laid out as [`max_of`] lays it out, but with the ReLU's
+    /// pieces witnessed for the difference `claimed` instead of `a - b`.
+    #[derive(Clone)]
+    struct MaxWitnessing {
+        a: i64,
+        b: i64,
+        claimed: i64,
+    }
+
+    impl Synth for MaxWitnessing {
+        fn table(&self) -> TableSet {
+            Max(self.a, self.b).table()
+        }
+
+        fn synth(&self, cfg: &CoreConfig, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+            let cells = cfg.witness(
+                layouter,
+                &[
+                    Value::known(fp_from_i64(self.a)),
+                    Value::known(fp_from_i64(self.b)),
+                ],
+            )?;
+            let chip = cfg.dot_chip();
+            let one = Operand::Constant(Fp::from(1));
+            let d = dot(
+                &chip,
+                layouter,
+                &[
+                    Operand::Cell(cells[0].clone()),
+                    Operand::Cell(cells[1].clone()),
+                ],
+                vec![one.clone(), Operand::Constant(-Fp::from(1))],
+            )?;
+            let format = difference_format(FORMAT);
+            let relu = Some(Activation::Relu);
+            let plan = crate::chips::rescale::rescale_lookups(0, format, relu, 8);
+            assert!(plan.relu_by_sign, "the test covers the sign-select ReLU");
+            let pieces = crate::chips::rescale::chip::rescale_pieces(
+                Value::known(fp_from_i64(self.claimed)),
+                0,
+                format,
+                relu,
+                8,
+            );
+            let y = cfg
+                .lookup_chip()
+                .decompose_select(layouter, &d, 0, &pieces, plan.remainder_pieces)?
+                .selected
+                .ok_or(Error::Synthesis)?;
+            let m = dot(
+                &chip,
+                layouter,
+                &[Operand::Cell(cells[1].clone()), Operand::Cell(y)],
+                vec![one.clone(), one],
+            )?;
+            cfg.expose(layouter, &m, 0)
+        }
+    }
+
+    #[test]
+    fn a_relu_witnessed_for_another_difference_fails_its_decomposition() {
+        let run = |a, b, claimed, public| {
+            mock(
+                9,
+                MaxWitnessing { a, b, claimed },
+                vec![fp_from_i64(public)],
+            )
+        };
+        // Honest pieces verify: the harness is `max_of`'s layout.
+        assert_eq!(run(300, -20, 320, 300), Ok(()));
+        assert_eq!(run(-5, 7, -12, 7), Ok(()));
+        // Claiming a non-positive difference (the maximum would be the
+        // minimum) or a larger one breaks the decomposition of `a - b`.
+        assert_gate_fails(run(300, -20, -320, -20), "decompose");
+        assert_gate_fails(run(300, -20, 0, -20), "decompose");
+        assert_gate_fails(run(-5, 7, 12, 19), "decompose");
     }
 
     proptest! {
