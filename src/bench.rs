@@ -454,5 +454,9 @@ pub fn bench_inference(cache: &ParamsCache, name: &str) -> Result<BenchReport, E
             let d = c.describe();
             measure_proof(cache, name, c, &d, &public, shape, Some(macs))
         }
+        AnyInference::WideLookups(c) => {
+            let d = c.describe();
+            measure_proof(cache, name, c, &d, &public, shape, Some(macs))
+        }
     }
 }

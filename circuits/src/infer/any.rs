@@ -5,7 +5,8 @@ use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 
 use super::circuit::{
-    is_compact, Compact, InferShape, InferenceCircuit, InferenceWitness, Visibility, Wide,
+    layout_of, Compact, InferShape, InferenceCircuit, InferenceWitness, Layout, Visibility, Wide,
+    WideLookups,
 };
 use super::model::QModel;
 use crate::chips::core::CoreShape;
@@ -13,13 +14,15 @@ use crate::circuits::{CircuitError, Measured};
 use crate::proving;
 use crate::Fp;
 
-/// An inference circuit with the layout [`is_compact`] picks for its model.
+/// An inference circuit with the layout [`layout_of`] picks for its model.
 #[derive(Clone, Debug)]
 pub enum AnyInference {
     /// A small model.
     Compact(InferenceCircuit<Compact>),
-    /// A large model.
+    /// A large model with 8-bit weights.
     Wide(InferenceCircuit<Wide>),
+    /// A large model with weights of another width.
+    WideLookups(InferenceCircuit<WideLookups>),
 }
 
 macro_rules! each {
@@ -27,6 +30,7 @@ macro_rules! each {
         match $self {
             AnyInference::Compact($c) => $e,
             AnyInference::Wide($c) => $e,
+            AnyInference::WideLookups($c) => $e,
         }
     };
 }
@@ -39,10 +43,16 @@ impl AnyInference {
         output: Visibility,
         witness: Option<InferenceWitness>,
     ) -> Result<Self, CircuitError> {
-        Ok(if is_compact(&model) {
-            AnyInference::Compact(InferenceCircuit::new(model, input, output, witness)?)
-        } else {
-            AnyInference::Wide(InferenceCircuit::new(model, input, output, witness)?)
+        Ok(match layout_of(&model) {
+            Layout::Compact => {
+                AnyInference::Compact(InferenceCircuit::new(model, input, output, witness)?)
+            }
+            Layout::Wide => {
+                AnyInference::Wide(InferenceCircuit::new(model, input, output, witness)?)
+            }
+            Layout::WideLookups => {
+                AnyInference::WideLookups(InferenceCircuit::new(model, input, output, witness)?)
+            }
         })
     }
 
@@ -51,6 +61,7 @@ impl AnyInference {
         match self {
             AnyInference::Compact(_) => Compact::SHAPE,
             AnyInference::Wide(_) => Wide::SHAPE,
+            AnyInference::WideLookups(_) => WideLookups::SHAPE,
         }
     }
 
@@ -64,6 +75,7 @@ impl AnyInference {
         match self {
             AnyInference::Compact(c) => AnyInference::Compact(c.describe()),
             AnyInference::Wide(c) => AnyInference::Wide(c.describe()),
+            AnyInference::WideLookups(c) => AnyInference::WideLookups(c.describe()),
         }
     }
 

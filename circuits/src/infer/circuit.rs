@@ -55,7 +55,7 @@ pub struct InferenceWitness {
 }
 
 /// A column layout for inference circuits: small models stay small with a
-/// compact one, large models use a wide one.
+/// compact one, large models use a wide one ([`layout_of`]).
 pub trait InferShape: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The core shape.
     const SHAPE: CoreShape;
@@ -75,6 +75,15 @@ pub struct Compact;
 #[derive(Clone, Copy, Debug)]
 pub struct Wide;
 
+/// The layout of large models whose weights are not bytes, like a trained
+/// model's 16-bit ones: the pack lanes take bytes only, so these weights are
+/// range-checked (in 8-bit limbs) by the generic lookup gadget, here in six
+/// lanes, and hashed in three Poseidon lanes; 8 products a row in one MAC
+/// lane (47 advice columns). A 64-256-10 MLP with 16-bit weights fits
+/// `k = 13` (`k = 16` in the compact layout).
+#[derive(Clone, Copy, Debug)]
+pub struct WideLookups;
+
 impl InferShape for Compact {
     const SHAPE: CoreShape = CoreShape {
         width: 4,
@@ -88,6 +97,17 @@ impl InferShape for Compact {
 
 impl InferShape for Wide {
     const SHAPE: CoreShape = INFER_SHAPE;
+}
+
+impl InferShape for WideLookups {
+    const SHAPE: CoreShape = CoreShape {
+        width: 8,
+        lanes: 1,
+        lane_equality: true,
+        lookup_lanes: 6,
+        hash_lanes: 3,
+        pack_lanes: 0,
+    };
 }
 
 /// The wide core shape of inference circuits.
@@ -107,6 +127,30 @@ pub const COMPACT_MAX_MACS: usize = 16_384;
 /// only, so prover and verifier agree).
 pub fn is_compact(model: &QModel) -> bool {
     model.macs() <= COMPACT_MAX_MACS
+}
+
+/// Which layout `model` uses, from its description only (so prover and
+/// verifier agree): [`Compact`] up to [`COMPACT_MAX_MACS`] multiply-adds,
+/// then [`Wide`] for 8-bit weights and [`WideLookups`] for any other width.
+pub fn layout_of(model: &QModel) -> Layout {
+    if is_compact(model) {
+        Layout::Compact
+    } else if model.weight.bits == 8 {
+        Layout::Wide
+    } else {
+        Layout::WideLookups
+    }
+}
+
+/// The inference layouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// [`Compact`].
+    Compact,
+    /// [`Wide`].
+    Wide,
+    /// [`WideLookups`].
+    WideLookups,
 }
 
 /// The limb width of inference range checks.
@@ -521,6 +565,74 @@ mod tests {
         MockProver::run(c.measure().unwrap().k, c, vec![public])
             .unwrap()
             .verify()
+    }
+
+    /// A trained-format MLP (16-bit weights) just above the compact layout's
+    /// multiply-adds: it takes the lookup-lane layout, at a smaller `k` than
+    /// the compact one, and proves its native output only.
+    #[test]
+    fn large_models_with_wide_weights_take_the_lookup_lanes() {
+        let format = |f| QFormat::new(f, 16).unwrap();
+        let m = QModel {
+            input: format(8),
+            activation: format(8),
+            weight: format(12),
+            layers: vec![
+                QLayer::Dense {
+                    inputs: 64,
+                    outputs: 257,
+                    activation: Some(Activation::Relu),
+                },
+                QLayer::Dense {
+                    inputs: 257,
+                    outputs: 2,
+                    activation: None,
+                },
+            ],
+        };
+        assert_eq!(layout_of(&m), Layout::WideLookups);
+        let mut byte_weights = m.clone();
+        byte_weights.weight = QFormat::new(6, 8).unwrap();
+        assert_eq!(layout_of(&byte_weights), Layout::Wide);
+        assert_eq!(layout_of(&model()), Layout::Compact);
+        let weights = m
+            .weight_shapes()
+            .iter()
+            .map(|(r, c)| {
+                (0..(r * c) as i64)
+                    .map(|i| (i * 7919) % 4001 - 2000)
+                    .collect()
+            })
+            .collect();
+        let w = InferenceWitness {
+            weights,
+            weight_salt: Fp::from(5),
+            input: (0..64).map(|i| (i * 29) % 512 - 256).collect(),
+            input_salt: Fp::from(6),
+            output_salt: Fp::from(7),
+        };
+        let c = InferenceCircuit::<WideLookups>::new(
+            m.clone(),
+            Visibility::Private,
+            Visibility::Public,
+            Some(w.clone()),
+        )
+        .unwrap();
+        let compact = InferenceCircuit::<Compact>::new(
+            m.clone(),
+            Visibility::Private,
+            Visibility::Public,
+            None,
+        )
+        .unwrap();
+        assert!(c.measure().unwrap().k < compact.measure().unwrap().k);
+        let (public, y) = c.public_inputs().unwrap();
+        assert_eq!(y, m.forward(&w.weights, &w.input).unwrap().pop().unwrap());
+        assert_eq!(run(&c, public.clone()), Ok(()));
+        let mut bad = public;
+        let last = bad.len() - 1;
+        bad[last] += Fp::from(1);
+        assert!(run(&c, bad).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod select;
 
 pub use any::AnyInference;
 pub use circuit::{
-    is_compact, Compact, InferShape, InferenceCircuit, InferenceWitness, Visibility, Wide,
+    is_compact, layout_of, Compact, InferShape, InferenceCircuit, InferenceWitness, Layout,
+    Visibility, Wide, WideLookups,
 };
 pub use model::{argmax, QLayer, QModel, QWeights};
