@@ -259,7 +259,12 @@ fn write_file(
     params: &Params<EqAffine>,
 ) -> Result<(), ParamsError> {
     fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = dir.join(format!(".params-k{k}.{}.tmp", std::process::id()));
+    // A temporary name of this writer's own: threads of one process (tests
+    // each with their own cache, say) may generate the same size at once, and
+    // each renames its complete file into place.
+    static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".params-k{k}.{}.{writer}.tmp", std::process::id()));
     let bytes = encode(k, params);
     let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
     f.write_all(&bytes).map_err(io_err(&tmp))?;
@@ -270,6 +275,24 @@ fn write_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_first_uses_of_one_size_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    // Separate caches share only the directory.
+                    let cache = ParamsCache::new(dir.path());
+                    assert_eq!(cache.get(5).unwrap().k(), 5);
+                });
+            }
+        });
+        let bytes = fs::read(ParamsCache::new(dir.path()).path(5)).unwrap();
+        assert_eq!(decode(&bytes, 5).map(|q| q.k()), Ok(5));
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "temporary files left behind");
+    }
 
     #[test]
     fn roundtrip_and_corruption_are_detected() {
