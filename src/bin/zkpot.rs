@@ -487,10 +487,7 @@ fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zkpot::Error>
         _ => return Err(zkpot::Error::Options("give --model or --run".into())),
     };
     let start = std::time::Instant::now();
-    let bar = zkpot::progress::spinner(true, "generating the circuit's keys");
-    let prover = loaded.keygen(cache, iv, ov);
-    bar.finish_and_clear();
-    let prover = prover?;
+    let prover = loaded.keygen_with_progress(cache, iv, ov, true)?;
     let keygen_s = start.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
     let bar = zkpot::progress::spinner(true, format!("proving at k = {}", prover.k()));

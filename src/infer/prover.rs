@@ -77,10 +77,27 @@ impl LoadedModel {
         input: Visibility,
         output: Visibility,
     ) -> Result<InferenceProver, Error> {
+        self.keygen_with_progress(cache, input, output, false)
+    }
+
+    /// [`Self::keygen`]; with `progress`, a spinner on standard error while
+    /// the keys are generated (after the parameters are at hand, which show
+    /// their own spinner if they must be generated).
+    pub fn keygen_with_progress(
+        self,
+        cache: &ParamsCache,
+        input: Visibility,
+        output: Visibility,
+        progress: bool,
+    ) -> Result<InferenceProver, Error> {
         let describe = AnyInference::new(self.model.clone(), input, output, None)?;
         let k = describe.measure()?.k;
         let params = cache.get(k)?;
-        let pk = describe.proving_key(&params)?;
+        let bar =
+            crate::progress::spinner(progress, format!("generating the circuit's keys (k = {k})"));
+        let pk = describe.proving_key(&params);
+        bar.finish_and_clear();
+        let pk = pk?;
         Ok(InferenceProver {
             loaded: self,
             input,
