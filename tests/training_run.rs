@@ -4,71 +4,18 @@
 //! rate, train on a row outside the dataset or on other indices than the
 //! sampling function gives are rejected.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{copy_run, fixture, options, prove_with};
 use zkpot::circuits::circuits::membership::RowOpening;
-use zkpot::circuits::proving::{prove, proving_key};
-use zkpot::circuits::train::{weights_commitment_native, StepWitness, TrainStepCircuit};
+use zkpot::circuits::train::{weights_commitment_native, StepWitness};
 use zkpot::circuits::Fp;
-use zkpot::data::{commit_csv, CommitOptions, Dataset, DatasetSecret};
+use zkpot::data::Dataset;
 use zkpot::hex::fp_to_hex;
 use zkpot::params::ParamsCache;
 use zkpot::proof::Envelope;
 use zkpot::train::run::{train, verify_parent, verify_run, RunFile, TrainOptions};
-use zkpot::train::sampling::Sampling;
-use zkpot::train::statement::{verify_steps, StepStatement};
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    run: PathBuf,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris.csv");
-    let data = dir.path().join("iris");
-    let opts = CommitOptions {
-        secret: Some(DatasetSecret::from_bytes([21; 32])),
-        ..CommitOptions::default()
-    };
-    commit_csv(&iris, &data, &opts).unwrap();
-    let run = dir.path().join("run");
-    train(&ParamsCache::locate(None).unwrap(), &run, &options(&data)).unwrap();
-    Fixture {
-        _dir: dir,
-        data,
-        run,
-    }
-}
-
-/// The fixture run's options: 4-8-3 on iris, three steps of batch 4.
-fn options(data: &Path) -> TrainOptions {
-    TrainOptions {
-        data_dir: data.to_path_buf(),
-        widths: vec![4, 8, 3],
-        loss: zkpot::circuits::train::Loss::CrossEntropy,
-        lr: 0.25,
-        batch: 4,
-        steps: 3,
-        steps_per_proof: 1,
-        seed: 9,
-        beacon: Some([5; 32]),
-        sampling: Sampling::Shuffle,
-        release_weights: true,
-        from_run: None,
-        progress: false,
-    }
-}
-
-fn copy_run(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst.join("proofs")).unwrap();
-    std::fs::copy(src.join("run.json"), dst.join("run.json")).unwrap();
-    for e in std::fs::read_dir(src.join("proofs")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, dst.join("proofs").join(p.file_name().unwrap())).unwrap();
-    }
-}
+use zkpot::train::statement::verify_steps;
 
 #[test]
 fn runs_verify_and_tampered_runs_are_rejected() {
@@ -115,22 +62,6 @@ fn runs_verify_and_tampered_runs_are_rejected() {
     b.beacon_derived = true;
     std::fs::write(d.join("run.json"), serde_json::to_vec(&b).unwrap()).unwrap();
     assert!(verify_run(&cache, &d).is_err(), "beacon");
-}
-
-/// Proves statement `s` with the given witness parts, returning the envelope.
-fn prove_with(cache: &ParamsCache, s: &StepStatement, w: StepWitness, public: Vec<Fp>) -> Envelope {
-    let circuit = TrainStepCircuit::new(
-        s.spec.clone(),
-        s.dataset.layout,
-        s.dataset.depth as usize,
-        s.steps as usize,
-        Some(w),
-    )
-    .unwrap();
-    let params = cache.get(circuit.measure().unwrap().k).unwrap();
-    let pk = proving_key(&params, &circuit.describe()).unwrap();
-    let proof = prove(&params, &pk, circuit, &public).unwrap();
-    s.envelope(public, proof)
 }
 
 #[test]

@@ -240,6 +240,15 @@ mod tests {
     }
 
     #[test]
+    fn tags_are_injective_whatever_the_fields() {
+        // A class index of 1024 must not spill into the kind's bits, where
+        // it would give the entries of class 0 (as 256 or more fractional
+        // bits would give a sigmoid table the exp table's tag).
+        let one_hot = |class| Lookup::OneHot { class, classes: 9 };
+        assert_ne!(one_hot(1024).tag(), one_hot(0).tag());
+    }
+
+    #[test]
     fn one_hot_and_bit_entries() {
         let l = Lookup::OneHot {
             class: 3,

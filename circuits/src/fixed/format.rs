@@ -107,3 +107,19 @@ impl std::fmt::Display for QFormat {
         write!(f, "Q{}/{}b", self.frac_bits, self.bits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deserialization_checks_the_bounds() {
+        for bad in [
+            r#"{"frac_bits": 300, "bits": 8}"#,
+            r#"{"frac_bits": 4, "bits": 0}"#,
+            r#"{"frac_bits": 4, "bits": 41}"#,
+        ] {
+            assert!(serde_json::from_str::<QFormat>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -659,6 +659,43 @@ mod tests {
     }
 
     #[test]
+    fn zero_strides_and_oversized_windows_are_errors_not_panics() {
+        let conv = |stride, kernel| QLayer::Conv2d {
+            in_channels: 1,
+            out_channels: 1,
+            height: 4,
+            width: 4,
+            kernel: [kernel, kernel],
+            stride,
+            padding: 0,
+            activation: None,
+        };
+        let pool = |stride, kernel| QLayer::AvgPool2d {
+            channels: 1,
+            height: 4,
+            width: 4,
+            kernel,
+            stride,
+        };
+        for first in [conv(0, 3), conv(1, 7), pool(0, 2), pool(1, 8)] {
+            let m = QModel {
+                input: f(4, 8),
+                activation: f(4, 12),
+                weight: f(4, 8),
+                layers: vec![
+                    first,
+                    QLayer::Dense {
+                        inputs: 4,
+                        outputs: 2,
+                        activation: None,
+                    },
+                ],
+            };
+            assert!(m.validate().is_err(), "{:?}", m.layers[0]);
+        }
+    }
+
+    #[test]
     fn conv_fields_and_shapes() {
         let c = QLayer::Conv2d {
             in_channels: 1,

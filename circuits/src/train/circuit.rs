@@ -356,6 +356,18 @@ mod tests {
         }
     }
 
+    /// At depth 255 the index bits of `i + p` pass the gates: the tree depth
+    /// is bounded so the bits of an index are unique.
+    #[test]
+    fn trees_deeper_than_supported_are_refused() {
+        for depth in [41usize, 255, 300] {
+            assert!(
+                TrainStepCircuit::new(spec(), LAYOUT, depth, 1, None).is_err(),
+                "depth {depth}"
+            );
+        }
+    }
+
     #[test]
     fn one_and_two_steps_match_the_native_trainer() {
         for (steps, picks) in [(1usize, vec![1usize, 6]), (2, vec![0, 5, 3, 3])] {

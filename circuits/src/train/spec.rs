@@ -218,3 +218,21 @@ impl TrainSpec {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec read from a run file: formats with 200 fractional bits give an
+    /// update shift of 399 bits, whose remainder covers every field element.
+    #[test]
+    fn specs_with_out_of_envelope_formats_are_refused() {
+        let json = r#"{"widths":[4,8,3],"loss":"mse","lr_num":32,"lr_shift":8,"batch":16,
+            "formats":{"input":{"frac_bits":200,"bits":8},"weight":{"frac_bits":12,"bits":16},
+            "activation":{"frac_bits":200,"bits":16},"delta":{"frac_bits":211,"bits":16}}}"#;
+        let refused = serde_json::from_str::<TrainSpec>(json)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.validate().map_err(|e| e.to_string()));
+        assert!(refused.is_err(), "a 399-bit update shift was accepted");
+    }
+}

@@ -1,0 +1,297 @@
+//! Hostile statements: run directories and proof files written by a prover
+//! who tries to make `zkpot verify` accept a false claim, crash, hang or
+//! allocate without bound. Each is refused with a clear error before any key
+//! is built.
+
+mod common;
+
+use common::{copy_run, fixture, prove_with};
+use zkpot::circuits::fixed::QFormat;
+use zkpot::circuits::infer::{QLayer, QModel, Visibility};
+use zkpot::circuits::train::{init_params, sgd_step, weights_commitment_native, StepWitness};
+use zkpot::circuits::Fp;
+use zkpot::data::Dataset;
+use zkpot::hex::fp_to_hex;
+use zkpot::infer::{verify_inferences, InferenceStatement, LoadedModel};
+use zkpot::params::ParamsCache;
+use zkpot::proof::{Envelope, StatementKind};
+use zkpot::train::run::{init_salt, verify_run, RunFile};
+use zkpot::train::statement::{verify_steps, StepStatement};
+
+/// Proves every group of `run` (one step a proof) on the honest dataset's
+/// rows, at the indices the run's own statement implies, with its chain
+/// recomputed natively: what a prover who edits run.json before proving
+/// can produce. Writes run.json and the proofs into `dir`.
+fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data: &Dataset) {
+    assert_eq!(run.steps_per_proof, 1);
+    let salt = |t: u64| {
+        if t == 0 {
+            init_salt(run.seed)
+        } else {
+            Fp::from(1000 + t)
+        }
+    };
+    let bits = run.spec.formats.weight.bits;
+    let mut params = init_params(&run.spec, run.seed);
+    run.chain = vec![run.chain[0].clone(); run.steps as usize + 1];
+    let mut sampler = run.statement(0).unwrap().sampler().unwrap();
+    let mut checkpoints = vec![params.clone()];
+    for t in 0..run.steps {
+        let batch: Vec<Vec<i64>> = sampler
+            .indices(t)
+            .into_iter()
+            .map(|i| data.row(i).unwrap())
+            .collect();
+        params = sgd_step(&run.spec, &params, &batch).unwrap().0;
+        run.chain[t as usize + 1] = fp_to_hex(&weights_commitment_native(
+            salt(t + 1),
+            &params.flatten(),
+            bits,
+        ));
+        checkpoints.push(params.clone());
+    }
+    std::fs::create_dir_all(dir.join("proofs")).unwrap();
+    for g in 0..run.groups() {
+        let s = run.statement(g).unwrap();
+        let mut smp = s.sampler().unwrap();
+        let public = s.public_inputs(&mut smp).unwrap();
+        let openings = smp
+            .indices(g as u64)
+            .into_iter()
+            .map(|i| data.opening(i).unwrap())
+            .collect();
+        let w = StepWitness {
+            params: checkpoints[g].clone(),
+            salt_in: salt(g as u64),
+            salt_out: salt(g as u64 + 1),
+            openings,
+            context: s.context(),
+        };
+        let e = prove_with(cache, &s, w, public);
+        std::fs::write(dir.join(&run.proofs[g]), e.to_bytes()).unwrap();
+    }
+    std::fs::write(dir.join("run.json"), serde_json::to_vec(&run).unwrap()).unwrap();
+}
+
+#[test]
+fn a_row_count_other_than_the_committed_one_is_rejected() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let data = Dataset::load(&f.data).unwrap();
+    let run = RunFile::read(&f.run.join("run.json")).unwrap();
+    // The forging helper reproduces an honest run, which verifies.
+    let honest = f.dir.path().join("reproved");
+    forge_run(&cache, &honest, run.clone(), &data);
+    verify_run(&cache, &honest).unwrap();
+    // After seeing the beacon, the prover claims 140 of the 150 rows: another
+    // batch schedule over the same tree (depth 8 fits both counts).
+    let mut fewer = run;
+    fewer.dataset.n_rows = 140;
+    let forged = f.dir.path().join("fewer-rows");
+    forge_run(&cache, &forged, fewer, &data);
+    assert!(
+        verify_run(&cache, &forged).is_err(),
+        "a run over another row count than the dataset root commits to"
+    );
+}
+
+/// The statement of `e` edited as JSON by `edit`, with the public inputs the
+/// edited statement implies (as far as this build can compute them), so the
+/// verifier's own checks are what must refuse it.
+fn edited_step(e: &Envelope, edit: impl FnOnce(&mut serde_json::Value)) -> Envelope {
+    let mut v: serde_json::Value = serde_json::from_slice(&e.statement).unwrap();
+    edit(&mut v);
+    let statement = serde_json::to_vec(&v).unwrap();
+    let public = StepStatement::from_bytes(&statement)
+        .and_then(|s| {
+            let mut smp = s.sampler()?;
+            s.public_inputs(&mut smp)
+        })
+        .unwrap_or_else(|_| e.public_inputs.clone());
+    Envelope {
+        statement,
+        public_inputs: public,
+        ..e.clone()
+    }
+}
+
+fn step_error(cache: &ParamsCache, e: Envelope) -> String {
+    verify_steps(cache, &[e]).unwrap_err().to_string()
+}
+
+#[test]
+fn hostile_training_statements_are_refused_before_any_key() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let run = RunFile::read(&f.run.join("run.json")).unwrap();
+    let honest = Envelope::from_bytes(&std::fs::read(f.run.join(&run.proofs[0])).unwrap()).unwrap();
+    verify_steps(&cache, std::slice::from_ref(&honest)).unwrap();
+
+    // Formats whose update shift is 399 bits: every updated weight is free.
+    let e = edited_step(&honest, |v| {
+        let s = &mut v["spec"];
+        s["loss"] = "mse".into();
+        s["lr_num"] = 32.into();
+        s["lr_shift"] = 8.into();
+        s["batch"] = 16.into();
+        s["formats"]["input"] = serde_json::json!({"frac_bits": 200, "bits": 8});
+        s["formats"]["activation"] = serde_json::json!({"frac_bits": 200, "bits": 16});
+        s["formats"]["delta"] = serde_json::json!({"frac_bits": 211, "bits": 16});
+    });
+    let err = step_error(&cache, e);
+    assert!(err.contains("fractional bits"), "{err}");
+
+    // A tree deeper than the row count needs (at depth 255 the index bits of
+    // i + p pass the gates).
+    for depth in [9u32, 255] {
+        let e = edited_step(&honest, |v| v["dataset"]["depth"] = depth.into());
+        let err = step_error(&cache, e);
+        assert!(err.contains("depth"), "depth {depth}: {err}");
+    }
+
+    // No rows (sampling would divide by zero) and absurd row counts (the
+    // shuffle would allocate one entry a row).
+    for n in [0u64, 1 << 62] {
+        let e = edited_step(&honest, |v| v["dataset"]["n_rows"] = n.into());
+        let err = step_error(&cache, e);
+        assert!(err.contains("n_rows"), "n_rows {n}: {err}");
+    }
+
+    // Sizes far beyond any circuit this tool proves.
+    let e = edited_step(&honest, |v| {
+        v["spec"]["widths"] = serde_json::json!([4, 4096, 4096, 3]);
+        v["spec"]["batch"] = 1024.into();
+        v["steps"] = 1024.into();
+    });
+    let err = step_error(&cache, e);
+    assert!(err.contains("outside the supported range"), "{err}");
+}
+
+#[test]
+fn a_run_whose_depth_does_not_match_its_rows_is_refused() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let mut run = RunFile::read(&f.run.join("run.json")).unwrap();
+    run.dataset.depth += 1;
+    let d = f.dir.path().join("deeper");
+    copy_run(&f.run, &d);
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&run).unwrap()).unwrap();
+    let err = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(err.contains("depth"), "{err}");
+}
+
+/// An inference envelope for `statement` (JSON) with the public inputs it
+/// implies, if they can be computed, and no proof.
+fn inference_envelope(statement: serde_json::Value) -> Envelope {
+    let bytes = serde_json::to_vec(&statement).unwrap();
+    let public = InferenceStatement::from_bytes(&bytes)
+        .and_then(|s| s.public_inputs())
+        .unwrap_or_default();
+    Envelope {
+        kind: StatementKind::Inference,
+        statement: bytes,
+        public_inputs: public,
+        proof: vec![0; 64],
+    }
+}
+
+fn small_cnn() -> serde_json::Value {
+    let f = |frac, bits| QFormat::new(frac, bits).unwrap();
+    let model = QModel {
+        input: f(6, 8),
+        activation: f(6, 16),
+        weight: f(6, 8),
+        layers: vec![
+            QLayer::Conv2d {
+                in_channels: 1,
+                out_channels: 2,
+                height: 4,
+                width: 4,
+                kernel: [3, 3],
+                stride: 1,
+                padding: 1,
+                activation: None,
+            },
+            QLayer::Dense {
+                inputs: 32,
+                outputs: 3,
+                activation: None,
+            },
+        ],
+    };
+    serde_json::json!({
+        "model": model,
+        "input": "private",
+        "output": "public",
+        "weights_commitment": fp_to_hex(&Fp::from(7)),
+        "input_values": null,
+        "input_commitment": null,
+        "output_values": [0, 0, 0],
+        "output_commitment": null,
+    })
+}
+
+#[test]
+fn hostile_inference_statements_are_refused_before_any_key() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let error = |s: serde_json::Value| {
+        verify_inferences(&cache, &[inference_envelope(s)])
+            .unwrap_err()
+            .to_string()
+    };
+    // The statement itself is well formed up to the proof.
+    let err = error(small_cnn());
+    assert!(!err.contains("outside the supported range"), "{err}");
+
+    // A zero stride (the output shape divides by it).
+    let mut s = small_cnn();
+    s["model"]["layers"][0]["stride"] = 0.into();
+    let err = error(s);
+    assert!(err.contains("stride"), "{err}");
+
+    // A weight format with 300 fractional bits: a rescale shift of 298 bits
+    // leaves every output free (fractional bits are not committed).
+    let mut s = small_cnn();
+    s["model"]["weight"] = serde_json::json!({"frac_bits": 300, "bits": 8});
+    let err = error(s);
+    assert!(err.contains("fractional bits"), "{err}");
+
+    // A format without bits.
+    let mut s = small_cnn();
+    s["model"]["activation"] = serde_json::json!({"frac_bits": 6, "bits": 0});
+    let err = error(s);
+    assert!(err.contains("bits"), "{err}");
+}
+
+#[test]
+fn public_inputs_outside_their_format_are_refused() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = |frac, bits| QFormat::new(frac, bits).unwrap();
+    // A max pool first and a committed output: the output cells are the
+    // inputs themselves, so an input outside its 8-bit format reaches the
+    // commitment, whose packing is then not injective.
+    let model = QModel {
+        input: f(4, 8),
+        activation: f(4, 8),
+        weight: f(4, 8),
+        layers: vec![QLayer::MaxPool2d {
+            channels: 1,
+            height: 2,
+            width: 2,
+            kernel: 2,
+            stride: 2,
+        }],
+    };
+    let prover = LoadedModel::from_parts(model, vec![], Fp::from(3))
+        .keygen(&cache, Visibility::Public, Visibility::Committed)
+        .unwrap();
+    let ok = prover.prove_quantized(vec![5, -3, 7, 1]).unwrap();
+    verify_inferences(&cache, &[ok.envelope]).unwrap();
+    let outside = prover
+        .prove_quantized(vec![1000, 1000, 1000, 1000])
+        .unwrap();
+    let err = verify_inferences(&cache, &[outside.envelope])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("input"), "{err}");
+}
