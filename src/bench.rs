@@ -103,10 +103,7 @@ pub fn peak_memory_mib() -> Option<f64> {
 /// The fixed-point format the dense benchmarks use: 7 fractional bits, 16-bit
 /// values. ReLU of 16-bit values is computed from the sign of the top 8-bit limb,
 /// so the table stays small and `k` follows the layer's size.
-pub const BENCH_FORMAT: QFormat = QFormat {
-    frac_bits: 7,
-    bits: 16,
-};
+pub const BENCH_FORMAT: QFormat = QFormat::constant(7, 16);
 
 /// A deterministic dense layer `inputs -> outputs` with ReLU and bias, batch 1,
 /// whose outputs fit [`BENCH_FORMAT`]. Inputs are non-negative like the
@@ -137,7 +134,7 @@ pub fn dense_case(inputs: usize, outputs: usize) -> Result<DenseLayerCircuit, Er
         bias: Some(QTensor::from_vec(
             &[outputs],
             b,
-            spec.bias_format(),
+            spec.bias_format()?,
             "bench bias",
         )?),
     };

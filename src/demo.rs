@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::data::{commit_csv, CommitOptions, Dataset};
 use crate::params::ParamsCache;
-use crate::train::run::{train, verify_run, TrainOptions};
+use crate::train::run::{train, verify_run_against, TrainOptions};
 use crate::train::sampling::Sampling;
 use crate::train::trainer::accuracy_fixed;
 use crate::Error;
@@ -181,7 +181,8 @@ pub fn run_demo(
     let t = Instant::now();
     let report = train(cache, &run_dir, &opts)?;
     let train_s = t.elapsed().as_secs_f64();
-    let verdict = verify_run(cache, &run_dir)?;
+    // Verified against the commitment published before training.
+    let verdict = verify_run_against(cache, &run_dir, Some(&c))?;
 
     let data = Dataset::load(&data_dir)?;
     let rows: Vec<Vec<i64>> = (0..data.n_rows())
@@ -205,7 +206,7 @@ pub fn run_demo(
     let path = run_dir.join("inference-row0.zkpot");
     std::fs::write(&path, proof.envelope.to_bytes()).map_err(io)?;
     let t = Instant::now();
-    crate::train::run::verify_linked(cache, &run_dir, &proof.envelope)?;
+    crate::train::run::verify_linked(cache, &run_dir, &proof.envelope, Some(&c))?;
     let link_s = t.elapsed().as_secs_f64();
     Ok(DemoReport {
         dir: dir.display().to_string(),

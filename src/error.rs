@@ -17,6 +17,9 @@ pub enum Error {
     /// A circuit could not be planned.
     #[error(transparent)]
     Circuit(#[from] CircuitError),
+    /// A statement outside the supported envelope.
+    #[error(transparent)]
+    Envelope(#[from] zkpot_circuits::envelope::EnvelopeError),
     /// A dataset could not be read, committed or opened.
     #[error(transparent)]
     Data(Box<DataError>),

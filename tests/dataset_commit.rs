@@ -34,7 +34,7 @@ fn bundled_datasets_commit_and_reload() {
             "{name}"
         );
         let d = Dataset::load(dir.path()).unwrap();
-        assert_eq!(d.root(), c.root().unwrap());
+        assert_eq!(d.tree_root(), c.tree_root().unwrap());
         assert_eq!(d.row(0).unwrap().len(), features + 1);
         assert_eq!(
             Commitment::read(&dir.path().join("commitment.json")).unwrap(),
@@ -86,7 +86,15 @@ fn commitment_file_holds_no_row_data() {
     };
     assert_eq!(
         keys(&v),
-        ["depth", "format", "n_rows", "root", "schema", "version"]
+        [
+            "depth",
+            "format",
+            "n_rows",
+            "root",
+            "schema",
+            "tree_root",
+            "version"
+        ]
     );
     assert_eq!(
         keys(&v["schema"]),
@@ -215,11 +223,35 @@ fn commitment_files_of_other_versions_or_truncated_are_refused() {
     commit_csv(&fixture("iris.csv"), dir.path(), &opts(8)).unwrap();
     let path = dir.path().join("commitment.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("\"version\": 1", "\"version\": 2")).unwrap();
+    // Version 1 files had a root that did not bind the metadata.
+    std::fs::write(&path, text.replace("\"version\": 2", "\"version\": 1")).unwrap();
     assert!(matches!(
         Commitment::read(&path),
-        Err(DataError::Version { found: 2, .. })
+        Err(DataError::Version { found: 1, .. })
     ));
+    // The public root binds the row count, depth and schema: a file that
+    // changes any of them under the same root is refused.
+    let c: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let edits: [(&str, serde_json::Value); 4] = [
+        ("n_rows", 140.into()),
+        ("depth", 9.into()),
+        ("tree_root", c["root"].clone()),
+        ("schema", {
+            let mut s = c["schema"].clone();
+            s["classes"][0] = "other".into();
+            s
+        }),
+    ];
+    for (field, value) in edits {
+        let mut v = c.clone();
+        v[field] = value;
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        let err = Commitment::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("does not commit") || err.contains("depth"),
+            "{field}: {err}"
+        );
+    }
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
     assert!(matches!(
         Commitment::read(&path),

@@ -59,7 +59,7 @@ fn tampered_openings_do_not_yield_valid_proofs() {
     let layout = data.commitment().schema.layout();
     let depth = data.commitment().depth as usize;
     let honest = data.opening(42).unwrap();
-    let public = [data.root(), Fp::from(42)];
+    let public = [data.tree_root(), Fp::from(42)];
     let describe = MembershipCircuit::new(layout, depth, None).unwrap();
     let params = cache.get(describe.k().unwrap()).unwrap();
     let pk = proving_key(&params, &describe).unwrap();

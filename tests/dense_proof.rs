@@ -24,7 +24,7 @@ fn circuit(seed: i64) -> DenseLayerCircuit {
     let witness = DenseWitness {
         x: QTensor::from_vec(&[1, 16], x, f, "x").unwrap(),
         w: QTensor::from_vec(&[8, 16], w, f, "w").unwrap(),
-        bias: Some(QTensor::from_vec(&[8], b, spec.bias_format(), "b").unwrap()),
+        bias: Some(QTensor::from_vec(&[8], b, spec.bias_format().unwrap(), "b").unwrap()),
     };
     DenseLayerCircuit::new(spec, 1, true, 8, Some(witness)).unwrap()
 }

@@ -7,7 +7,7 @@ mod common;
 
 use common::{copy_run, fixture, prove_with};
 use zkpot::circuits::fixed::QFormat;
-use zkpot::circuits::infer::{QLayer, QModel, Visibility};
+use zkpot::circuits::infer::{AnyInference, InferenceWitness, QLayer, QModel, Visibility};
 use zkpot::circuits::train::{init_params, sgd_step, weights_commitment_native, StepWitness};
 use zkpot::circuits::Fp;
 use zkpot::data::Dataset;
@@ -31,10 +31,10 @@ fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data:
             Fp::from(1000 + t)
         }
     };
-    let bits = run.spec.formats.weight.bits;
+    let bits = run.spec.formats.weight.bits();
     let mut params = init_params(&run.spec, run.seed);
     run.chain = vec![run.chain[0].clone(); run.steps as usize + 1];
-    let mut sampler = run.statement(0).unwrap().sampler().unwrap();
+    let sampler = run.statement(0).unwrap().sampler().unwrap();
     let mut checkpoints = vec![params.clone()];
     for t in 0..run.steps {
         let batch: Vec<Vec<i64>> = sampler
@@ -51,21 +51,21 @@ fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data:
         checkpoints.push(params.clone());
     }
     std::fs::create_dir_all(dir.join("proofs")).unwrap();
-    for g in 0..run.groups() {
+    for (g, params) in checkpoints.iter().take(run.groups()).enumerate() {
         let s = run.statement(g).unwrap();
-        let mut smp = s.sampler().unwrap();
-        let public = s.public_inputs(&mut smp).unwrap();
+        let smp = s.sampler().unwrap();
+        let public = s.public_inputs(&smp).unwrap();
         let openings = smp
             .indices(g as u64)
             .into_iter()
             .map(|i| data.opening(i).unwrap())
             .collect();
         let w = StepWitness {
-            params: checkpoints[g].clone(),
+            params: params.clone(),
             salt_in: salt(g as u64),
             salt_out: salt(g as u64 + 1),
             openings,
-            context: s.context(),
+            context: s.context().unwrap(),
         };
         let e = prove_with(cache, &s, w, public);
         std::fs::write(dir.join(&run.proofs[g]), e.to_bytes()).unwrap();
@@ -104,8 +104,8 @@ fn edited_step(e: &Envelope, edit: impl FnOnce(&mut serde_json::Value)) -> Envel
     let statement = serde_json::to_vec(&v).unwrap();
     let public = StepStatement::from_bytes(&statement)
         .and_then(|s| {
-            let mut smp = s.sampler()?;
-            s.public_inputs(&mut smp)
+            let smp = s.sampler()?;
+            s.public_inputs(&smp)
         })
         .unwrap_or_else(|_| e.public_inputs.clone());
     Envelope {
@@ -263,6 +263,46 @@ fn hostile_inference_statements_are_refused_before_any_key() {
     assert!(err.contains("bits"), "{err}");
 }
 
+/// A proof of `model` on the public quantized `input` with a committed
+/// output, made directly from the circuit (as a prover who skips the
+/// library's checks would), wrapped in its statement.
+fn committed_output_proof(cache: &ParamsCache, model: &QModel, input: Vec<i64>) -> Envelope {
+    let witness = InferenceWitness {
+        weights: vec![],
+        weight_salt: Fp::from(3),
+        input: input.clone(),
+        input_salt: Fp::from(0),
+        output_salt: Fp::from(4),
+    };
+    let circuit = AnyInference::new(
+        model.clone(),
+        Visibility::Public,
+        Visibility::Committed,
+        Some(witness),
+    )
+    .unwrap();
+    let (public, _) = circuit.public_inputs().unwrap();
+    let params = cache.get(circuit.measure().unwrap().k).unwrap();
+    let pk = circuit.describe().proving_key(&params).unwrap();
+    let proof = circuit.prove(&params, &pk, &public).unwrap();
+    let statement = serde_json::json!({
+        "model": model,
+        "input": "public",
+        "output": "committed",
+        "weights_commitment": fp_to_hex(&public[0]),
+        "input_values": input,
+        "input_commitment": null,
+        "output_values": null,
+        "output_commitment": fp_to_hex(&public[public.len() - 1]),
+    });
+    Envelope {
+        kind: StatementKind::Inference,
+        statement: serde_json::to_vec(&statement).unwrap(),
+        public_inputs: public,
+        proof,
+    }
+}
+
 #[test]
 fn public_inputs_outside_their_format_are_refused() {
     let cache = ParamsCache::locate(None).unwrap();
@@ -282,16 +322,18 @@ fn public_inputs_outside_their_format_are_refused() {
             stride: 2,
         }],
     };
+    let ok = committed_output_proof(&cache, &model, vec![5, -3, 7, 1]);
+    verify_inferences(&cache, &[ok]).unwrap();
+    let outside = committed_output_proof(&cache, &model, vec![1000, 1000, 1000, 1000]);
+    let err = verify_inferences(&cache, &[outside])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("public input 0"), "{err}");
+    // The library's prover refuses such an input before proving.
     let prover = LoadedModel::from_parts(model, vec![], Fp::from(3))
         .keygen(&cache, Visibility::Public, Visibility::Committed)
         .unwrap();
-    let ok = prover.prove_quantized(vec![5, -3, 7, 1]).unwrap();
-    verify_inferences(&cache, &[ok.envelope]).unwrap();
-    let outside = prover
+    assert!(prover
         .prove_quantized(vec![1000, 1000, 1000, 1000])
-        .unwrap();
-    let err = verify_inferences(&cache, &[outside.envelope])
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("input"), "{err}");
+        .is_err());
 }

@@ -67,15 +67,16 @@ fn fixed_point_tracks_float_on_digits() {
             formats: TrainFormats::for_input(train.commitment().schema.format),
         };
         spec.validate().unwrap();
-        let mut sampler = Sampler::new(
+        let sampler = Sampler::new(
             [1; 32],
             [2; 32],
             train.n_rows(),
             spec.batch,
             Sampling::Shuffle,
-        );
+        )
+        .unwrap();
         let steps = 8 * sampler.steps_per_epoch();
-        let run = train_native(&spec, init_params(&spec, 42), &mut sampler, steps, |i| {
+        let run = train_native(&spec, init_params(&spec, 42), &sampler, steps, |i| {
             train.row(i).unwrap()
         })
         .unwrap();

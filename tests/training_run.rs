@@ -74,19 +74,19 @@ fn dishonest_steps_are_rejected() {
     assert!(verify_steps(&cache, std::slice::from_ref(&honest)).is_ok());
 
     let s = run.statement(0).unwrap();
-    let mut sampler = s.sampler().unwrap();
-    let public = s.public_inputs(&mut sampler).unwrap();
+    let sampler = s.sampler().unwrap();
+    let public = s.public_inputs(&sampler).unwrap();
     let indices = sampler.indices(0);
     let openings: Vec<RowOpening> = indices.iter().map(|i| data.opening(*i).unwrap()).collect();
     let w0 = zkpot::circuits::train::init_params(&run.spec, run.seed);
     let salt_in = zkpot::train::run::init_salt(run.seed);
-    let bits = run.spec.formats.weight.bits;
+    let bits = run.spec.formats.weight.bits();
     let witness = |openings: Vec<RowOpening>| StepWitness {
         params: w0.clone(),
         salt_in,
         salt_out: Fp::from(777),
         openings,
-        context: s.context(),
+        context: s.context().unwrap(),
     };
 
     // Skipping the update: claim C_out commits to the unchanged weights.
@@ -96,7 +96,7 @@ fn dishonest_steps_are_rejected() {
         &w0.flatten(),
         bits,
     ));
-    let skip_public = skip.public_inputs(&mut skip.sampler().unwrap()).unwrap();
+    let skip_public = skip.public_inputs(&skip.sampler().unwrap()).unwrap();
     let e = prove_with(&cache, &skip, witness(openings.clone()), skip_public);
     assert!(verify_steps(&cache, &[e]).is_err(), "skipped update");
 
@@ -115,9 +115,7 @@ fn dishonest_steps_are_rejected() {
     flat[0] += 1;
     let mut changed = s.clone();
     changed.c_out = fp_to_hex(&weights_commitment_native(Fp::from(777), &flat, bits));
-    let changed_public = changed
-        .public_inputs(&mut changed.sampler().unwrap())
-        .unwrap();
+    let changed_public = changed.public_inputs(&changed.sampler().unwrap()).unwrap();
     let e = prove_with(&cache, &changed, witness(openings.clone()), changed_public);
     assert!(verify_steps(&cache, &[e]).is_err(), "changed weight");
 
@@ -130,7 +128,7 @@ fn dishonest_steps_are_rejected() {
         bits,
     ));
     fast.c_out = honest_next.clone();
-    let fast_public = fast.public_inputs(&mut fast.sampler().unwrap()).unwrap();
+    let fast_public = fast.public_inputs(&fast.sampler().unwrap()).unwrap();
     let mut slow = fast.clone();
     slow.spec.lr_num = s.spec.lr_num;
     // Proven with the original rate's circuit, presented as the faster rate.
@@ -141,7 +139,7 @@ fn dishonest_steps_are_rejected() {
         fast_public.clone(),
     );
     let relabeled = Envelope {
-        statement: fast.to_bytes(),
+        statement: fast.to_bytes().unwrap(),
         ..e
     };
     assert!(
@@ -185,7 +183,7 @@ fn inferences_link_to_the_trained_model_only() {
         .keygen(&cache, Visibility::Private, Visibility::Public)
         .unwrap();
     let p = prover.prove_quantized(x.clone()).unwrap();
-    let (verdict, statement) = verify_linked(&cache, &f.run, &p.envelope).unwrap();
+    let (verdict, statement) = verify_linked(&cache, &f.run, &p.envelope, None).unwrap();
     assert_eq!(statement.weights_commitment, verdict.final_commitment);
 
     // The same architecture with one weight changed is another model.
@@ -197,7 +195,7 @@ fn inferences_link_to_the_trained_model_only() {
         .unwrap()
         .prove_quantized(x)
         .unwrap();
-    let err = verify_linked(&cache, &f.run, &q.envelope)
+    let err = verify_linked(&cache, &f.run, &q.envelope, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("other weights"), "{err}");
@@ -246,9 +244,9 @@ fn fine_tuning_starts_from_the_parent_runs_model_only() {
     let v = verify_run(&cache, &child).unwrap();
     assert!(v.from_checkpoint);
     assert_eq!(v.initial_commitment, parent.final_commitment);
-    verify_parent(&cache, &child, &f.run).unwrap();
+    verify_parent(&cache, &child, &f.run, None).unwrap();
     // The parent did not start from the child.
-    assert!(verify_parent(&cache, &f.run, &child).is_err());
+    assert!(verify_parent(&cache, &f.run, &child, None).is_err());
 
     // Another architecture cannot start from the checkpoint.
     let other = TrainOptions {

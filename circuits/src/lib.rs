@@ -9,7 +9,8 @@
 //! - [`field`]: signed integers in the circuit field;
 //! - [`chips`]: halo2 chips (lookup table, range checks, rescale, activations,
 //!   wide multiply-accumulate, dense layers), each beside its native reference;
-//! - [`circuits`]: complete circuits built from the chips.
+//! - [`circuits`]: complete circuits built from the chips;
+//! - [`envelope`]: the bounds every statement must stay inside.
 //!
 //! Proofs use `halo2_proofs` with inner-product commitments over the Pasta
 //! curves: no trusted setup. The circuit field is [`Fp`] (`pallas::Base`).
@@ -19,6 +20,7 @@
 
 pub mod chips;
 pub mod circuits;
+pub mod envelope;
 pub mod field;
 pub mod fixed;
 pub mod infer;

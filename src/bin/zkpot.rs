@@ -50,6 +50,10 @@ enum Command {
         /// An inference proof to check against the run's trained model, or
         /// the parent run a fine-tuning run started from.
         inference: Option<PathBuf>,
+        /// The dataset commitment (commitment.json) as published, obtained
+        /// independently of the run: the run must have trained on exactly it.
+        #[arg(long)]
+        dataset: Option<PathBuf>,
         /// Print JSON instead of a summary.
         #[arg(long)]
         json: bool,
@@ -265,8 +269,15 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
         Command::Verify {
             path,
             inference,
+            dataset,
             json,
-        } => verify(&cache, &path, inference.as_deref(), json)?,
+        } => verify(
+            &cache,
+            &path,
+            inference.as_deref(),
+            dataset.as_deref(),
+            json,
+        )?,
         Command::Infer { command } => infer(&cache, command)?,
         Command::Inspect { file } => inspect(&file)?,
         Command::Data { command } => data(command)?,
@@ -547,9 +558,16 @@ fn verify(
     cache: &ParamsCache,
     path: &std::path::Path,
     inference: Option<&std::path::Path>,
+    dataset: Option<&std::path::Path>,
     json: bool,
 ) -> Result<(), zkpot::Error> {
+    let published = dataset.map(zkpot::data::Commitment::read).transpose()?;
     if path.is_file() {
+        if published.is_some() {
+            return Err(zkpot::Error::Options(
+                "--dataset checks a training run directory, not a proof file".into(),
+            ));
+        }
         let e = read_envelope(path)?;
         let start = std::time::Instant::now();
         match e.kind {
@@ -595,7 +613,7 @@ fn verify(
     }
     let run = path;
     if let Some(parent) = inference.filter(|p| p.is_dir()) {
-        let (c, p) = zkpot::train::run::verify_parent(cache, run, parent)?;
+        let (c, p) = zkpot::train::run::verify_parent(cache, run, parent, published.as_ref())?;
         if json {
             println!(
                 "{}",
@@ -617,7 +635,7 @@ fn verify(
     }
     if let Some(i) = inference {
         let e = read_envelope(i)?;
-        let (v, s) = zkpot::train::run::verify_linked(cache, run, &e)?;
+        let (v, s) = zkpot::train::run::verify_linked(cache, run, &e, published.as_ref())?;
         if json {
             println!(
                 "{}",
@@ -634,7 +652,7 @@ fn verify(
         }
         return Ok(());
     }
-    let v = zkpot::train::run::verify_run(cache, run)?;
+    let v = zkpot::train::run::verify_run_against(cache, run, published.as_ref())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(());
@@ -643,13 +661,29 @@ fn verify(
         "VALID proof of training ({} proofs, verified in {:.2} s)",
         v.proofs, v.verify_s
     );
-    println!("  dataset root     {} ({} rows)", v.dataset_root, v.n_rows);
+    println!(
+        "  dataset root     {} ({} rows, depth {}, features {}){}",
+        v.dataset_root,
+        v.n_rows,
+        v.depth,
+        v.data_format,
+        if v.dataset_checked {
+            ", the given commitment"
+        } else {
+            ": compare it with the published commitment, or pass --dataset"
+        }
+    );
     println!(
         "  model            mlp {:?}, {:?} loss, lr {}, batch {}",
         v.spec.widths,
         v.spec.loss,
         v.spec.lr(),
         v.spec.batch
+    );
+    let f = &v.spec.formats;
+    println!(
+        "  formats          weights {}, activations {}, deltas {}",
+        f.weight, f.activation, f.delta
     );
     println!("  steps            {} ({:?} sampling)", v.steps, v.sampling);
     println!(
@@ -765,7 +799,10 @@ fn data(command: DataCommand) -> Result<(), zkpot::Error> {
                 c.schema.n_features,
                 start.elapsed().as_secs_f64()
             );
-            println!("root        {}", c.root);
+            println!(
+                "root        {} (public: publish it before training)",
+                c.root
+            );
             println!("public      {}", out.join("commitment.json").display());
             println!(
                 "private     {} {} (keep these)",
@@ -776,18 +813,20 @@ fn data(command: DataCommand) -> Result<(), zkpot::Error> {
         DataCommand::Inspect { commitment, json } => {
             let c = Commitment::read(&commitment)?;
             if json {
-                println!("{}", c.to_json());
+                println!("{}", c.to_json()?);
             } else {
                 let s = &c.schema;
                 println!("dataset commitment (format version {})", c.version);
-                println!("  root           {}", c.root);
+                println!("  root           {} (binds the rows below)", c.root);
+                println!("  Merkle root    {}", c.tree_root);
                 println!("  rows           {} (Merkle depth {})", c.n_rows, c.depth);
                 println!("  features       {}", s.n_features);
                 println!("  classes        {}", s.classes.join(", "));
                 println!("  label column   {}", s.label_column);
                 println!(
                     "  fixed point    {} fractional bits, {}-bit values",
-                    s.format.frac_bits, s.format.bits
+                    s.format.frac_bits(),
+                    s.format.bits()
                 );
                 println!("  normalization  {:?}", s.normalization.kind);
             }

@@ -1,7 +1,9 @@
 //! Committing a CSV dataset: two streaming passes (statistics, then quantize and
 //! hash), a Poseidon Merkle tree, and three files written only on success:
 //!
-//! - `commitment.json` (public): root, row count, depth, schema, format version;
+//! - `commitment.json` (public): the public root, the Merkle root, row count,
+//!   depth, schema and format version; the public root commits to all of them
+//!   ([`binding`](super::binding));
 //! - `dataset.secret` (private, 0600): the 32-byte salt secret;
 //! - `rows.bin` (private, 0600): the quantized rows, for later openings.
 
@@ -16,6 +18,7 @@ use zkpot_circuits::circuits::membership::leaves_native;
 use zkpot_circuits::fixed::QFormat;
 use zkpot_circuits::Fp;
 
+use super::binding::DatasetRef;
 use super::csv::{fields, CsvStream, Header};
 use super::error::{io, DataError};
 use super::rows::RowsWriter;
@@ -23,12 +26,12 @@ use super::schema::{FeatureStats, NormKind, Schema};
 use super::secret::DatasetSecret;
 use super::tree::MerkleTree;
 use crate::files::{temp_path, write_atomic};
-use crate::hex::{fp_from_hex, fp_to_hex};
+use crate::hex::fp_to_hex;
 
 /// The format name written into commitment files.
 pub const COMMITMENT_FORMAT: &str = "zkpot-dataset-commitment";
 /// The commitment file version this build writes and reads.
-pub const COMMITMENT_VERSION: u32 = 1;
+pub const COMMITMENT_VERSION: u32 = 2;
 
 /// Lines parsed per parallel chunk.
 const CHUNK: usize = 1 << 14;
@@ -40,9 +43,12 @@ pub struct Commitment {
     pub format: String,
     /// Always [`COMMITMENT_VERSION`] for files this build reads.
     pub version: u32,
-    /// The Merkle root, as `0x` and 64 hex digits of the field element's
-    /// little-endian encoding.
+    /// The public root (see [`binding`](super::binding)), as `0x` and 64 hex
+    /// digits of the field element's little-endian encoding: the value
+    /// statements name and a dataset is published as.
     pub root: String,
+    /// The Merkle root of the salted leaves, in the same encoding.
+    pub tree_root: String,
     /// Number of rows.
     pub n_rows: u64,
     /// Tree depth; leaves are padded with zeros to `2^depth`.
@@ -52,16 +58,55 @@ pub struct Commitment {
 }
 
 impl Commitment {
-    /// The root as a field element.
+    /// The public root as a field element.
     pub fn root(&self) -> Result<Fp, DataError> {
-        fp_from_hex(&self.root).ok_or_else(|| DataError::Malformed {
-            path: PathBuf::from("commitment.json"),
-            reason: format!("root {:?} is not a field element", self.root),
+        self.dataset_ref()?.public_root()
+    }
+
+    /// The Merkle root as a field element.
+    pub fn tree_root(&self) -> Result<Fp, DataError> {
+        self.dataset_ref()?.tree_root()
+    }
+
+    /// What statements over this dataset carry: the stated roots, size and
+    /// layout, and the digest of the schema (computed from it).
+    pub fn dataset_ref(&self) -> Result<DatasetRef, DataError> {
+        Ok(DatasetRef {
+            root: self.root.clone(),
+            tree_root: self.tree_root.clone(),
+            n_rows: self.n_rows,
+            depth: self.depth,
+            layout: self.schema.layout(),
+            classes: self.schema.classes.len() as u32,
+            schema_digest: fp_to_hex(&self.schema.digest()?),
         })
     }
 
-    /// Reads a commitment file, refusing other formats, other versions and
-    /// truncated or invalid JSON.
+    /// Checks everything a prover could have written inconsistently: the
+    /// schema's normalization has one entry a feature, the layout and sizes
+    /// are inside the envelope, the depth is the row count's and the public
+    /// root is the one the tree root, row count, depth and schema give.
+    pub fn check(&self) -> Result<(), DataError> {
+        let n = self.schema.n_features;
+        if self.schema.normalization.offset.len() != n || self.schema.normalization.scale.len() != n
+        {
+            return Err(DataError::Binding {
+                field: "schema",
+                reason: "the normalization does not have one entry a feature".into(),
+            });
+        }
+        if self.schema.feature_names.len() > n {
+            return Err(DataError::Binding {
+                field: "schema",
+                reason: "more feature names than features".into(),
+            });
+        }
+        self.dataset_ref()?.check(1)
+    }
+
+    /// Reads a commitment file, refusing other formats, other versions,
+    /// truncated or invalid JSON, and files whose public root does not commit
+    /// to their contents.
     pub fn read(path: &Path) -> Result<Self, DataError> {
         let text = std::fs::read_to_string(path).map_err(io(path))?;
         let bad = |reason: String| DataError::Malformed {
@@ -82,20 +127,14 @@ impl Commitment {
             });
         }
         let c: Commitment = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-        c.root()
-            .map_err(|_| bad(format!("root {:?} is not a field element", c.root)))?;
-        if c.schema.normalization.offset.len() != c.schema.n_features
-            || c.schema.normalization.scale.len() != c.schema.n_features
-        {
-            return Err(bad("normalization does not match the feature count".into()));
-        }
-        c.schema.layout().validate()?;
+        c.check().map_err(|e| bad(e.to_string()))?;
         Ok(c)
     }
 
     /// Pretty JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    pub fn to_json(&self) -> Result<String, DataError> {
+        serde_json::to_string_pretty(self)
+            .map_err(|e| DataError::Options(format!("commitment serialization: {e}")))
     }
 }
 
@@ -126,10 +165,7 @@ pub struct CommitOptions {
 impl Default for CommitOptions {
     fn default() -> Self {
         Self {
-            format: QFormat {
-                frac_bits: 6,
-                bits: 8,
-            },
+            format: QFormat::constant(6, 8),
             normalize: NormKind::MinMax,
             label_column: None,
             progress: false,
@@ -499,18 +535,21 @@ pub fn commit_csv(
     let leaves = leaves?;
 
     let tree = MerkleTree::build(leaves);
+    let binding = DatasetRef::new(tree.root(), n_rows, tree.depth(), &schema)?;
+    binding.check(1)?;
     let commitment = Commitment {
         format: COMMITMENT_FORMAT.into(),
         version: COMMITMENT_VERSION,
-        root: fp_to_hex(&tree.root()),
+        root: binding.root,
+        tree_root: binding.tree_root,
         n_rows,
         depth: tree.depth(),
         schema,
     };
+    let json = commitment.to_json()?;
     secret.write(&files.secret)?;
     std::fs::rename(&rows_tmp, &files.rows).map_err(io(&files.rows))?;
-    write_atomic(&files.commitment, commitment.to_json().as_bytes())
-        .map_err(io(&files.commitment))?;
+    write_atomic(&files.commitment, json.as_bytes()).map_err(io(&files.commitment))?;
     cleanup.dir = None;
     drop(cleanup);
     Ok(commitment)

@@ -54,7 +54,7 @@ impl Dataset {
                 .collect()
         };
         let tree = MerkleTree::build(leaves);
-        if tree.root() != commitment.root()? || tree.depth() != commitment.depth {
+        if tree.root() != commitment.tree_root()? || tree.depth() != commitment.depth {
             return Err(DataError::SecretMismatch {
                 path: dir.to_path_buf(),
             });
@@ -79,8 +79,9 @@ impl Dataset {
         &self.dir
     }
 
-    /// The Merkle root.
-    pub fn root(&self) -> Fp {
+    /// The Merkle root rows open against (the public root is the
+    /// commitment's [`root`](Commitment::root)).
+    pub fn tree_root(&self) -> Fp {
         self.tree.root()
     }
 

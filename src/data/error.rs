@@ -101,6 +101,29 @@ pub enum DataError {
     /// The row layout cannot be proven.
     #[error(transparent)]
     Circuit(#[from] CircuitError),
+    /// A dataset's size or depth outside the supported envelope.
+    #[error(transparent)]
+    Envelope(#[from] zkpot_circuits::envelope::EnvelopeError),
+    /// A value bound into a dataset's public root is malformed.
+    #[error("dataset {field}: {reason}")]
+    Binding {
+        /// Which value.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The stated public root is not the one the stated tree root, row
+    /// count, depth and schema give.
+    #[error(
+        "the dataset root {stated} does not commit to the stated tree root, row count, depth \
+         and schema (they give {computed})"
+    )]
+    RootMismatch {
+        /// The root the file states.
+        stated: String,
+        /// The root its values give.
+        computed: String,
+    },
 }
 
 /// Wraps an I/O error with its path.

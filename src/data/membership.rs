@@ -62,6 +62,6 @@ pub fn verify_membership(
     let circuit = circuit_for(commitment)?;
     let params = cache.get(circuit.k()?)?;
     let vk = verifying_key(&params, &circuit)?;
-    let public = [commitment.root()?, Fp::from(proof.index)];
+    let public = [commitment.tree_root()?, Fp::from(proof.index)];
     Ok(verify(&params, &vk, &public, &proof.proof)?)
 }

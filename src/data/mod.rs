@@ -1,11 +1,13 @@
 //! Datasets: loading CSV files, committing to them with a salted Poseidon
 //! Merkle tree, and opening rows natively and in proofs.
 //!
-//! `commit_csv` writes a public commitment (root, row count, schema) and two
+//! `commit_csv` writes a public commitment (a public root binding the Merkle
+//! root, row count, depth and schema) and two
 //! private files (the salt secret and the quantized rows); `Dataset::load` reads
 //! them back for proving, and `membership` proves that a row at a public index
 //! belongs to a committed dataset without revealing the row.
 
+mod binding;
 mod commit;
 mod csv;
 mod dataset;
@@ -16,6 +18,7 @@ mod schema;
 mod secret;
 mod tree;
 
+pub use binding::{public_root, DatasetRef};
 pub use commit::{
     commit_csv, CommitOptions, Commitment, DatasetFiles, LabelColumn, COMMITMENT_VERSION,
 };

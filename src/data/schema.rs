@@ -159,7 +159,7 @@ impl Schema {
     pub fn layout(&self) -> RowLayout {
         RowLayout {
             features: self.n_features,
-            feature_bits: self.format.bits,
+            feature_bits: self.format.bits(),
             label_bits: self.label_bits(),
         }
     }

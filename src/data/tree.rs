@@ -17,14 +17,7 @@ pub struct MerkleTree {
     levels: Vec<Vec<Fp>>,
 }
 
-/// The depth of the tree over `n` leaves: `ceil(log2 n)`, at least 1.
-pub fn depth_for(n: u64) -> u32 {
-    if n <= 2 {
-        1
-    } else {
-        64 - (n - 1).leading_zeros()
-    }
-}
+pub use zkpot_circuits::envelope::depth_for;
 
 impl MerkleTree {
     /// Builds the tree over `leaves`.

@@ -192,7 +192,7 @@ impl InferenceProver {
             crate::model::quantize::argmax(&output.iter().map(|v| *v as f64).collect::<Vec<_>>())
         };
         Ok(InferenceProof {
-            envelope: statement.envelope(public, proof),
+            envelope: statement.envelope(public, proof)?,
             output,
             class,
             input_salt,

@@ -3,8 +3,9 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use zkpot_circuits::envelope::bound;
 use zkpot_circuits::field::fp_from_i64;
-use zkpot_circuits::infer::{AnyInference, QModel, Visibility};
+use zkpot_circuits::infer::{AnyInference, QLayer, QModel, Visibility};
 use zkpot_circuits::Fp;
 
 use crate::hex::fp_from_hex;
@@ -47,19 +48,35 @@ fn hex_fp(s: &Option<String>, what: &str) -> Result<Fp, Error> {
 
 impl InferenceStatement {
     /// Canonical bytes (compact JSON).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        serde_json::to_vec(self).map_err(|e| bad(format!("statement serialization: {e}")))
     }
 
-    /// Parses and checks statement bytes.
+    /// Parses statement bytes and checks the model against the supported
+    /// envelope (formats, dimensions, sizes and shifts: see
+    /// [`QModel::validate`]); public values are checked by
+    /// [`public_inputs`](Self::public_inputs).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let s: InferenceStatement =
             serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-        s.model.validate().map_err(|e| bad(e.to_string()))?;
+        s.model.validate()?;
         Ok(s)
     }
 
-    /// The public inputs this statement implies.
+    /// The range a public output value must lie in: a class index for a
+    /// model ending in an argmax, else the activation format's bound.
+    fn output_range(&self) -> (i64, i64) {
+        match self.model.layers.last() {
+            Some(QLayer::Argmax { inputs }) => (0, *inputs as i64 - 1),
+            _ => (self.model.activation.min(), self.model.activation.max()),
+        }
+    }
+
+    /// The public inputs this statement implies. Public input values must lie
+    /// inside the model's input format and public outputs inside the output's
+    /// range: the circuit takes public values as they are, and a value outside
+    /// its format would make the packing of what is computed from it (a
+    /// committed output) ambiguous.
     pub fn public_inputs(&self) -> Result<Vec<Fp>, Error> {
         let mut p = vec![fp_from_hex(&self.weights_commitment)
             .ok_or_else(|| bad("C_W is not a field element"))?];
@@ -71,6 +88,15 @@ impl InferenceStatement {
                     .ok_or_else(|| bad("public input values missing"))?;
                 if v.len() != self.model.input_len() {
                     return Err(bad("the input has the wrong length"));
+                }
+                let f = self.model.input;
+                for (i, x) in v.iter().enumerate() {
+                    bound(
+                        || format!("public input {i} (format {f})"),
+                        *x,
+                        f.min(),
+                        f.max(),
+                    )?;
                 }
                 p.extend(v.iter().map(|x| fp_from_i64(*x)));
             }
@@ -85,6 +111,10 @@ impl InferenceStatement {
                     .ok_or_else(|| bad("public output values missing"))?;
                 if v.len() != self.model.output_len() {
                     return Err(bad("the output has the wrong length"));
+                }
+                let (min, max) = self.output_range();
+                for (i, y) in v.iter().enumerate() {
+                    bound(|| format!("public output {i}"), *y, min, max)?;
                 }
                 p.extend(v.iter().map(|x| fp_from_i64(*x)));
             }
@@ -105,13 +135,13 @@ impl InferenceStatement {
     }
 
     /// Wraps a proof into an envelope.
-    pub fn envelope(&self, public_inputs: Vec<Fp>, proof: Vec<u8>) -> Envelope {
-        Envelope {
+    pub fn envelope(&self, public_inputs: Vec<Fp>, proof: Vec<u8>) -> Result<Envelope, Error> {
+        Ok(Envelope {
             kind: StatementKind::Inference,
-            statement: self.to_bytes(),
+            statement: self.to_bytes()?,
             public_inputs,
             proof,
-        }
+        })
     }
 }
 

@@ -244,8 +244,8 @@ pub fn quantize(
         opts.activation_bits,
     )?;
     let input = QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?;
-    if input.frac_bits + weight.frac_bits < activation.frac_bits {
-        activation.frac_bits = input.frac_bits + weight.frac_bits;
+    if input.frac_bits() + weight.frac_bits() < activation.frac_bits() {
+        activation = activation.with_frac_bits(input.frac_bits() + weight.frac_bits())?;
     }
     let qmodel = QModel {
         input,

@@ -4,7 +4,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `ZKPOTPRF` |
-//! | 2 | format version, `u16` LE (2) |
+//! | 2 | format version, `u16` LE (3) |
 //! | 1 | statement kind (1 inference, 2 training step, 3 row membership) |
 //! | 4 | statement length `S`, `u32` LE |
 //! | S | statement: UTF-8 JSON, the canonical public statement |
@@ -25,7 +25,7 @@ use super::ProofError;
 /// The magic bytes every envelope starts with.
 pub const MAGIC: [u8; 8] = *b"ZKPOTPRF";
 /// The envelope format version this build writes and reads.
-pub const ENVELOPE_VERSION: u16 = 2;
+pub const ENVELOPE_VERSION: u16 = 3;
 
 const MAX_STATEMENT: u64 = 16 << 20;
 const MAX_PUBLIC: u64 = 1 << 20;
@@ -205,13 +205,26 @@ mod tests {
                 .map(|e| matches!(e, ProofError::Truncated { .. })),
             Some(true)
         );
+        // Earlier versions (1, and 2 before statements bound their dataset
+        // metadata) are refused by version, never misread.
+        for old in [1u8, 2] {
+            let mut v = b.clone();
+            v[8] = old;
+            assert_eq!(
+                Envelope::from_bytes(&v),
+                Err(ProofError::Version {
+                    found: old.into(),
+                    expected: ENVELOPE_VERSION
+                })
+            );
+        }
         let mut v = b.clone();
         v[8] = 1;
         assert_eq!(
             Envelope::from_bytes(&v),
             Err(ProofError::Version {
                 found: 1,
-                expected: 2
+                expected: ENVELOPE_VERSION
             })
         );
         let mut k = b.clone();

@@ -1,15 +1,22 @@
 //! Honest sampling: which rows each step trains on, as a function of public
-//! values only (the dataset root, the beacon `beta`, the step index and the row
-//! count), so a verifier recomputes every index and a prover cannot pick or
-//! order its data.
+//! values only (the dataset's public root, the beacon `beta`, the step index
+//! and the row count), so a verifier recomputes every index and a prover
+//! cannot pick or order its data.
 //!
-//! `prf(tag, a, b)` is Blake2b-256 with personalization `zkpot.sample.v1` over
-//! `root (32 bytes LE) || beta (32 bytes) || tag || a (u64 LE) || b (u64 LE)`.
+//! `prf(tag, a, b)` is Blake2b-256 with personalization `zkpot.sample.v2`
+//! over `root (32 bytes LE) || beta (32 bytes) || tag || a (u64 LE) || b (u64
+//! LE)`, its first 8 bytes read as a little-endian `u64`.
 //!
-//! - [`Sampling::Shuffle`] (default): epoch `e` visits the rows in the order of
-//!   a Fisher-Yates shuffle driven by `prf("perm", e, counter)`; step `t` takes
-//!   positions `[p*B, (p+1)*B)` of epoch `t / steps_per_epoch` with
-//!   `p = t mod steps_per_epoch` and `steps_per_epoch = floor(n / B)`.
+//! - [`Sampling::Shuffle`] (default): epoch `e` visits the rows in the order
+//!   of a pseudorandom permutation `pi_e` of `[0, n)`; step `t` takes
+//!   positions `[p*B, (p+1)*B)` of epoch `t / steps_per_epoch` with `p = t mod
+//!   steps_per_epoch` and `steps_per_epoch = floor(n / B)`. `pi_e` is an
+//!   8-round Feistel network on `2h` bits, `h = max(1, ceil(bits(n - 1) /
+//!   2))`, whose round `r` maps `(L, R)` to `(R, L xor (prf("feistel", e,
+//!   r * 2^48 + R) mod 2^h))`, restricted to `[0, n)` by cycle walking
+//!   (apply it again until the value is below `n`; fewer than 4 times on
+//!   average, since `2^(2h) < 4n`). Each index costs a few hashes and no
+//!   memory, whatever the row count.
 //! - [`Sampling::Replacement`]: row `i` of step `t` is a uniform draw from
 //!   `prf("row", t, i*2^32 + attempt)`, rejecting the top partial range.
 //!
@@ -17,6 +24,7 @@
 //! below `2^64`, so there is no modulo bias.
 
 use serde::{Deserialize, Serialize};
+use zkpot_circuits::envelope::{bound, EnvelopeError, MAX_ROWS};
 
 /// How batches are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -32,7 +40,7 @@ pub enum Sampling {
 fn prf(root: &[u8; 32], beta: &[u8; 32], tag: &[u8], a: u64, b: u64) -> u64 {
     let mut st = blake2b_simd::Params::new()
         .hash_length(32)
-        .personal(b"zkpot.sample.v1\0")
+        .personal(b"zkpot.sample.v2\0")
         .to_state();
     st.update(root);
     st.update(beta);
@@ -45,7 +53,7 @@ fn prf(root: &[u8; 32], beta: &[u8; 32], tag: &[u8], a: u64, b: u64) -> u64 {
     u64::from_le_bytes(x)
 }
 
-/// A uniform integer below `n` from a stream of 64-bit values.
+/// A uniform integer below `n` (at least 1) from a stream of 64-bit values.
 fn below(n: u64, mut next: impl FnMut(u64) -> u64) -> u64 {
     let zone = u64::MAX - (u64::MAX % n);
     let mut attempt = 0;
@@ -58,27 +66,45 @@ fn below(n: u64, mut next: impl FnMut(u64) -> u64) -> u64 {
     }
 }
 
+/// Feistel rounds of the shuffle's permutation.
+const ROUNDS: u64 = 8;
+
 /// The rows of one step.
+#[derive(Clone, Debug)]
 pub struct Sampler {
     root: [u8; 32],
     beta: [u8; 32],
     n_rows: u64,
     batch: usize,
     mode: Sampling,
-    cached_epoch: Option<(u64, Vec<u64>)>,
+    half_bits: u32,
 }
 
 impl Sampler {
-    /// A sampler over `n_rows` rows (at least `batch` for shuffling).
-    pub fn new(root: [u8; 32], beta: [u8; 32], n_rows: u64, batch: usize, mode: Sampling) -> Self {
-        Self {
+    /// A sampler over `n_rows` rows: at least one, at least `batch` for
+    /// shuffling, at most [`MAX_ROWS`].
+    pub fn new(
+        root: [u8; 32],
+        beta: [u8; 32],
+        n_rows: u64,
+        batch: usize,
+        mode: Sampling,
+    ) -> Result<Self, EnvelopeError> {
+        bound(|| "batch".into(), batch as u64, 1, 1 << 20)?;
+        let min = match mode {
+            Sampling::Shuffle => batch as u64,
+            Sampling::Replacement => 1,
+        };
+        bound(|| "n_rows".into(), n_rows, min, MAX_ROWS)?;
+        let bits = 64 - (n_rows - 1).leading_zeros();
+        Ok(Self {
             root,
             beta,
             n_rows,
             batch,
             mode,
-            cached_epoch: None,
-        }
+            half_bits: bits.div_ceil(2).max(1),
+        })
     }
 
     /// Steps in one epoch (shuffle mode).
@@ -86,28 +112,31 @@ impl Sampler {
         (self.n_rows / self.batch as u64).max(1)
     }
 
-    fn permutation(&mut self, epoch: u64) -> &[u64] {
-        if self.cached_epoch.as_ref().map(|(e, _)| *e) != Some(epoch) {
-            let n = self.n_rows;
-            let mut perm: Vec<u64> = (0..n).collect();
-            let mut counter = 0u64;
-            for i in (1..n).rev() {
-                let j = below(i + 1, |_| {
-                    counter += 1;
-                    prf(&self.root, &self.beta, b"perm", epoch, counter)
-                });
-                perm.swap(i as usize, j as usize);
-            }
-            self.cached_epoch = Some((epoch, perm));
+    /// One pass of the Feistel network of epoch `epoch` over `2h` bits.
+    fn feistel(&self, epoch: u64, x: u64) -> u64 {
+        let h = self.half_bits;
+        let mask = (1u64 << h) - 1;
+        let (mut l, mut r) = (x >> h, x & mask);
+        for round in 0..ROUNDS {
+            let f = prf(&self.root, &self.beta, b"feistel", epoch, (round << 48) | r) & mask;
+            (l, r) = (r, l ^ f);
         }
-        self.cached_epoch
-            .as_ref()
-            .map(|(_, p)| p.as_slice())
-            .unwrap_or(&[])
+        (l << h) | r
+    }
+
+    /// The row at position `pos` of epoch `epoch`'s permutation.
+    fn permuted(&self, epoch: u64, pos: u64) -> u64 {
+        let mut x = pos;
+        loop {
+            x = self.feistel(epoch, x);
+            if x < self.n_rows {
+                return x;
+            }
+        }
     }
 
     /// The row indices of step `t`.
-    pub fn indices(&mut self, t: u64) -> Vec<u64> {
+    pub fn indices(&self, t: u64) -> Vec<u64> {
         match self.mode {
             Sampling::Replacement => (0..self.batch as u64)
                 .map(|i| {
@@ -119,11 +148,9 @@ impl Sampler {
                 .collect(),
             Sampling::Shuffle => {
                 let spe = self.steps_per_epoch();
-                let (epoch, pos) = (t / spe, (t % spe) as usize);
-                let b = self.batch;
-                let n = self.n_rows as usize;
-                let perm = self.permutation(epoch);
-                (0..b).map(|i| perm[(pos * b + i) % n]).collect()
+                let (epoch, pos) = (t / spe, t % spe);
+                let b = self.batch as u64;
+                (0..b).map(|i| self.permuted(epoch, pos * b + i)).collect()
             }
         }
     }
@@ -135,7 +162,7 @@ mod tests {
 
     #[test]
     fn shuffle_visits_every_row_once_per_epoch() {
-        let mut s = Sampler::new([1; 32], [2; 32], 100, 10, Sampling::Shuffle);
+        let s = Sampler::new([1; 32], [2; 32], 100, 10, Sampling::Shuffle).unwrap();
         let mut seen: Vec<u64> = (0..10).flat_map(|t| s.indices(t)).collect();
         seen.sort();
         assert_eq!(seen, (0..100).collect::<Vec<_>>());
@@ -147,7 +174,9 @@ mod tests {
     #[test]
     fn indices_depend_on_every_public_value() {
         let idx = |root: u8, beta: u8, t: u64, mode| {
-            Sampler::new([root; 32], [beta; 32], 1797, 16, mode).indices(t)
+            Sampler::new([root; 32], [beta; 32], 1797, 16, mode)
+                .unwrap()
+                .indices(t)
         };
         for mode in [Sampling::Shuffle, Sampling::Replacement] {
             let base = idx(1, 1, 3, mode);
@@ -157,5 +186,37 @@ mod tests {
             assert_ne!(base, idx(1, 1, 4, mode));
             assert!(base.iter().all(|i| *i < 1797));
         }
+    }
+
+    #[test]
+    fn every_size_is_a_permutation_without_allocating_per_row() {
+        for n in [1u64, 2, 3, 5, 16, 17, 100, 1000] {
+            let s = Sampler::new([3; 32], [4; 32], n, 1, Sampling::Shuffle).unwrap();
+            let mut seen: Vec<u64> = (0..n).flat_map(|t| s.indices(t)).collect();
+            seen.sort();
+            assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n = {n}");
+        }
+        // The largest supported dataset: indices in range, each computed alone.
+        let s = Sampler::new([5; 32], [6; 32], MAX_ROWS, 16, Sampling::Shuffle).unwrap();
+        let idx = s.indices(123_456_789);
+        assert_eq!(idx.len(), 16);
+        assert!(idx.iter().all(|i| *i < MAX_ROWS));
+    }
+
+    #[test]
+    fn empty_and_oversized_datasets_are_refused() {
+        for (n, batch, mode) in [
+            (0u64, 1usize, Sampling::Replacement),
+            (0, 4, Sampling::Shuffle),
+            (3, 4, Sampling::Shuffle),
+            (MAX_ROWS + 1, 4, Sampling::Shuffle),
+            (10, 0, Sampling::Replacement),
+        ] {
+            assert!(
+                Sampler::new([0; 32], [0; 32], n, batch, mode).is_err(),
+                "{n} {batch}"
+            );
+        }
+        assert!(Sampler::new([0; 32], [0; 32], 3, 4, Sampling::Replacement).is_ok());
     }
 }

@@ -9,37 +9,30 @@ use std::collections::BTreeMap;
 
 use ff::FromUniformBytes;
 use serde::{Deserialize, Serialize};
-use zkpot_circuits::circuits::membership::RowLayout;
+use zkpot_circuits::envelope::{bound, EnvelopeError};
 use zkpot_circuits::proving::verifying_key;
+use zkpot_circuits::train::circuit::MAX_STEPS_PER_PROOF;
 use zkpot_circuits::train::{TrainSpec, TrainStepCircuit};
 use zkpot_circuits::Fp;
 
 use super::sampling::{Sampler, Sampling};
+use crate::data::DatasetRef;
 use crate::hex::{bytes_from_hex, fp_from_hex, fp_to_hex};
 use crate::params::ParamsCache;
 use crate::proof::{verify_group, Envelope, ProofError, StatementKind};
 use crate::Error;
 
-/// What a training step proof says about its dataset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DatasetRef {
-    /// The dataset's Merkle root (hex).
-    pub root: String,
-    /// Rows in the dataset.
-    pub n_rows: u64,
-    /// Tree depth.
-    pub depth: u32,
-    /// Row layout.
-    pub layout: RowLayout,
-}
+/// The most SGD steps a run may have.
+pub const MAX_RUN_STEPS: u64 = 1 << 40;
 
 /// The public statement of one step proof: steps `first_step ..
 /// first_step + steps` of `spec` on `dataset`, from `C_in` to `C_out`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepStatement {
     /// The training spec.
     pub spec: TrainSpec,
-    /// The dataset.
+    /// The dataset: its public root and what the root commits to.
     pub dataset: DatasetRef,
     /// How batches are sampled.
     pub sampling: Sampling,
@@ -66,56 +59,102 @@ pub fn bytes32(s: &str) -> Option<[u8; 32]> {
         .ok()
 }
 
+/// Checks that a dataset fits a spec: the row layout's features are the
+/// model's inputs and the dataset's classes its outputs.
+pub fn check_fit(spec: &TrainSpec, dataset: &DatasetRef) -> Result<(), EnvelopeError> {
+    let fit = |field: &str, expected: usize, found: usize| {
+        if expected == found {
+            return Ok(());
+        }
+        Err(EnvelopeError::Mismatch {
+            field: field.into(),
+            expected: expected as i128,
+            found: found as i128,
+            reason: "the dataset's",
+        })
+    };
+    fit("model inputs", dataset.layout.features, spec.widths[0])?;
+    fit(
+        "model outputs",
+        dataset.classes as usize,
+        spec.widths[spec.widths.len() - 1],
+    )
+}
+
 impl StepStatement {
     /// The canonical bytes (compact JSON, fields in declaration order).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        serde_json::to_vec(self).map_err(|e| bad(format!("statement serialization: {e}")))
     }
 
-    /// Parses statement bytes.
+    /// Parses statement bytes and checks them against the envelope
+    /// ([`validate`](Self::validate)).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let s: StepStatement = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-        s.spec.validate().map_err(|e| bad(e.to_string()))?;
+        s.validate()?;
         Ok(s)
+    }
+
+    /// Checks every number the statement gives against the supported
+    /// envelope before anything is planned: the spec, the dataset (row
+    /// count, depth from the row count, public root recomputed from what it
+    /// commits to, at least a batch of rows when shuffling), the fit of the
+    /// two, the step range, the beacon and the commitments.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.spec.validate()?;
+        let min_rows = match self.sampling {
+            Sampling::Shuffle => self.spec.batch as u64,
+            Sampling::Replacement => 1,
+        };
+        self.dataset.check(min_rows)?;
+        check_fit(&self.spec, &self.dataset)?;
+        bound(|| "steps".into(), self.steps, 1, MAX_STEPS_PER_PROOF)?;
+        bound(
+            || "first step".into(),
+            self.first_step,
+            0,
+            MAX_RUN_STEPS - self.steps,
+        )?;
+        bytes32(&self.beacon).ok_or_else(|| bad("the beacon is not 32 hex bytes"))?;
+        for (what, c) in [("C_in", &self.c_in), ("C_out", &self.c_out)] {
+            fp_from_hex(c).ok_or_else(|| bad(format!("{what} is not a field element")))?;
+        }
+        Ok(())
     }
 
     /// The context digest: Blake2b-512 of the statement bytes, reduced into the
     /// field. It binds the spec, dataset, beacon and step range into the proof.
-    pub fn context(&self) -> Fp {
+    pub fn context(&self) -> Result<Fp, Error> {
         let h = blake2b_simd::Params::new()
             .hash_length(64)
             .personal(b"zkpot.context.v1")
-            .hash(&self.to_bytes());
+            .hash(&self.to_bytes()?);
         let mut wide = [0u8; 64];
         wide.copy_from_slice(h.as_bytes());
-        Fp::from_uniform_bytes(&wide)
+        Ok(Fp::from_uniform_bytes(&wide))
     }
 
-    /// The root as a field element.
-    pub fn root(&self) -> Result<Fp, Error> {
-        fp_from_hex(&self.dataset.root).ok_or_else(|| bad("root is not a field element"))
-    }
-
-    /// A sampler for this statement's dataset and beacon.
+    /// A sampler for this statement's dataset (its public root and row
+    /// count) and beacon.
     pub fn sampler(&self) -> Result<Sampler, Error> {
-        let root = self.root()?;
-        let beacon = bytes32(&self.beacon).ok_or_else(|| bad("beacon is not 32 hex bytes"))?;
         use ff::PrimeField;
+        let root = self.dataset.public_root()?;
+        let beacon = bytes32(&self.beacon).ok_or_else(|| bad("beacon is not 32 hex bytes"))?;
         Ok(Sampler::new(
             root.to_repr(),
             beacon,
             self.dataset.n_rows,
             self.spec.batch,
             self.sampling,
-        ))
+        )?)
     }
 
     /// The public inputs this statement implies:
-    /// `[root, C_in, C_out, context, indices...]`.
-    pub fn public_inputs(&self, sampler: &mut Sampler) -> Result<Vec<Fp>, Error> {
+    /// `[tree root, C_in, C_out, context, indices...]`.
+    pub fn public_inputs(&self, sampler: &Sampler) -> Result<Vec<Fp>, Error> {
         let c_in = fp_from_hex(&self.c_in).ok_or_else(|| bad("C_in is not a field element"))?;
         let c_out = fp_from_hex(&self.c_out).ok_or_else(|| bad("C_out is not a field element"))?;
-        let mut public = vec![self.root()?, c_in, c_out, self.context()];
+        let mut public = vec![self.dataset.tree_root()?, c_in, c_out, self.context()?];
         for t in self.first_step..self.first_step + self.steps {
             public.extend(sampler.indices(t).into_iter().map(Fp::from));
         }
@@ -124,9 +163,6 @@ impl StepStatement {
 
     /// The circuit (without witness) this statement is proven with.
     pub fn circuit(&self) -> Result<TrainStepCircuit, Error> {
-        if self.steps == 0 || self.steps > 1024 {
-            return Err(bad("steps per proof must be between 1 and 1024"));
-        }
         Ok(TrainStepCircuit::new(
             self.spec.clone(),
             self.dataset.layout,
@@ -137,13 +173,13 @@ impl StepStatement {
     }
 
     /// Wraps a proof of this statement into an envelope.
-    pub fn envelope(&self, public_inputs: Vec<Fp>, proof: Vec<u8>) -> Envelope {
-        Envelope {
+    pub fn envelope(&self, public_inputs: Vec<Fp>, proof: Vec<u8>) -> Result<Envelope, Error> {
+        Ok(Envelope {
             kind: StatementKind::TrainingStep,
-            statement: self.to_bytes(),
+            statement: self.to_bytes()?,
             public_inputs,
             proof,
-        }
+        })
     }
 }
 
@@ -171,11 +207,14 @@ pub fn verify_steps(
             return Err(bad(format!("proof {i} is not a training-step proof")));
         }
         let s = StepStatement::from_bytes(&e.statement)?;
-        let key = format!("{}{}{:?}", s.dataset.root, s.beacon, s.sampling);
+        let key = format!(
+            "{} {} {:?} {}",
+            s.dataset.root, s.beacon, s.sampling, s.spec.batch
+        );
         if sampler.as_ref().map(|(k, _)| k != &key).unwrap_or(true) {
             sampler = Some((key.clone(), s.sampler()?));
         }
-        let expected = match sampler.as_mut() {
+        let expected = match sampler.as_ref() {
             Some((_, smp)) => s.public_inputs(smp)?,
             None => return Err(Error::Internal("sampler missing")),
         };

@@ -57,7 +57,7 @@ fn fixed_loss(spec: &TrainSpec, params: &MlpParams, batch: &[Vec<i64>]) -> Resul
 pub fn train_native(
     spec: &TrainSpec,
     init: MlpParams,
-    sampler: &mut Sampler,
+    sampler: &Sampler,
     steps: u64,
     row: impl Fn(u64) -> Vec<i64>,
 ) -> Result<NativeRun, FixedError> {

@@ -85,5 +85,5 @@ pub fn prove_with(
     let params = cache.get(circuit.measure().unwrap().k).unwrap();
     let pk = proving_key(&params, &circuit.describe()).unwrap();
     let proof = prove(&params, &pk, circuit, &public).unwrap();
-    s.envelope(public, proof)
+    s.envelope(public, proof).unwrap()
 }

@@ -1,5 +1,6 @@
 //! halo2 chips, each beside its native reference.
 //!
+//! - [`constraints`]: the named list of every gate and lookup argument.
 //! - [`table`]: the one shared lookup table (ranges and nonlinearities).
 //! - [`lookup`]: the generic lookup gadget (running-sum decompositions).
 //! - [`range`]: range checks of any width.
@@ -12,6 +13,7 @@
 //! - [`pack_lane`]: lean lanes packing signed bytes (8-bit weights).
 //! - [`core`]: the configuration that bundles them for a circuit.
 
+pub mod constraints;
 pub mod core;
 pub mod dense;
 pub mod dot;

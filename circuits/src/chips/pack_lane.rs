@@ -19,6 +19,7 @@ use halo2_proofs::poly::Rotation;
 use super::lookup::chip::LaneUsage;
 use super::pack::{chunks, Packed};
 use super::table::Lookup;
+use crate::chips::constraints;
 use crate::field::fp_from_i64;
 use crate::Fp;
 
@@ -78,19 +79,19 @@ impl PackLaneConfig {
         };
         meta.enable_equality(config.value);
         meta.enable_equality(config.rest);
-        meta.lookup(|m| {
+        constraints::lookup(meta, "byte lookup", |m| {
             let q = m.query_selector(config.q_byte);
             let v = m.query_advice(config.value, Rotation::cur());
             vec![(q * v, table.0)]
         });
-        meta.create_gate("byte pack step", |m| {
+        constraints::gate(meta, "byte pack step", |m| {
             let q = m.query_selector(config.q_step);
             let v = m.query_advice(config.value, Rotation::cur());
             let z = m.query_advice(config.rest, Rotation::cur());
             let z_next = m.query_advice(config.rest, Rotation::next());
             vec![q * (z - v - z_next * Fp::from(256))]
         });
-        meta.create_gate("byte pack end", |m| {
+        constraints::gate(meta, "byte pack end", |m| {
             let q = m.query_selector(config.q_end);
             let v = m.query_advice(config.value, Rotation::cur());
             let z = m.query_advice(config.rest, Rotation::cur());
@@ -195,7 +196,7 @@ mod tests {
 
     use super::*;
     use crate::chips::pack::pack_native;
-    use crate::chips::test_utils::{assert_gate_fails, assert_lookup_fails};
+    use crate::chips::test_utils::{assert_gate_fails, assert_named_lookup_fails};
     use halo2_proofs::circuit::SimpleFloorPlanner;
     use halo2_proofs::dev::VerifyFailure;
 
@@ -276,8 +277,8 @@ mod tests {
 
     #[test]
     fn a_value_outside_a_signed_byte_fails_the_lookup() {
-        assert_lookup_fails(run(&[3, 128, -4], keep));
-        assert_lookup_fails(run(&[-129], keep));
+        assert_named_lookup_fails(run(&[3, 128, -4], keep), "byte lookup");
+        assert_named_lookup_fails(run(&[-129], keep), "byte lookup");
     }
 
     #[test]

@@ -92,8 +92,8 @@ pub fn rescale_lookups(
     let remainder_pieces = lookups.len();
     let mut relu_by_sign = false;
     match activation {
-        Some(Activation::Relu) if format.bits > limb_bits => {
-            let mut q = range_lookups(format.bits, true, limb_bits);
+        Some(Activation::Relu) if format.bits() > limb_bits => {
+            let mut q = range_lookups(format.bits(), true, limb_bits);
             if let Some(Lookup::Signed(top)) = q.pop() {
                 q.push(Lookup::Sign(top));
             }
@@ -101,7 +101,7 @@ pub fn rescale_lookups(
             relu_by_sign = true;
         }
         Some(act) => lookups.push(Lookup::Activation(act, format)),
-        None => lookups.extend(range_lookups(format.bits, true, limb_bits)),
+        None => lookups.extend(range_lookups(format.bits(), true, limb_bits)),
     }
     RescalePlan {
         lookups,

@@ -6,7 +6,7 @@
 //! only the lookups it uses, so small circuits keep small tables and small `k`.
 //! Row 0 is `(0, 0, 0)`: rows where no lookup is active have tag 0 and zero inputs.
 
-use ff::Field;
+use ff::{Field, PrimeField};
 use std::collections::BTreeSet;
 
 use halo2_proofs::circuit::{Layouter, Value};
@@ -48,9 +48,11 @@ impl Lookup {
     /// The widest domain a single table lookup may have: `2^20` entries.
     pub const MAX_BITS: u32 = 20;
 
-    /// The tag identifying this lookup's entries: kind, fractional bits and width
-    /// packed into one integer, identical for prover and verifier.
-    pub fn tag(&self) -> u64 {
+    /// The tag identifying this lookup's entries: kind, fractional bits (or
+    /// class) and width in separate 32-bit fields of one integer, so distinct
+    /// lookups have distinct tags whatever their fields; identical for prover
+    /// and verifier.
+    pub fn tag(&self) -> u128 {
         let (kind, frac, bits) = match self {
             Lookup::Unsigned(b) => (1, 0, *b),
             Lookup::Signed(b) => (2, 0, *b),
@@ -58,9 +60,14 @@ impl Lookup {
             Lookup::Bit => (4, 0, 1),
             Lookup::OneHot { class, classes } => (5, *class, *classes),
             Lookup::SoftmaxExp => (6, 0, crate::train::spec::EXP_BITS),
-            Lookup::Activation(act, fmt) => (16 + act.code(), fmt.frac_bits, fmt.bits),
+            Lookup::Activation(act, fmt) => (16 + act.code(), fmt.frac_bits(), fmt.bits()),
         };
-        (kind << 16) | ((frac as u64) << 8) | bits as u64
+        (u128::from(kind) << 64) | (u128::from(frac) << 32) | u128::from(bits)
+    }
+
+    /// The tag as a field element, as the table and the gadget assign it.
+    pub fn tag_fp(&self) -> Fp {
+        Fp::from_u128(self.tag())
     }
 
     /// Number of bits of the input domain.
@@ -70,7 +77,7 @@ impl Lookup {
             Lookup::Bit => 1,
             Lookup::OneHot { classes, .. } => 32 - classes.saturating_sub(1).leading_zeros(),
             Lookup::SoftmaxExp => crate::train::spec::EXP_BITS,
-            Lookup::Activation(_, fmt) => fmt.bits,
+            Lookup::Activation(_, fmt) => fmt.bits(),
         }
     }
 
@@ -196,7 +203,7 @@ impl TableConfig {
                 put(row, Fp::ZERO, Fp::ZERO, Fp::ZERO)?;
                 row += 1;
                 for lookup in set.iter() {
-                    let tag = Fp::from(lookup.tag());
+                    let tag = lookup.tag_fp();
                     for x in lookup.domain_min()..=lookup.domain_max() {
                         put(row, tag, fp_from_i64(x), fp_from_i64(lookup.output(x)))?;
                         row += 1;

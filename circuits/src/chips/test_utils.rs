@@ -80,6 +80,19 @@ pub fn assert_lookup_fails(result: Result<(), Vec<VerifyFailure>>) {
     assert!(hit, "expected the lookup to fail, got {failures:#?}");
 }
 
+/// Asserts that some failure is the lookup argument `name` (one of
+/// [`LOOKUPS`](super::constraints::LOOKUPS)) of the circuit just run.
+pub fn assert_named_lookup_fails(result: Result<(), Vec<VerifyFailure>>, name: &str) {
+    let failures = result.expect_err("a tampered witness must not verify");
+    let hit = failures.iter().any(|f| match f {
+        VerifyFailure::Lookup { lookup_index, .. } => {
+            super::constraints::lookup_name(*lookup_index) == Some(name)
+        }
+        _ => false,
+    });
+    assert!(hit, "expected lookup `{name}` to fail, got {failures:#?}");
+}
+
 /// Asserts that some failure is a broken copy constraint.
 pub fn assert_copy_fails(result: Result<(), Vec<VerifyFailure>>) {
     let failures = result.expect_err("a tampered witness must not verify");

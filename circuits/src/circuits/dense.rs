@@ -78,9 +78,9 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
                 max: Lookup::MAX_BITS,
             });
         }
-        if spec.activation.is_some() && spec.output_format.bits > Lookup::MAX_BITS {
+        if spec.activation.is_some() && spec.output_format.bits() > Lookup::MAX_BITS {
             return Err(CircuitError::LookupTooWide {
-                bits: spec.output_format.bits,
+                bits: spec.output_format.bits(),
                 max: Lookup::MAX_BITS,
             });
         }
@@ -280,7 +280,7 @@ mod tests {
                 QTensor::from_vec(
                     &[s.outputs],
                     (0..s.outputs as i64).map(|i| i * 13 - 40).collect(),
-                    s.bias_format(),
+                    s.bias_format().unwrap(),
                     "b",
                 )
                 .unwrap(),

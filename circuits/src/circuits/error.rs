@@ -11,6 +11,9 @@ pub enum CircuitError {
     /// A fixed-point value, format or shape was rejected by the native numerics.
     #[error(transparent)]
     Fixed(#[from] FixedError),
+    /// A statement outside the supported envelope.
+    #[error(transparent)]
+    Envelope(#[from] crate::envelope::EnvelopeError),
     /// The circuit needs more rows than the largest supported `k` provides.
     #[error("the circuit needs {rows} rows, more than 2^{max_k} allows")]
     TooLarge {

@@ -44,8 +44,8 @@ impl Activation {
     pub fn apply(self, x: i64, format: QFormat) -> i64 {
         match self {
             Activation::Relu => x.max(0),
-            Activation::Sigmoid => sigmoid_fixed(x, format.frac_bits, format.max()),
-            Activation::Exp => exp_fixed(x, format.frac_bits, format.max()),
+            Activation::Sigmoid => sigmoid_fixed(x, format.frac_bits(), format.max()),
+            Activation::Exp => exp_fixed(x, format.frac_bits(), format.max()),
         }
     }
 

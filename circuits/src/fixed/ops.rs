@@ -50,27 +50,27 @@ pub struct DenseSpec {
 impl DenseSpec {
     /// The number of fractional bits of the accumulator (and the bias).
     pub fn acc_frac_bits(&self) -> u32 {
-        self.input_format.frac_bits + self.weight_format.frac_bits
+        self.input_format.frac_bits() + self.weight_format.frac_bits()
     }
 
     /// How many bits the rescale drops: accumulator scale minus output scale.
     pub fn shift(&self) -> Result<u32, FixedError> {
         self.acc_frac_bits()
-            .checked_sub(self.output_format.frac_bits)
+            .checked_sub(self.output_format.frac_bits())
             .ok_or(FixedError::ScaleMismatch {
                 op: "dense",
                 expected: self.acc_frac_bits(),
-                found: self.output_format.frac_bits,
+                found: self.output_format.frac_bits(),
             })
     }
 
     /// Format of the bias: accumulator scale, bounded like the weights plus the
     /// input's integer bits so that it can shift any output.
-    pub fn bias_format(&self) -> QFormat {
-        QFormat {
-            frac_bits: self.acc_frac_bits(),
-            bits: (self.weight_format.bits + self.input_format.bits).min(QFormat::MAX_BITS),
-        }
+    pub fn bias_format(&self) -> Result<QFormat, FixedError> {
+        QFormat::new(
+            self.acc_frac_bits(),
+            (self.weight_format.bits() + self.input_format.bits()).min(QFormat::MAX_BITS),
+        )
     }
 
     /// Number of multiply-adds per batch row.
@@ -104,7 +104,7 @@ pub fn dense_acc(
         }
     }
     if let Some(bias) = bias {
-        check_format(bias, spec.bias_format(), "dense bias")?;
+        check_format(bias, spec.bias_format()?, "dense bias")?;
         if bias.shape() != [spec.outputs] {
             return Err(FixedError::ShapeMismatch {
                 op: "dense bias",
@@ -197,17 +197,17 @@ pub fn argmax(x: &QTensor) -> Vec<usize> {
 
 fn check_format(x: &QTensor, want: QFormat, op: &'static str) -> Result<(), FixedError> {
     let got = x.format();
-    if got.frac_bits != want.frac_bits {
+    if got.frac_bits() != want.frac_bits() {
         return Err(FixedError::ScaleMismatch {
             op,
-            expected: want.frac_bits,
-            found: got.frac_bits,
+            expected: want.frac_bits(),
+            found: got.frac_bits(),
         });
     }
-    if got.bits > want.bits {
+    if got.bits() > want.bits() {
         return Err(FixedError::InvalidFormat {
-            frac_bits: got.frac_bits,
-            bits: got.bits,
+            frac_bits: got.frac_bits(),
+            bits: got.bits(),
             reason: "tensor bound is wider than the operation accepts",
         });
     }
@@ -288,7 +288,7 @@ mod tests {
         // x = [1.0, -0.5], W = [[0.5, 1.0], [-1.0, 0.25]], b = [0.25, 0]
         let x = QTensor::from_vec(&[1, 2], vec![16, -8], spec.input_format, "x").unwrap();
         let w = QTensor::from_vec(&[2, 2], vec![8, 16, -16, 4], spec.weight_format, "w").unwrap();
-        let b = QTensor::from_vec(&[2], vec![64, 0], spec.bias_format(), "b").unwrap();
+        let b = QTensor::from_vec(&[2], vec![64, 0], spec.bias_format().unwrap(), "b").unwrap();
         let y = dense(&spec, &x, &w, Some(&b)).unwrap();
         // o0 = 0.5 - 0.5 + 0.25 = 0.25 -> 4; o1 = -1 - 0.125 -> relu 0
         assert_eq!(y.values().as_slice().unwrap(), &[4, 0]);

@@ -135,7 +135,7 @@ pub fn is_compact(model: &QModel) -> bool {
 pub fn layout_of(model: &QModel) -> Layout {
     if is_compact(model) {
         Layout::Compact
-    } else if model.weight.bits == 8 {
+    } else if model.weight.bits() == 8 {
         Layout::Wide
     } else {
         Layout::WideLookups
@@ -180,9 +180,9 @@ impl<S: InferShape> InferenceCircuit<S> {
                 "the output is public or committed".into(),
             ));
         }
-        if model.weight.bits > 16 || model.activation.bits > 24 {
+        if model.weight.bits() > 16 || model.activation.bits() > 24 {
             return Err(CircuitError::LookupTooWide {
-                bits: model.weight.bits.max(model.activation.bits),
+                bits: model.weight.bits().max(model.activation.bits()),
                 max: 16,
             });
         }
@@ -240,18 +240,18 @@ impl<S: InferShape> InferenceCircuit<S> {
         let outs = self.model.forward(&w.weights, &w.input)?;
         let y = outs.last().cloned().unwrap_or_default();
         let flat: Vec<i64> = w.weights.iter().flatten().copied().collect();
-        let abits = self.model.activation.bits;
+        let abits = self.model.activation.bits();
         let mut public = vec![weights_commitment_native(
             w.weight_salt,
             &flat,
-            self.model.weight.bits,
+            self.model.weight.bits(),
         )];
         match self.input {
             Visibility::Public => public.extend(w.input.iter().map(|v| fp_from_i64(*v))),
             Visibility::Committed => public.push(weights_commitment_native(
                 w.input_salt,
                 &w.input,
-                self.model.input.bits,
+                self.model.input.bits(),
             )),
             Visibility::Private => {}
         }
@@ -265,9 +265,9 @@ impl<S: InferShape> InferenceCircuit<S> {
     fn table(&self) -> TableSet {
         let mut set = TableSet::new();
         let m = &self.model;
-        register_range(&mut set, m.weight.bits, true, INFER_LIMB_BITS);
-        register_range(&mut set, m.activation.bits, true, INFER_LIMB_BITS);
-        register_range(&mut set, m.input.bits, true, INFER_LIMB_BITS);
+        register_range(&mut set, m.weight.bits(), true, INFER_LIMB_BITS);
+        register_range(&mut set, m.activation.bits(), true, INFER_LIMB_BITS);
+        register_range(&mut set, m.input.bits(), true, INFER_LIMB_BITS);
         for (i, l) in m.layers.iter().enumerate() {
             match l {
                 QLayer::AvgPool2d { kernel, .. } => {
@@ -277,13 +277,12 @@ impl<S: InferShape> InferenceCircuit<S> {
                 QLayer::Argmax { inputs } => {
                     register_argmax(&mut set, *inputs, m.activation, INFER_LIMB_BITS)
                 }
-                QLayer::MaxPool2d { .. } => register_rescale(
-                    &mut set,
-                    0,
-                    difference_format(m.activation),
-                    Some(Activation::Relu),
-                    INFER_LIMB_BITS,
-                ),
+                QLayer::MaxPool2d { .. } => {
+                    // Validated models have activations narrow enough for this.
+                    if let Ok(d) = difference_format(m.activation) {
+                        register_rescale(&mut set, 0, d, Some(Activation::Relu), INFER_LIMB_BITS)
+                    }
+                }
                 _ => register_rescale(
                     &mut set,
                     m.shift(i),
@@ -340,7 +339,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
             &mut layouter,
             &salts[0],
             &flat,
-            m.weight.bits,
+            m.weight.bits(),
             INFER_LIMB_BITS,
         )?;
         let w_cells = committed.cells;
@@ -370,7 +369,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                     &mut layouter,
                     &salts[1],
                     &input,
-                    m.input.bits,
+                    m.input.bits(),
                     INFER_LIMB_BITS,
                 )?;
                 cfg.expose(&mut layouter, &c.commitment, row)?;
@@ -378,7 +377,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 c.cells
             }
             Visibility::Private => {
-                witness_weights(&cfg, &mut layouter, &input, m.input.bits, INFER_LIMB_BITS)?
+                witness_weights(&cfg, &mut layouter, &input, m.input.bits(), INFER_LIMB_BITS)?
             }
         };
 
@@ -491,7 +490,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 }
             }
             _ => {
-                let c = commit_weights(&cfg, &mut layouter, &salts[2], &x, m.activation.bits)?;
+                let c = commit_weights(&cfg, &mut layouter, &salts[2], &x, m.activation.bits())?;
                 cfg.expose(&mut layouter, &c, row)?;
             }
         }

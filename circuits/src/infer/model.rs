@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::envelope::{bound, shift, EnvelopeError};
 use crate::fixed::ops::rescale;
 use crate::fixed::{Activation, FixedError, QFormat};
 
@@ -139,6 +140,19 @@ impl QLayer {
         }
     }
 
+    /// Output positions: one for a dense layer or an argmax, one per output
+    /// pixel for a convolution, one per output for pooling.
+    pub fn positions(&self) -> usize {
+        match self {
+            QLayer::Dense { .. } | QLayer::Argmax { .. } => 1,
+            QLayer::Conv2d { .. } => {
+                let (h, w) = self.out_hw();
+                h * w
+            }
+            QLayer::AvgPool2d { .. } | QLayer::MaxPool2d { .. } => self.output_len(),
+        }
+    }
+
     /// Output length.
     pub fn output_len(&self) -> usize {
         let (h, w) = self.out_hw();
@@ -258,6 +272,161 @@ impl QLayer {
     }
 }
 
+/// The largest dimension (channels, height, width, kernel, features) a layer
+/// may have.
+const MAX_DIM: u64 = 1 << 16;
+
+/// Checks one layer's dimensions: every size at least 1 and at most
+/// [`MAX_DIM`], strides at least 1 and windows inside their (padded) input,
+/// so shapes can be computed without dividing by zero or underflowing.
+fn check_layer(i: usize, l: &QLayer) -> Result<(), EnvelopeError> {
+    let dim = |name: &str, v: usize, min: u64| {
+        bound(|| format!("{name} of layer {i}"), v as u64, min, MAX_DIM)
+    };
+    let window = |what: &str, k: usize, room: usize| {
+        bound(
+            || format!("{what} of layer {i}"),
+            k as u64,
+            1,
+            (room as u64).min(MAX_DIM),
+        )
+    };
+    match l {
+        QLayer::Dense {
+            inputs, outputs, ..
+        } => {
+            dim("inputs", *inputs, 1)?;
+            dim("outputs", *outputs, 1)
+        }
+        QLayer::Argmax { inputs } => bound(
+            || format!("inputs of layer {i} (argmax)"),
+            *inputs as u64,
+            1,
+            MAX_ARGMAX_CLASSES as u64,
+        ),
+        QLayer::Conv2d {
+            in_channels,
+            out_channels,
+            height,
+            width,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            dim("input channels", *in_channels, 1)?;
+            dim("output channels", *out_channels, 1)?;
+            dim("height", *height, 1)?;
+            dim("width", *width, 1)?;
+            dim("padding", *padding, 0)?;
+            dim("stride", *stride, 1)?;
+            window("kernel height", kernel[0], height + 2 * padding)?;
+            window("kernel width", kernel[1], width + 2 * padding)
+        }
+        QLayer::AvgPool2d {
+            channels,
+            height,
+            width,
+            kernel,
+            stride,
+        }
+        | QLayer::MaxPool2d {
+            channels,
+            height,
+            width,
+            kernel,
+            stride,
+        } => {
+            dim("channels", *channels, 1)?;
+            dim("height", *height, 1)?;
+            dim("width", *width, 1)?;
+            dim("stride", *stride, 1)?;
+            window("pooling window", *kernel, (*height).min(*width))?;
+            if matches!(l, QLayer::AvgPool2d { .. }) && !(kernel * kernel).is_power_of_two() {
+                return Err(EnvelopeError::Unsupported {
+                    field: format!("pooling window of layer {i}"),
+                    reason: "average pooling needs a window of a power-of-two size",
+                });
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A layer's sizes in `i128`, computed from dimensions that
+/// [`check_layer`] bounded, so no product overflows before it is bounded.
+struct Sizes {
+    input: i128,
+    output: i128,
+    weights: i128,
+    positions: i128,
+}
+
+impl Sizes {
+    fn of(l: &QLayer) -> Self {
+        let n = |v: usize| v as i128;
+        match l {
+            QLayer::Dense {
+                inputs, outputs, ..
+            } => Sizes {
+                input: n(*inputs),
+                output: n(*outputs),
+                weights: n(*outputs) * (n(*inputs) + 1),
+                positions: 1,
+            },
+            QLayer::Argmax { inputs } => Sizes {
+                input: n(*inputs),
+                output: 1,
+                weights: 0,
+                positions: 1,
+            },
+            QLayer::Conv2d {
+                in_channels,
+                out_channels,
+                height,
+                width,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let oh = (n(*height) + 2 * n(*padding) - n(kernel[0])) / n(*stride) + 1;
+                let ow = (n(*width) + 2 * n(*padding) - n(kernel[1])) / n(*stride) + 1;
+                Sizes {
+                    input: n(*in_channels) * n(*height) * n(*width),
+                    output: n(*out_channels) * oh * ow,
+                    weights: n(*out_channels) * (n(*in_channels) * n(kernel[0]) * n(kernel[1]) + 1),
+                    positions: oh * ow,
+                }
+            }
+            QLayer::AvgPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            }
+            | QLayer::MaxPool2d {
+                channels,
+                height,
+                width,
+                kernel,
+                stride,
+            } => {
+                let oh = (n(*height) - n(*kernel)) / n(*stride) + 1;
+                let ow = (n(*width) - n(*kernel)) / n(*stride) + 1;
+                let output = n(*channels) * oh * ow;
+                Sizes {
+                    input: n(*channels) * n(*height) * n(*width),
+                    output,
+                    weights: 0,
+                    positions: output,
+                }
+            }
+        }
+    }
+}
+
 /// The public description of a quantized model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QModel {
@@ -278,14 +447,6 @@ pub const MAX_ARGMAX_CLASSES: usize = 64;
 /// A quantized model's weights: one matrix per parametrized layer, row-major.
 pub type QWeights = Vec<Vec<i64>>;
 
-fn bad(reason: &'static str) -> FixedError {
-    FixedError::InvalidFormat {
-        frac_bits: 0,
-        bits: 0,
-        reason,
-    }
-}
-
 impl QModel {
     /// Input length.
     pub fn input_len(&self) -> usize {
@@ -297,150 +458,108 @@ impl QModel {
         self.layers.last().map_or(0, QLayer::output_len)
     }
 
-    /// Checks the layers chain and the formats line up.
-    pub fn validate(&self) -> Result<(), FixedError> {
-        if self.layers.is_empty() || self.layers.len() > 256 {
-            return Err(bad("a model needs between 1 and 256 layers"));
+    /// The most multiply-adds one forward pass may take: the widest inference
+    /// layout computes 8 a row, and the largest circuit has 2^22 rows.
+    pub const MAX_MACS: i128 = 1 << 25;
+
+    /// The longest tensor between two layers, and the most weights.
+    pub const MAX_TENSOR: i128 = 1 << 24;
+
+    /// The widest weights an inference circuit range-checks and packs.
+    pub const MAX_WEIGHT_BITS: u32 = 16;
+
+    /// The widest inputs and activations an inference circuit supports.
+    pub const MAX_ACTIVATION_BITS: u32 = 24;
+
+    /// Checks the model against the supported envelope
+    /// ([`envelope`](crate::envelope)), in an order that never divides by a
+    /// stride or subtracts a window before they are checked: formats, each
+    /// layer's dimensions, then sizes (computed without allocating), the
+    /// chain of shapes and every rescale shift. The error names the layer and
+    /// the field.
+    pub fn validate(&self) -> Result<(), EnvelopeError> {
+        bound(
+            || "number of layers".into(),
+            self.layers.len() as u64,
+            1,
+            256,
+        )?;
+        for (name, q, max) in [
+            ("input", self.input, Self::MAX_ACTIVATION_BITS),
+            ("activation", self.activation, Self::MAX_ACTIVATION_BITS),
+            ("weight", self.weight, Self::MAX_WEIGHT_BITS),
+        ] {
+            bound(
+                || format!("value bits of the {name} format"),
+                q.bits(),
+                1,
+                max,
+            )?;
         }
-        // Bound every size before anything allocates: nothing larger than this
-        // fits the largest supported circuit.
-        const LIMIT: usize = 1 << 26;
-        let too_big = self.layers.iter().any(|l| {
-            let dims = match l {
-                QLayer::Dense {
-                    inputs, outputs, ..
-                } => vec![*inputs, *outputs],
-                QLayer::Argmax { inputs } => vec![*inputs],
-                QLayer::Conv2d {
-                    in_channels,
-                    out_channels,
-                    height,
-                    width,
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                } => {
-                    vec![
-                        *in_channels,
-                        *out_channels,
-                        *height,
-                        *width,
-                        kernel[0],
-                        kernel[1],
-                        *stride,
-                        *padding,
-                    ]
-                }
-                QLayer::AvgPool2d {
-                    channels,
-                    height,
-                    width,
-                    kernel,
-                    stride,
-                }
-                | QLayer::MaxPool2d {
-                    channels,
-                    height,
-                    width,
-                    kernel,
-                    stride,
-                } => {
-                    vec![*channels, *height, *width, *kernel, *stride]
-                }
-            };
-            dims.iter().any(|d| *d > 1 << 16)
-                || dims
-                    .iter()
-                    .try_fold(1usize, |a, d| a.checked_mul((*d).max(1)))
-                    .is_none_or(|p| p > LIMIT)
-        });
-        if too_big {
-            return Err(bad(
-                "the model is larger than the largest supported circuit",
-            ));
+        let mut macs: i128 = 0;
+        for (i, l) in self.layers.iter().enumerate() {
+            check_layer(i, l)?;
+            if matches!(l, QLayer::Argmax { .. }) && i + 1 != self.layers.len() {
+                return Err(EnvelopeError::Unsupported {
+                    field: format!("layer {i}"),
+                    reason: "argmax can only be the last layer",
+                });
+            }
+            let sz = Sizes::of(l);
+            for (what, n) in [
+                ("input length", sz.input),
+                ("output length", sz.output),
+                ("weights", sz.weights),
+            ] {
+                bound(|| format!("{what} of layer {i}"), n, 0, Self::MAX_TENSOR)?;
+            }
+            macs += sz.weights * sz.positions;
         }
-        for w in self.layers.windows(2) {
+        bound(
+            || "multiply-adds of the model".into(),
+            macs,
+            0,
+            Self::MAX_MACS,
+        )?;
+        for (i, w) in self.layers.windows(2).enumerate() {
             if w[0].output_len() != w[1].input_len() {
-                return Err(FixedError::ShapeMismatch {
-                    op: "layer chain",
-                    expected: vec![w[0].output_len()],
-                    found: vec![w[1].input_len()],
+                return Err(EnvelopeError::Mismatch {
+                    field: format!("input length of layer {}", i + 1),
+                    expected: w[0].output_len() as i128,
+                    found: w[1].input_len() as i128,
+                    reason: "the output length of the layer before",
                 });
             }
         }
-        if self.input.frac_bits + self.weight.frac_bits < self.activation.frac_bits
-            || self.input.frac_bits < self.activation.frac_bits
-                && matches!(self.layers[0], QLayer::AvgPool2d { .. })
-        {
-            return Err(bad("the formats need a negative rescale shift"));
-        }
+        let frac = |q: QFormat| i64::from(q.frac_bits());
         for (i, l) in self.layers.iter().enumerate() {
+            let input = frac(self.input_format(i));
             match l {
-                QLayer::Argmax { inputs } => {
-                    if i + 1 != self.layers.len() {
-                        return Err(bad("argmax can only be the last layer"));
-                    }
-                    if *inputs == 0 || *inputs > MAX_ARGMAX_CLASSES {
-                        return Err(bad("argmax takes between 1 and 64 inputs"));
-                    }
+                QLayer::Dense { .. } | QLayer::Conv2d { .. } => {
+                    shift(
+                        || format!("rescale shift of layer {i}"),
+                        input + frac(self.weight) - frac(self.activation),
+                    )?;
                 }
-                QLayer::MaxPool2d {
-                    kernel,
-                    stride,
-                    height,
-                    width,
-                    ..
-                } => {
-                    if *stride == 0 || *kernel == 0 || kernel > height || kernel > width {
-                        return Err(bad("max pooling needs a window inside the input"));
-                    }
+                QLayer::AvgPool2d { kernel, .. } => {
+                    let log = i64::from((kernel * kernel).trailing_zeros());
+                    shift(
+                        || format!("rescale shift of layer {i} (average pool)"),
+                        log + input - frac(self.activation),
+                    )?;
+                }
+                QLayer::MaxPool2d { .. } => {
                     let from = self.input_format(i);
-                    if from.frac_bits != self.activation.frac_bits
-                        || from.bits > self.activation.bits
+                    if from.frac_bits() != self.activation.frac_bits()
+                        || from.bits() > self.activation.bits()
                     {
-                        return Err(bad(
-                            "max pooling keeps its input's scale: its input must be in the activation format",
-                        ));
+                        return Err(EnvelopeError::Unsupported {
+                            field: format!("layer {i} (max pool)"),
+                            reason: "max pooling keeps its input's scale: its input must be in the activation format",
+                        });
                     }
                 }
-                QLayer::Conv2d {
-                    kernel,
-                    stride,
-                    height,
-                    width,
-                    padding,
-                    ..
-                } => {
-                    if *stride == 0
-                        || kernel[0] > height + 2 * padding
-                        || kernel[1] > width + 2 * padding
-                    {
-                        return Err(bad("convolution kernel larger than its padded input"));
-                    }
-                }
-                QLayer::AvgPool2d {
-                    kernel,
-                    stride,
-                    height,
-                    width,
-                    ..
-                } => {
-                    if *stride == 0
-                        || kernel > height
-                        || kernel > width
-                        || !(kernel * kernel).is_power_of_two()
-                    {
-                        return Err(bad("average pooling needs a window of a power-of-two size inside the input"));
-                    }
-                }
-                QLayer::Dense {
-                    inputs, outputs, ..
-                } => {
-                    if *inputs == 0 || *outputs == 0 {
-                        return Err(bad("a dense layer needs inputs and outputs"));
-                    }
-                }
+                QLayer::Argmax { .. } => {}
             }
         }
         Ok(())
@@ -458,10 +577,7 @@ impl QModel {
     pub fn macs(&self) -> usize {
         self.layers
             .iter()
-            .map(|l| {
-                l.weight_shape()
-                    .map_or(0, |(r, c)| r * c * l.receptive_fields().len())
-            })
+            .map(|l| l.weight_shape().map_or(0, |(r, c)| r * c * l.positions()))
             .sum()
     }
 
@@ -482,19 +598,19 @@ impl QModel {
     /// Rescale shift of parametrized layer `l`: its input scale plus the
     /// weights' minus the activation scale.
     pub fn shift(&self, l: usize) -> u32 {
-        (self.input_format(l).frac_bits + self.weight.frac_bits)
-            .saturating_sub(self.activation.frac_bits)
+        (self.input_format(l).frac_bits() + self.weight.frac_bits())
+            .saturating_sub(self.activation.frac_bits())
     }
 
     /// Rescale shift of an average pool over `k x k` at layer `l`.
     pub fn pool_shift(&self, l: usize, kernel: usize) -> u32 {
-        (kernel * kernel).trailing_zeros() + self.input_format(l).frac_bits
-            - self.activation.frac_bits
+        (kernel * kernel).trailing_zeros() + self.input_format(l).frac_bits()
+            - self.activation.frac_bits()
     }
 
     /// The fixed-point one of layer `l`'s input scale: a bias's input.
     pub fn bias_input(&self, l: usize) -> i64 {
-        1i64 << self.input_format(l).frac_bits
+        1i64 << self.input_format(l).frac_bits()
     }
 
     /// The native forward pass: each layer's output, the last being the logits.

@@ -12,15 +12,12 @@ use crate::chips::range::{register_range, RangeInstructions};
 use crate::chips::rescale::{RescaleChip, RescaleInstructions};
 use crate::chips::table::{Lookup, TableSet};
 use crate::field::{fp_from_i64, fp_to_i128};
-use crate::fixed::{Activation, QFormat};
+use crate::fixed::{Activation, FixedError, QFormat};
 use crate::Fp;
 
 /// The format of a difference of two activations: one bit wider.
-pub fn difference_format(activation: QFormat) -> QFormat {
-    QFormat {
-        bits: activation.bits + 1,
-        ..activation
-    }
+pub fn difference_format(activation: QFormat) -> Result<QFormat, FixedError> {
+    activation.with_bits(activation.bits() + 1)
 }
 
 /// One dot product `sum x_i y_i` of operand pairs, as a cell.
@@ -61,7 +58,7 @@ pub fn max_of(
         layouter,
         &d,
         0,
-        difference_format(activation),
+        difference_format(activation).map_err(|_| Error::Synthesis)?,
         Some(Activation::Relu),
     )?;
     dot(
@@ -80,7 +77,7 @@ pub fn register_argmax(set: &mut TableSet, classes: usize, activation: QFormat, 
             classes: classes as u32,
         });
     }
-    register_range(set, activation.bits + 1, false, limb_bits);
+    register_range(set, activation.bits() + 1, false, limb_bits);
 }
 
 /// The index `c` of the first largest of `z` (activations), as a cell.
@@ -179,7 +176,7 @@ fn argmax_claiming(
                 minus_one.clone(),
             ],
         )?;
-        range.range_check(layouter, &gap, activation.bits + 1, false)?;
+        range.range_check(layouter, &gap, activation.bits() + 1, false)?;
         prefix = Some(p);
     }
     Ok(c)
@@ -200,10 +197,7 @@ mod tests {
         claim: Option<i64>,
     }
 
-    const FORMAT: QFormat = QFormat {
-        frac_bits: 4,
-        bits: 12,
-    };
+    const FORMAT: QFormat = QFormat::constant(4, 12);
 
     impl Synth for Argmax {
         fn table(&self) -> TableSet {
@@ -264,7 +258,7 @@ mod tests {
             crate::chips::rescale::register_rescale(
                 &mut set,
                 0,
-                difference_format(FORMAT),
+                difference_format(FORMAT).unwrap(),
                 Some(Activation::Relu),
                 8,
             );
@@ -324,7 +318,7 @@ mod tests {
                 ],
                 vec![one.clone(), Operand::Constant(-Fp::from(1))],
             )?;
-            let format = difference_format(FORMAT);
+            let format = difference_format(FORMAT).unwrap();
             let relu = Some(Activation::Relu);
             let plan = crate::chips::rescale::rescale_lookups(0, format, relu, 8);
             assert!(plan.relu_by_sign, "the test covers the sign-select ReLU");

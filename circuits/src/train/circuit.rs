@@ -19,6 +19,7 @@ use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::table::TableSet;
 use crate::circuits::membership::{leaf_native, open_row_at, RowLayout, RowOpening};
 use crate::circuits::{measure, CircuitError, Measured};
+use crate::envelope::{bound, MAX_DEPTH};
 use crate::Fp;
 
 /// The private inputs of a step proof.
@@ -50,6 +51,20 @@ pub const TRAIN_SHAPE: CoreShape = CoreShape {
 /// The limb width of training circuits' range checks.
 pub const TRAIN_LIMB_BITS: u32 = 8;
 
+/// The largest `k` a training proof may need: memory grows as `2^k` (about
+/// 0.6 GiB at `k = 12`), so `k = 16` stays near 10 GiB.
+pub const TRAIN_MAX_K: u32 = 16;
+
+/// The most steps one proof may cover.
+pub const MAX_STEPS_PER_PROOF: u64 = 1024;
+
+/// The most multiply-adds of one proof's forward passes (steps x batch x
+/// parameters). Each of a step's three passes (forward, backward, update)
+/// takes at least that many products and the MAC gadget computes 36 a row,
+/// so a proof above `12 * 2^16` of them cannot fit [`TRAIN_MAX_K`]: the bound
+/// refuses no provable statement and keeps planning a refused one cheap.
+pub const MAX_PROOF_WORK: u64 = 1 << 20;
+
 /// `s` SGD steps as a circuit.
 #[derive(Clone, Debug)]
 pub struct TrainStepCircuit {
@@ -80,20 +95,26 @@ impl TrainStepCircuit {
             });
         }
         let classes = spec.widths[spec.layers()];
-        if classes > 255 || (1usize << layout.label_bits) < classes {
+        if (1u64 << layout.label_bits) < classes as u64 {
             return Err(CircuitError::Shape {
-                what: "classes (at most 255, fitting the label bits)",
+                what: "classes (fitting the label bits)",
                 expected: vec![1usize << layout.label_bits],
                 found: vec![classes],
             });
         }
-        if steps == 0 || depth == 0 {
-            return Err(CircuitError::Shape {
-                what: "steps and tree depth",
-                expected: vec![1, 1],
-                found: vec![steps, depth],
-            });
-        }
+        bound(|| "tree depth".into(), depth as u64, 1, MAX_DEPTH)?;
+        bound(
+            || "steps per proof".into(),
+            steps as u64,
+            1,
+            MAX_STEPS_PER_PROOF,
+        )?;
+        bound(
+            || "multiply-adds of one proof (steps x batch x parameters)".into(),
+            steps as i128 * spec.batch as i128 * spec.n_params() as i128,
+            1,
+            MAX_PROOF_WORK,
+        )?;
         if let Some(w) = &witness {
             if w.openings.len() != steps * spec.batch || w.params.flatten().len() != spec.n_params()
             {
@@ -126,9 +147,16 @@ impl TrainStepCircuit {
         4 + self.steps * self.spec.batch
     }
 
-    /// Rows used and the smallest `k`.
+    /// Rows used and the smallest `k`. Refuses circuits above [`TRAIN_MAX_K`].
     pub fn measure(&self) -> Result<Measured, CircuitError> {
-        measure(&self.describe(), self.instance_len())
+        let m = measure(&self.describe(), self.instance_len())?;
+        if m.k > TRAIN_MAX_K {
+            return Err(CircuitError::TooLarge {
+                rows: m.rows,
+                max_k: TRAIN_MAX_K,
+            });
+        }
+        Ok(m)
     }
 
     /// The public inputs and the weights `W_{t+s}`, computed natively from the
@@ -138,7 +166,7 @@ impl TrainStepCircuit {
             .witness
             .as_ref()
             .ok_or(CircuitError::Synthesis("no witness".into()))?;
-        let bits = self.spec.formats.weight.bits;
+        let bits = self.spec.formats.weight.bits();
         let first = w
             .openings
             .first()
@@ -187,7 +215,7 @@ impl Circuit<Fp> for TrainStepCircuit {
         cfg.load_table(&mut layouter, &self.table())?;
         let spec = &self.spec;
         let w = self.witness.as_ref();
-        let bits = spec.formats.weight.bits;
+        let bits = spec.formats.weight.bits();
 
         // W_t: range-checked cells, committed as C_in.
         let flat: Vec<Value<i64>> = match w {
@@ -404,7 +432,7 @@ mod tests {
     fn wrong_claims_are_rejected() {
         let c = circuit(1, &[2, 7]);
         let (public, params) = c.public_inputs().unwrap();
-        let bits = spec().formats.weight.bits;
+        let bits = spec().formats.weight.bits();
         // An output commitment of weights that skipped the update.
         let mut skipped = public.clone();
         skipped[2] =

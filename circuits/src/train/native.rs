@@ -189,7 +189,7 @@ pub fn sgd_step(
         // Output delta: lr-scaled (onehot - prediction).
         let z = &pres[layers - 1];
         let (target_one, prediction): (i128, Vec<i64>) = match spec.loss {
-            Loss::Mse => (1i128 << f.activation.frac_bits, z.clone()),
+            Loss::Mse => (1i128 << f.activation.frac_bits(), z.clone()),
             Loss::CrossEntropy => (1i128 << PROB_FRAC, softmax(spec, z)?),
         };
         let mut delta: Vec<Vec<i64>> = vec![Vec::new(); layers];
@@ -257,10 +257,7 @@ pub fn softmax_exp(r: i64) -> i64 {
     let k = (1i64 << EXP_BITS) - 1;
     crate::fixed::Activation::Exp.apply(
         (r - k) << (PROB_FRAC - EXP_FRAC),
-        QFormat {
-            frac_bits: PROB_FRAC,
-            bits: PROB_FRAC + 2,
-        },
+        QFormat::constant(PROB_FRAC, PROB_FRAC + 2),
     )
 }
 

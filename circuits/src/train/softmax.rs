@@ -31,7 +31,7 @@ const SUM_BITS: u32 = 16;
 /// Registers the table entries a softmax needs.
 pub fn register_softmax(set: &mut TableSet, spec: &TrainSpec, limb_bits: u32) {
     let act = spec.formats.activation;
-    register_range(set, act.bits + 1, false, limb_bits);
+    register_range(set, act.bits() + 1, false, limb_bits);
     register_rescale(
         set,
         spec.exp_shift(),
@@ -118,7 +118,7 @@ pub(crate) fn softmax_with(
         );
     }
     for g in &gaps {
-        range.range_check(layouter, g, act.bits + 1, false)?;
+        range.range_check(layouter, g, act.bits() + 1, false)?;
     }
     let mut prod = gaps[0].clone();
     for g in &gaps[1..] {

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::fixed::{FixedError, QFormat};
+use crate::envelope::{bound, shift, EnvelopeError};
+use crate::fixed::QFormat;
 
 /// The loss being minimized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,18 +46,9 @@ impl TrainFormats {
     pub fn for_input(input: QFormat) -> Self {
         Self {
             input,
-            weight: QFormat {
-                frac_bits: 12,
-                bits: 16,
-            },
-            activation: QFormat {
-                frac_bits: 8,
-                bits: 16,
-            },
-            delta: QFormat {
-                frac_bits: 14,
-                bits: 16,
-            },
+            weight: QFormat::constant(12, 16),
+            activation: QFormat::constant(8, 16),
+            delta: QFormat::constant(14, 16),
         }
     }
 }
@@ -105,11 +97,11 @@ impl TrainSpec {
     pub fn forward_shift(&self, l: usize) -> u32 {
         let f = &self.formats;
         let input = if l == 0 {
-            f.input.frac_bits
+            f.input.frac_bits()
         } else {
-            f.activation.frac_bits
+            f.activation.frac_bits()
         };
-        input + f.weight.frac_bits - f.activation.frac_bits
+        input + f.weight.frac_bits() - f.activation.frac_bits()
     }
 
     /// Rescale shift of the output delta: `lr * 2/B * (y - z)` for MSE,
@@ -118,102 +110,147 @@ impl TrainSpec {
         let f = &self.formats;
         match self.loss {
             Loss::Mse => {
-                f.activation.frac_bits + self.lr_shift + self.batch_log2() - 1 - f.delta.frac_bits
+                f.activation.frac_bits() + self.lr_shift + self.batch_log2()
+                    - 1
+                    - f.delta.frac_bits()
             }
-            Loss::CrossEntropy => PROB_FRAC + self.lr_shift + self.batch_log2() - f.delta.frac_bits,
+            Loss::CrossEntropy => {
+                PROB_FRAC + self.lr_shift + self.batch_log2() - f.delta.frac_bits()
+            }
         }
     }
 
     /// Rescale shift taking logits to the exp table's input scale.
     pub fn exp_shift(&self) -> u32 {
-        self.formats.activation.frac_bits - EXP_FRAC
+        self.formats.activation.frac_bits() - EXP_FRAC
     }
 
     /// Rescale shift of a hidden delta `sum_o delta_o W_oj`.
     pub fn hidden_delta_shift(&self) -> u32 {
-        self.formats.weight.frac_bits
+        self.formats.weight.frac_bits()
     }
 
     /// Rescale shift of layer `l`'s weight update.
     pub fn update_shift(&self, l: usize) -> u32 {
         let f = &self.formats;
         let input = if l == 0 {
-            f.input.frac_bits
+            f.input.frac_bits()
         } else {
-            f.activation.frac_bits
+            f.activation.frac_bits()
         };
-        f.delta.frac_bits + input - f.weight.frac_bits
+        f.delta.frac_bits() + input - f.weight.frac_bits()
     }
 
     /// The fixed-point one (`2^f`) of layer `l`'s input, the bias's input.
     pub fn bias_input(&self, l: usize) -> i64 {
         let f = &self.formats;
         let frac = if l == 0 {
-            f.input.frac_bits
+            f.input.frac_bits()
         } else {
-            f.activation.frac_bits
+            f.activation.frac_bits()
         };
         1i64 << frac
     }
 
-    /// Checks the spec: at least one layer, a power-of-two batch, non-negative
-    /// shifts (scales that line up) and formats the circuits support.
-    pub fn validate(&self) -> Result<(), FixedError> {
-        let bad = |reason: &'static str| FixedError::InvalidFormat {
-            frac_bits: self.formats.weight.frac_bits,
-            bits: self.formats.weight.bits,
-            reason,
-        };
-        if self.widths.len() < 2 || self.widths.contains(&0) {
-            return Err(bad(
-                "a model needs at least an input and an output width, none zero",
-            ));
-        }
-        if self.widths.len() > 16 || self.widths.iter().any(|w| *w > 4096) {
-            return Err(bad("a model has at most 16 widths, each at most 4096"));
-        }
-        if self.n_params() > 1 << 22 {
-            return Err(bad("a model has at most 2^22 parameters"));
-        }
-        if !self.batch.is_power_of_two() || self.batch > 1024 {
-            return Err(bad("the batch size must be a power of two up to 1024"));
-        }
-        if self.lr_num == 0 || self.lr_num > 1 << 16 || self.lr_shift > 30 {
-            return Err(bad(
-                "the learning rate must be lr_num / 2^lr_shift with 0 < lr_num <= 65536",
-            ));
-        }
+    /// The most classes a training run may have (one-hot lookups tag the
+    /// class in a byte).
+    pub const MAX_CLASSES: usize = 255;
+
+    /// The widest and most fractional formats training supports.
+    pub const MAX_FORMAT_BITS: u32 = 24;
+
+    /// The most fractional bits of a training format.
+    pub const MAX_FORMAT_FRAC: u32 = 32;
+
+    /// Every rescale shift the step implies, signed (a negative shift means
+    /// scales that do not line up), with its name.
+    fn signed_shifts(&self) -> Vec<(String, i64)> {
         let f = &self.formats;
-        let need = |a: u32, b: u32| a >= b;
-        let shifts_ok = (0..self.layers()).all(|l| {
-            let input = if l == 0 {
-                f.input.frac_bits
-            } else {
-                f.activation.frac_bits
-            };
-            need(input + f.weight.frac_bits, f.activation.frac_bits)
-                && need(f.delta.frac_bits + input, f.weight.frac_bits)
-        }) && match self.loss {
-            Loss::Mse => need(
-                f.activation.frac_bits + self.lr_shift + self.batch_log2(),
-                1 + f.delta.frac_bits,
-            ),
-            Loss::CrossEntropy => {
-                need(
-                    PROB_FRAC + self.lr_shift + self.batch_log2(),
-                    f.delta.frac_bits,
-                ) && need(f.activation.frac_bits, EXP_FRAC)
-            }
-        };
-        if !shifts_ok {
-            return Err(bad(
-                "these formats and learning rate need a negative rescale shift",
+        let frac = |q: QFormat| i64::from(q.frac_bits());
+        let lr = i64::from(self.lr_shift) + i64::from(self.batch_log2());
+        let mut out = Vec::new();
+        for l in 0..self.layers() {
+            let input = frac(if l == 0 { f.input } else { f.activation });
+            out.push((
+                format!("forward shift of layer {l}"),
+                input + frac(f.weight) - frac(f.activation),
+            ));
+            out.push((
+                format!("update shift of layer {l}"),
+                frac(f.delta) + input - frac(f.weight),
             ));
         }
-        for q in [f.input, f.weight, f.activation, f.delta] {
-            if q.bits > 24 {
-                return Err(bad("training formats are limited to 24-bit values"));
-            }
+        out.push((
+            "output delta shift".into(),
+            match self.loss {
+                Loss::Mse => frac(f.activation) + lr - 1 - frac(f.delta),
+                Loss::CrossEntropy => i64::from(PROB_FRAC) + lr - frac(f.delta),
+            },
+        ));
+        out.push(("hidden delta shift".into(), frac(f.weight)));
+        if self.loss == Loss::CrossEntropy {
+            out.push((
+                "softmax exponent shift".into(),
+                frac(f.activation) - i64::from(EXP_FRAC),
+            ));
+        }
+        out
+    }
+
+    /// Checks the spec against the supported envelope
+    /// ([`envelope`](crate::envelope)): at least one layer, widths, classes,
+    /// parameters, batch and learning rate bounded, training formats of at
+    /// most 24 value bits and 32 fractional bits, and every rescale shift
+    /// between 0 and 62. The error names the field and its bound.
+    pub fn validate(&self) -> Result<(), EnvelopeError> {
+        bound(
+            || "number of layer widths".into(),
+            self.widths.len() as u64,
+            2,
+            17,
+        )?;
+        for (i, w) in self.widths.iter().enumerate() {
+            bound(|| format!("width {i}"), *w as u64, 1, 4096)?;
+        }
+        let classes = self.widths[self.widths.len() - 1];
+        bound(
+            || "classes".into(),
+            classes as u64,
+            1,
+            Self::MAX_CLASSES as u64,
+        )?;
+        bound(|| "parameters".into(), self.n_params() as u64, 1, 1 << 22)?;
+        bound(|| "batch".into(), self.batch as u64, 1, 1024)?;
+        if !self.batch.is_power_of_two() {
+            return Err(EnvelopeError::Unsupported {
+                field: format!("batch {}", self.batch),
+                reason: "the batch size must be a power of two",
+            });
+        }
+        bound(|| "lr_num".into(), self.lr_num, 1, 1 << 16)?;
+        bound(|| "lr_shift".into(), self.lr_shift, 0, 30)?;
+        let f = &self.formats;
+        for (name, q) in [
+            ("input", f.input),
+            ("weight", f.weight),
+            ("activation", f.activation),
+            ("delta", f.delta),
+        ] {
+            bound(
+                || format!("value bits of the {name} format"),
+                q.bits(),
+                1,
+                Self::MAX_FORMAT_BITS,
+            )?;
+            bound(
+                || format!("fractional bits of the {name} format"),
+                q.frac_bits(),
+                0,
+                Self::MAX_FORMAT_FRAC,
+            )?;
+        }
+        for (name, s) in self.signed_shifts() {
+            shift(|| name, s)?;
         }
         Ok(())
     }

@@ -47,7 +47,7 @@ pub fn register_step(set: &mut TableSet, spec: &TrainSpec, limb_bits: u32) {
         register_softmax(set, spec, limb_bits);
     }
     register_rescale(set, spec.hidden_delta_shift(), f.delta, None, limb_bits);
-    register_range(set, f.weight.bits, true, limb_bits);
+    register_range(set, f.weight.bits(), true, limb_bits);
     set.add(Lookup::Bit);
     let classes = spec.widths[layers] as u32;
     for class in 0..classes {
@@ -125,7 +125,7 @@ pub fn sgd_step_circuit(
     // being the logits (MSE) or the softmax probabilities (cross-entropy).
     let lr = spec.lr_num as i64;
     let one_frac = match spec.loss {
-        Loss::Mse => f.activation.frac_bits,
+        Loss::Mse => f.activation.frac_bits(),
         Loss::CrossEntropy => PROB_FRAC,
     };
     let coefs = [

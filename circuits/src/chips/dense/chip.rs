@@ -222,7 +222,7 @@ mod tests {
             QTensor::from_vec(
                 &[outputs],
                 (0..outputs).map(|_| rnd(300)).collect(),
-                spec.bias_format(),
+                spec.bias_format().unwrap(),
                 "b",
             )
             .unwrap()

@@ -10,6 +10,7 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, F
 use halo2_proofs::poly::Rotation;
 
 use super::{DotCells, DotInstructions, Operand};
+use crate::chips::constraints;
 use crate::Fp;
 
 /// Columns and gates of the MAC gadget.
@@ -75,7 +76,7 @@ impl DotConfig {
             }
             sum
         };
-        meta.create_gate("mac first", |m| {
+        constraints::gate(meta, "mac first", |m| {
             let q = m.query_selector(config.q_first);
             (0..lanes)
                 .map(|g| {
@@ -84,7 +85,7 @@ impl DotConfig {
                 })
                 .collect::<Vec<_>>()
         });
-        meta.create_gate("mac next", |m| {
+        constraints::gate(meta, "mac next", |m| {
             let q = m.query_selector(config.q_next);
             (0..lanes)
                 .map(|g| {

@@ -8,6 +8,7 @@ use halo2_proofs::poly::Rotation;
 use std::sync::{Arc, Mutex};
 
 use super::{Decomposition, LookupInstructions, Piece};
+use crate::chips::constraints;
 use crate::chips::table::Lookup;
 use crate::chips::table::TableConfig;
 use crate::field::fp_from_i64;
@@ -62,7 +63,7 @@ impl LookupConfig {
             meta.enable_equality(col);
         }
 
-        meta.lookup(|m| {
+        constraints::lookup(meta, "table lookup", |m| {
             let tag = m.query_fixed(config.tag);
             let input = m.query_advice(config.input, Rotation::cur());
             let output = m.query_advice(config.output, Rotation::cur());
@@ -73,7 +74,7 @@ impl LookupConfig {
             ]
         });
 
-        meta.create_gate("decompose step", |m| {
+        constraints::gate(meta, "decompose step", |m| {
             let q = m.query_selector(config.q_step);
             let z = m.query_advice(config.rest, Rotation::cur());
             let z_next = m.query_advice(config.rest, Rotation::next());
@@ -82,14 +83,14 @@ impl LookupConfig {
             let off = m.query_fixed(config.offset);
             vec![q * (z + off - p - coef * z_next)]
         });
-        meta.create_gate("decompose end", |m| {
+        constraints::gate(meta, "decompose end", |m| {
             let q = m.query_selector(config.q_end);
             let z = m.query_advice(config.rest, Rotation::cur());
             let p = m.query_advice(config.input, Rotation::cur());
             let off = m.query_fixed(config.offset);
             vec![q * (z + off - p)]
         });
-        meta.create_gate("select", |m| {
+        constraints::gate(meta, "select", |m| {
             let q = m.query_selector(config.q_select);
             let z = m.query_advice(config.rest, Rotation::cur());
             let y = m.query_advice(config.rest, Rotation::next());
@@ -275,7 +276,7 @@ impl LookupChip {
                         || "tag",
                         cfg.tag,
                         row,
-                        || Value::known(Fp::from(piece.lookup.tag())),
+                        || Value::known(piece.lookup.tag_fp()),
                     )?;
                     region.assign_fixed(|| "coef", cfg.coef, row, || Value::known(coef))?;
                     region.assign_fixed(|| "offset", cfg.offset, row, || Value::known(off))?;
@@ -313,7 +314,7 @@ impl LookupChip {
                         };
                         let mut s = outputs.last().ok_or(Error::Synthesis)?.value().copied();
                         if let Select::Mask(_, mask) = sel {
-                            let bit = Fp::from(Lookup::Bit.tag());
+                            let bit = Lookup::Bit.tag_fp();
                             region.assign_fixed(|| "tag", cfg.tag, n, || Value::known(bit))?;
                             mask.copy_advice(|| "mask", &mut region, cfg.input, n)?;
                             s = mask.value().copied();

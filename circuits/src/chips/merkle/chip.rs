@@ -5,6 +5,7 @@ use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error, Expression, S
 use halo2_proofs::poly::Rotation;
 
 use super::MerkleInstructions;
+use crate::chips::constraints;
 use crate::chips::hash::HashChip;
 use crate::Fp;
 
@@ -44,7 +45,7 @@ impl MerkleConfig {
             right,
             q_swap: meta.selector(),
         };
-        meta.create_gate("merkle swap", |m| {
+        constraints::gate(meta, "merkle swap", |m| {
             let q = m.query_selector(config.q_swap);
             let cur = m.query_advice(cur, Rotation::cur());
             let sib = m.query_advice(sib, Rotation::cur());

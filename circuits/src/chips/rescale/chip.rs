@@ -6,6 +6,7 @@ use halo2_proofs::plonk::Error;
 use super::{rescale_lookups, RescaleInstructions, Rescaled};
 use crate::chips::lookup::{LookupChip, LookupConfig, LookupInstructions, Piece};
 use crate::chips::range::limb_pieces;
+use crate::envelope::MAX_SHIFT;
 use crate::field::{fp_from_i128, fp_to_i128};
 use crate::fixed::ops::{rescale, rescale_remainder};
 use crate::fixed::{Activation, QFormat};
@@ -74,6 +75,9 @@ impl RescaleInstructions for RescaleChip {
             activation,
             self.limb_bits,
         );
+        if shift > MAX_SHIFT {
+            return Err(Error::Synthesis);
+        }
         let plan = rescale_lookups(shift, format, activation, self.limb_bits);
         let n_rem = plan.remainder_pieces;
         let half = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
@@ -105,6 +109,9 @@ impl RescaleInstructions for RescaleChip {
         format: QFormat,
         mask: &AssignedCell<Fp, Fp>,
     ) -> Result<Rescaled, Error> {
+        if shift > MAX_SHIFT {
+            return Err(Error::Synthesis);
+        }
         let pieces = rescale_pieces(acc.value().copied(), shift, format, None, self.limb_bits);
         let n_rem = rescale_lookups(shift, format, None, self.limb_bits).remainder_pieces;
         let half = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
@@ -283,7 +290,7 @@ mod tests {
             )?;
             let q_lookup = match self.activation {
                 Some(a) => Lookup::Activation(a, self.format),
-                None => Lookup::Signed(self.format.bits),
+                None => Lookup::Signed(self.format.bits()),
             };
             let out = if self.activation.is_some() { self.y } else { 0 };
             let pieces = vec![

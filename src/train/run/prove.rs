@@ -1,0 +1,503 @@
+//! Training with proofs: native fixed-point training on the sampled batches,
+//! then one proof per group of steps, written atomically so an interrupted
+//! run resumes without re-proving; proving step ranges of an existing run;
+//! and the trained model (from the private files) for linked inferences.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ff::PrimeField;
+use serde::Serialize;
+use zkpot_circuits::circuits::CircuitError;
+use zkpot_circuits::envelope::bound;
+use zkpot_circuits::proving::{prove, proving_key};
+use zkpot_circuits::train::circuit::{MAX_STEPS_PER_PROOF, TRAIN_MAX_K};
+use zkpot_circuits::train::{
+    init_params, sgd_step, weights_commitment_native, MlpParams, StepWitness, TrainSpec,
+    TrainStepCircuit,
+};
+use zkpot_circuits::Fp;
+
+use super::super::sampling::{Sampler, Sampling};
+use super::super::statement::MAX_RUN_STEPS;
+use super::file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
+use super::private::Private;
+use super::{derived_beacon, init_salt, io, salt_at};
+use crate::data::Dataset;
+use crate::files::{write_atomic, write_private};
+use crate::hex::{bytes_to_hex, fp_from_hex, fp_to_hex};
+use crate::params::ParamsCache;
+use crate::proof::Envelope;
+use crate::Error;
+
+/// Options of [`train`].
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The dataset directory (written by `zkpot data commit`).
+    pub data_dir: PathBuf,
+    /// Layer widths, inputs first, classes last.
+    pub widths: Vec<usize>,
+    /// The loss.
+    pub loss: zkpot_circuits::train::Loss,
+    /// Learning rate (rounded to a multiple of 2^-8).
+    pub lr: f64,
+    /// Batch size (a power of two).
+    pub batch: usize,
+    /// SGD steps.
+    pub steps: u64,
+    /// Steps per proof.
+    pub steps_per_proof: u64,
+    /// Initialization seed.
+    pub seed: u64,
+    /// Fine-tune: start from the final weights of this earlier run (its
+    /// directory, private files included) instead of the seed's weights.
+    pub from_run: Option<PathBuf>,
+    /// External randomness for sampling; derived from the commitments if absent.
+    pub beacon: Option<[u8; 32]>,
+    /// Batch sampling.
+    pub sampling: Sampling,
+    /// Publish the final weights with the opening of `C_{W_T}`.
+    pub release_weights: bool,
+    /// Show progress.
+    pub progress: bool,
+}
+
+/// Parses a model shorthand such as `mlp:64-32-10` into layer widths.
+pub fn parse_model(s: &str) -> Result<Vec<usize>, Error> {
+    let bad = || {
+        Error::Options(format!(
+            "model {s:?}: expected mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10"
+        ))
+    };
+    let body = s.strip_prefix("mlp:").ok_or_else(bad)?;
+    let widths: Vec<usize> = body
+        .split('-')
+        .map(|w| w.parse::<usize>().ok().filter(|w| *w > 0 && *w <= 4096))
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    if widths.len() < 2 {
+        return Err(bad());
+    }
+    Ok(widths)
+}
+
+/// What `train` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// The run file.
+    pub run: RunFile,
+    /// Proofs created by this invocation (others were already there).
+    pub proved: usize,
+    /// Total proving seconds of this invocation.
+    pub prove_s: f64,
+    /// Total bytes of all proofs of the run.
+    pub proof_bytes: u64,
+    /// The final weights (private unless released).
+    #[serde(skip)]
+    pub final_params: MlpParams,
+}
+
+/// Trains natively, then proves every group of steps not yet proven.
+pub fn train(
+    cache: &ParamsCache,
+    run_dir: &Path,
+    opts: &TrainOptions,
+) -> Result<TrainReport, Error> {
+    let dataset = Dataset::load(&opts.data_dir)?;
+    let c = dataset.commitment().clone();
+    let schema = &c.schema;
+    if opts.widths.len() < 2
+        || opts.widths.first() != Some(&schema.n_features)
+        || opts.widths.last() != Some(&schema.classes.len())
+    {
+        return Err(Error::Options(format!(
+            "model widths {:?} do not fit the dataset: {} features, {} classes",
+            opts.widths,
+            schema.n_features,
+            schema.classes.len()
+        )));
+    }
+    let lr_num = (opts.lr * 256.0).round();
+    if !(1.0..=65536.0).contains(&lr_num) {
+        return Err(Error::Options(format!(
+            "learning rate {} must lie in [1/256, 256]",
+            opts.lr
+        )));
+    }
+    let spec = TrainSpec {
+        widths: opts.widths.clone(),
+        loss: opts.loss,
+        lr_num: lr_num as u32,
+        lr_shift: 8,
+        batch: opts.batch,
+        formats: zkpot_circuits::train::TrainFormats::for_input(schema.format),
+    };
+    // The verifier's envelope, checked before any work: the spec, the step
+    // counts, and a batch that fits the dataset.
+    spec.validate()?;
+    bound(|| "steps".into(), opts.steps, 1, MAX_RUN_STEPS)?;
+    bound(
+        || "steps per proof".into(),
+        opts.steps_per_proof,
+        1,
+        MAX_STEPS_PER_PROOF,
+    )?;
+    if (opts.batch as u64) > dataset.n_rows() && opts.sampling == Sampling::Shuffle {
+        return Err(Error::Options(format!(
+            "the batch ({}) is larger than the dataset ({} rows)",
+            opts.batch,
+            dataset.n_rows()
+        )));
+    }
+    // Check the step circuit can be planned, and proven in reasonable
+    // memory, before any work.
+    let planned = TrainStepCircuit::new(
+        spec.clone(),
+        schema.layout(),
+        c.depth as usize,
+        opts.steps_per_proof as usize,
+        None,
+    )?
+    .measure();
+    if let Err(CircuitError::TooLarge { rows, .. }) = &planned {
+        let k = 64 - (rows.max(&1) - 1).leading_zeros();
+        return Err(Error::Options(format!(
+            "one proof of {} step(s) of batch {} needs about 2^{k} rows (over {} GiB to \
+             prove); the limit is k = {TRAIN_MAX_K}: use a smaller batch or fewer steps per proof",
+            opts.steps_per_proof,
+            opts.batch,
+            (0.6 * f64::from(1u32 << (k.clamp(12, 30) - 12))).round()
+        )));
+    }
+    planned?;
+
+    let (init, salt0, checkpoint) = match &opts.from_run {
+        None => (init_params(&spec, opts.seed), init_salt(opts.seed), None),
+        Some(prev) => {
+            let (params, salt, c) = final_weights(prev, &spec)?;
+            (params, salt, Some(c))
+        }
+    };
+    std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
+    let private = Private::new(run_dir)?;
+    let secret = private.secret()?;
+    if checkpoint.is_some() {
+        let path = private.dir.join("init.salt");
+        write_private(&path, fp_to_hex(&salt0).as_bytes()).map_err(io(&path))?;
+    }
+    let c0 = fp_to_hex(&weights_commitment_native(
+        salt0,
+        &init.flatten(),
+        spec.formats.weight.bits(),
+    ));
+    let (beacon, derived) = match opts.beacon {
+        Some(b) => (b, false),
+        None => (derived_beacon(&c.root, &c0, &spec)?, true),
+    };
+
+    // Native training, keeping the weights at proof boundaries.
+    let sampler = Sampler::new(
+        c.root()?.to_repr(),
+        beacon,
+        dataset.n_rows(),
+        spec.batch,
+        opts.sampling,
+    )?;
+    let s = opts.steps_per_proof;
+    let mut params = init.clone();
+    let mut chain = vec![c0];
+    private.write_checkpoint(0, &params)?;
+    for t in 0..opts.steps {
+        let batch: Vec<Vec<i64>> = sampler
+            .indices(t)
+            .into_iter()
+            .map(|i| dataset.row(i))
+            .collect::<Result<_, _>>()?;
+        params = sgd_step(&spec, &params, &batch)
+            .map_err(|e| {
+                Error::Options(format!(
+                    "step {t}: {e}; lower the learning rate or widen the formats"
+                ))
+            })?
+            .0;
+        let done = t + 1;
+        if done % s == 0 || done == opts.steps {
+            private.write_checkpoint(done, &params)?;
+            let salt = salt_at(&secret, salt0, done);
+            chain.push(fp_to_hex(&weights_commitment_native(
+                salt,
+                &params.flatten(),
+                spec.formats.weight.bits(),
+            )));
+        }
+    }
+    let groups = opts.steps.div_ceil(s) as usize;
+    let run = RunFile {
+        format: RUN_FORMAT.into(),
+        version: RUN_VERSION,
+        dataset: c.clone(),
+        spec,
+        sampling: opts.sampling,
+        beacon: bytes_to_hex(&beacon),
+        beacon_derived: derived,
+        seed: opts.seed,
+        checkpoint,
+        steps: opts.steps,
+        steps_per_proof: s,
+        chain,
+        proofs: (0..groups as u64)
+            .map(|g| proof_name(g, opts.steps, s))
+            .collect(),
+    };
+    // The run the verifier will read passes the verifier's checks.
+    run.check()?;
+    let run_path = run_dir.join("run.json");
+    if run_path.exists() {
+        let existing = RunFile::read(&run_path)?;
+        if existing != run {
+            return Err(Error::Options(format!(
+                "{} holds another run (different data, spec, beacon, steps or secrets); use a new directory",
+                run_dir.display()
+            )));
+        }
+    } else {
+        let text =
+            serde_json::to_vec_pretty(&run).map_err(|_| Error::Internal("run serialization"))?;
+        write_atomic(&run_path, &text).map_err(io(&run_path))?;
+    }
+    let source = private.source_path();
+    let data_dir = std::fs::canonicalize(&opts.data_dir).unwrap_or_else(|_| opts.data_dir.clone());
+    write_private(&source, data_dir.to_string_lossy().as_bytes()).map_err(io(&source))?;
+
+    let (proved, prove_s) = prove_groups(
+        cache,
+        run_dir,
+        &run,
+        &dataset,
+        &private,
+        &secret,
+        0..groups,
+        opts.progress,
+    )?;
+    if opts.release_weights {
+        release(run_dir, &run, &params, &private, &secret)?;
+    }
+    Ok(TrainReport {
+        proof_bytes: proof_bytes(run_dir, &run),
+        run,
+        proved,
+        prove_s,
+        final_params: params,
+    })
+}
+
+fn proof_bytes(run_dir: &Path, run: &RunFile) -> u64 {
+    run.proofs
+        .iter()
+        .filter_map(|p| std::fs::metadata(run_dir.join(p)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Publishes the final weights and the salt opening `C_{W_T}`.
+fn release(
+    run_dir: &Path,
+    run: &RunFile,
+    params: &MlpParams,
+    private: &Private,
+    secret: &[u8; 32],
+) -> Result<(), Error> {
+    #[derive(Serialize)]
+    struct Released<'a> {
+        format: &'static str,
+        commitment: &'a str,
+        salt: String,
+        spec: &'a TrainSpec,
+        params: &'a MlpParams,
+    }
+    let salt = salt_at(secret, private.init_salt(run)?, run.steps);
+    let r = Released {
+        format: "zkpot-released-model",
+        commitment: run.chain.last().map(String::as_str).unwrap_or_default(),
+        salt: fp_to_hex(&salt),
+        spec: &run.spec,
+        params,
+    };
+    let path = run_dir.join("model.json");
+    let text = serde_json::to_vec_pretty(&r).map_err(|_| Error::Internal("model serialization"))?;
+    write_atomic(&path, &text).map_err(io(&path))
+}
+
+/// Proves the groups in `range` that have no valid proof file yet.
+#[allow(clippy::too_many_arguments)]
+fn prove_groups(
+    cache: &ParamsCache,
+    run_dir: &Path,
+    run: &RunFile,
+    dataset: &Dataset,
+    private: &Private,
+    secret: &[u8; 32],
+    range: std::ops::Range<usize>,
+    progress: bool,
+) -> Result<(usize, f64), Error> {
+    let bar = if progress {
+        let b = indicatif::ProgressBar::new(range.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "proving steps [{bar:30}] {pos}/{len} proofs ({eta} left)",
+        ) {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let proofs_dir = run_dir.join("proofs");
+    std::fs::create_dir_all(&proofs_dir).map_err(io(&proofs_dir))?;
+    let mut keys: Option<(
+        u64,
+        halo2_proofs::plonk::ProvingKey<halo2_proofs::pasta::EqAffine>,
+        u32,
+    )> = None;
+    let salt0 = private.init_salt(run)?;
+    let mut proved = 0;
+    let mut seconds = 0.0;
+    for g in range {
+        let statement = run.statement(g)?;
+        let path = run_dir.join(&run.proofs[g]);
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(e) = Envelope::from_bytes(&bytes) {
+                if e.statement == statement.to_bytes()? {
+                    bar.inc(1);
+                    continue;
+                }
+            }
+        }
+        let sampler = statement.sampler()?;
+        let public = statement.public_inputs(&sampler)?;
+        let first = statement.first_step;
+        let mut openings = Vec::new();
+        for t in first..first + statement.steps {
+            for i in sampler.indices(t) {
+                openings.push(dataset.opening(i)?);
+            }
+        }
+        let witness = StepWitness {
+            params: private.read_checkpoint(first)?,
+            salt_in: salt_at(secret, salt0, first),
+            salt_out: salt_at(secret, salt0, first + statement.steps),
+            openings,
+            context: statement.context()?,
+        };
+        let circuit = TrainStepCircuit::new(
+            run.spec.clone(),
+            run.dataset.schema.layout(),
+            run.dataset.depth as usize,
+            statement.steps as usize,
+            Some(witness),
+        )?;
+        let (native_public, _) = circuit.public_inputs()?;
+        if native_public != public {
+            return Err(Error::Internal("the native run and its statement disagree"));
+        }
+        let k = circuit.measure()?.k;
+        let params = cache.get(k)?;
+        if keys.as_ref().map(|(s, _, kk)| (*s, *kk)) != Some((statement.steps, k)) {
+            keys = Some((
+                statement.steps,
+                proving_key(&params, &circuit.describe())?,
+                k,
+            ));
+        }
+        let Some((_, pk, _)) = keys.as_ref() else {
+            return Err(Error::Internal("proving key missing"));
+        };
+        let t = Instant::now();
+        let proof = prove(&params, pk, circuit, &public)?;
+        seconds += t.elapsed().as_secs_f64();
+        let bytes = statement.envelope(public, proof)?.to_bytes();
+        write_atomic(&path, &bytes).map_err(io(&path))?;
+        proved += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok((proved, seconds))
+}
+
+/// Proves the groups whose first step lies in `steps` (for sharing a long run
+/// across processes or machines). The run must have been created by `train`.
+pub fn prove_range(
+    cache: &ParamsCache,
+    run_dir: &Path,
+    steps: std::ops::Range<u64>,
+    progress: bool,
+) -> Result<(usize, f64), Error> {
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    let private = Private::new(run_dir)?;
+    let source = private.source_path();
+    let data_dir = std::fs::read_to_string(&source).map_err(io(&source))?;
+    let dataset = Dataset::load(Path::new(data_dir.trim()))?;
+    if dataset.commitment() != &run.dataset {
+        return Err(Error::Options(
+            "the dataset directory no longer matches the run".into(),
+        ));
+    }
+    let secret = private.secret()?;
+    let s = run.steps_per_proof;
+    let first = (steps.start.div_ceil(s)) as usize;
+    let last = (steps.end.div_ceil(s) as usize).min(run.groups());
+    prove_groups(
+        cache,
+        run_dir,
+        &run,
+        &dataset,
+        &private,
+        &secret,
+        first..last.max(first),
+        progress,
+    )
+}
+
+/// The final weights of a run, their salt and commitment (hex), from its
+/// private files, checked against its final commitment and against `spec`'s
+/// architecture and formats.
+fn final_weights(run_dir: &Path, spec: &TrainSpec) -> Result<(MlpParams, Fp, String), Error> {
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    if run.spec.widths != spec.widths || run.spec.formats != spec.formats {
+        return Err(Error::Options(format!(
+            "the checkpoint of {} is a {:?} model with other formats or widths than {:?}",
+            run_dir.display(),
+            run.spec.widths,
+            spec.widths
+        )));
+    }
+    let private = Private {
+        dir: run_dir.join("private"),
+    };
+    let secret = private.existing_secret()?;
+    let params = private.read_checkpoint(run.steps)?;
+    let salt = salt_at(&secret, private.init_salt(&run)?, run.steps);
+    let c = weights_commitment_native(salt, &params.flatten(), spec.formats.weight.bits());
+    let last = run.chain.last().cloned().unwrap_or_default();
+    if fp_from_hex(&last) != Some(c) {
+        return Err(Error::Options(format!(
+            "the private checkpoint of {} does not match its final commitment",
+            run_dir.display()
+        )));
+    }
+    Ok((params, salt, last))
+}
+
+/// The trained model of a run, ready for proofs of inference whose `C_W` is
+/// the run's final commitment (needs the run's private files), and the
+/// dataset schema to normalize raw inputs with.
+pub fn trained_model(
+    run_dir: &Path,
+) -> Result<(crate::infer::LoadedModel, crate::data::Schema), Error> {
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    let (params, salt, _) = final_weights(run_dir, &run.spec)?;
+    let (model, weights) = crate::model::from_trained(&run.spec, &params);
+    Ok((
+        crate::infer::LoadedModel::from_parts(model, weights, salt),
+        run.dataset.schema.clone(),
+    ))
+}
