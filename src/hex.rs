@@ -22,9 +22,11 @@ pub fn fp_from_hex(s: &str) -> Option<Fp> {
     Option::from(Fp::from_repr(arr))
 }
 
-/// Decodes hex digits into bytes.
+/// Decodes lowercase hex digits into bytes. Only the canonical encoding is
+/// accepted (no sign, no uppercase), so every value has one spelling and
+/// statements that compare or hash encodings cannot be varied.
 pub fn bytes_from_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     (0..s.len())
@@ -41,6 +43,22 @@ pub fn bytes_to_hex(b: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_canonical_spellings_decode() {
+        let f = Fp::from(0xab);
+        let hex = fp_to_hex(&f);
+        assert_eq!(fp_from_hex(&hex), Some(f));
+        for other in [
+            hex.to_uppercase(),
+            hex.replacen("ab", "AB", 1),
+            hex.replacen("0x", "", 1),
+        ] {
+            assert_eq!(fp_from_hex(&other), None, "{other}");
+        }
+        assert_eq!(bytes_from_hex("+1"), None);
+        assert_eq!(bytes_from_hex("0a"), Some(vec![10]));
+    }
 
     #[test]
     fn roundtrip_and_rejects() {

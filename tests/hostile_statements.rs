@@ -15,7 +15,7 @@ use zkpot::hex::fp_to_hex;
 use zkpot::infer::{verify_inferences, InferenceStatement, LoadedModel};
 use zkpot::params::ParamsCache;
 use zkpot::proof::{Envelope, StatementKind};
-use zkpot::train::run::{init_salt, verify_run, RunFile};
+use zkpot::train::run::{init_salt, verify_run, verify_run_against, RunFile};
 use zkpot::train::statement::{verify_steps, StepStatement};
 
 /// Proves every group of `run` (one step a proof) on the honest dataset's
@@ -178,6 +178,32 @@ fn a_run_whose_depth_does_not_match_its_rows_is_refused() {
     std::fs::write(d.join("run.json"), serde_json::to_vec(&run).unwrap()).unwrap();
     let err = verify_run(&cache, &d).unwrap_err().to_string();
     assert!(err.contains("depth"), "{err}");
+
+    // A spec that reads the committed features at another scale.
+    let mut run = RunFile::read(&f.run.join("run.json")).unwrap();
+    run.spec.formats.input = QFormat::new(0, 8).unwrap();
+    let d = f.dir.path().join("rescaled");
+    copy_run(&f.run, &d);
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&run).unwrap()).unwrap();
+    let err = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(err.contains("input format"), "{err}");
+
+    // The run verifies against the commitment it was trained on, and not
+    // against another dataset's.
+    let published = zkpot::data::Commitment::read(&f.data.join("commitment.json")).unwrap();
+    verify_run_against(&cache, &f.run, Some(&published)).unwrap();
+    let other = f.dir.path().join("other-data");
+    zkpot::data::commit_csv(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris.csv"),
+        &other,
+        &zkpot::data::CommitOptions::default(),
+    )
+    .unwrap();
+    let theirs = zkpot::data::Commitment::read(&other.join("commitment.json")).unwrap();
+    let err = verify_run_against(&cache, &f.run, Some(&theirs))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not the given commitment"), "{err}");
 }
 
 /// An inference envelope for `statement` (JSON) with the public inputs it
@@ -261,6 +287,79 @@ fn hostile_inference_statements_are_refused_before_any_key() {
     s["model"]["activation"] = serde_json::json!({"frac_bits": 6, "bits": 0});
     let err = error(s);
     assert!(err.contains("bits"), "{err}");
+
+    // An input scale of 2^64: the bias's input would not fit an integer.
+    let mut s = small_cnn();
+    s["model"]["input"] = serde_json::json!({"frac_bits": 64, "bits": 8});
+    s["model"]["weight"] = serde_json::json!({"frac_bits": 0, "bits": 8});
+    s["model"]["activation"] = serde_json::json!({"frac_bits": 2, "bits": 16});
+    let err = error(s);
+    assert!(err.contains("fractional bits of the input format"), "{err}");
+
+    // A max pool of 4 million windows of 4 million entries each: no weights,
+    // so no multiply-adds, but billions of window entries to lay out.
+    let s = serde_json::json!({
+        "model": {
+            "input": {"frac_bits": 4, "bits": 8},
+            "activation": {"frac_bits": 4, "bits": 8},
+            "weight": {"frac_bits": 4, "bits": 8},
+            "layers": [{"op": "max_pool2d", "channels": 1, "height": 4096, "width": 4096,
+                        "kernel": 2048, "stride": 1}],
+        },
+        "input": "private",
+        "output": "committed",
+        "weights_commitment": fp_to_hex(&Fp::from(7)),
+        "input_values": null,
+        "input_commitment": null,
+        "output_values": null,
+        "output_commitment": fp_to_hex(&Fp::from(8)),
+    });
+    let start = std::time::Instant::now();
+    let err = error(s);
+    assert!(err.contains("work of layers"), "{err}");
+    assert!(start.elapsed().as_secs() < 5, "refused before any work");
+}
+
+#[test]
+fn a_statement_shows_only_what_its_proof_binds() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = |frac, bits| QFormat::new(frac, bits).unwrap();
+    let model = QModel {
+        input: f(4, 8),
+        activation: f(4, 8),
+        weight: f(4, 8),
+        layers: vec![QLayer::MaxPool2d {
+            channels: 1,
+            height: 2,
+            width: 2,
+            kernel: 2,
+            stride: 2,
+        }],
+    };
+    let good = committed_output_proof(&cache, &model, vec![5, -3, 7, 1]);
+    verify_inferences(&cache, std::slice::from_ref(&good)).unwrap();
+    // Output values next to a committed output (no public input binds
+    // them), a commitment next to public values, an unknown field.
+    let edits: [(&str, serde_json::Value); 3] = [
+        ("output_values", serde_json::json!([7])),
+        (
+            "input_commitment",
+            serde_json::json!(fp_to_hex(&Fp::from(1))),
+        ),
+        ("claimed_accuracy", serde_json::json!(0.99)),
+    ];
+    for (field, value) in edits {
+        let mut v: serde_json::Value = serde_json::from_slice(&good.statement).unwrap();
+        v[field] = value;
+        let forged = Envelope {
+            statement: serde_json::to_vec(&v).unwrap(),
+            ..good.clone()
+        };
+        assert!(
+            verify_inferences(&cache, &[forged]).is_err(),
+            "{field} accepted"
+        );
+    }
 }
 
 /// A proof of `model` on the public quantized `input` with a committed

@@ -296,7 +296,7 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
     };
     let beacon = match &a.beacon {
         Some(h) => Some(
-            zkpot::train::statement::bytes32(h)
+            zkpot::train::statement::parse_bytes32(h)
                 .ok_or_else(|| zkpot::Error::Options("--beacon must be 64 hex digits".into()))?,
         ),
         None => None,
@@ -399,12 +399,23 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
         s.model.activation
     );
     println!("  weights (C_W)    {}", s.weights_commitment);
-    match (&s.input_values, &s.input_commitment) {
-        (Some(v), _) => println!("  input            public, {} values", v.len()),
-        (_, Some(c)) => println!("  input            committed {c}"),
+    // Printed by visibility: a verified statement shows exactly what its
+    // visibilities say (InferenceStatement::from_bytes checks it).
+    use zkpot::circuits::infer::Visibility;
+    match (s.input, &s.input_values, &s.input_commitment) {
+        (Visibility::Public, Some(v), _) => {
+            println!("  input            public, {} values", v.len())
+        }
+        (Visibility::Committed, _, Some(c)) => println!("  input            committed {c}"),
         _ => println!("  input            private"),
     }
-    match (&s.output_values, &s.output_commitment) {
+    let values = (s.output == Visibility::Public)
+        .then_some(s.output_values.as_ref())
+        .flatten();
+    let commitment = (s.output == Visibility::Committed)
+        .then_some(s.output_commitment.as_ref())
+        .flatten();
+    match (values, commitment) {
         (Some(v), _) if s.model.ends_in_argmax() => {
             println!(
                 "  output           class {}",

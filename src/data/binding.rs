@@ -4,7 +4,7 @@
 //! public root instead,
 //!
 //! `R = sponge([DOMAIN, T, n_rows, depth, features, feature_bits,
-//! label_bits, classes, schema_digest])`,
+//! feature_frac_bits, label_bits, classes, schema_digest])`,
 //!
 //! the flat Poseidon sponge of [`sponge_native`], where `schema_digest` is
 //! Blake2b-512 (personal `zkpot.schema.v1`) of the schema's canonical JSON
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use zkpot_circuits::chips::hash::sponge_native;
 use zkpot_circuits::circuits::membership::RowLayout;
 use zkpot_circuits::envelope::dataset_size;
+use zkpot_circuits::fixed::QFormat;
 use zkpot_circuits::Fp;
 
 use super::error::DataError;
@@ -43,6 +44,9 @@ pub struct DatasetRef {
     pub depth: u32,
     /// How a row is packed into its leaf.
     pub layout: RowLayout,
+    /// The fixed-point format of the features (its value bits are the
+    /// layout's feature bits).
+    pub format: QFormat,
     /// Number of classes labels index.
     pub classes: u32,
     /// The schema's digest (hex), see the module docs.
@@ -55,6 +59,7 @@ pub fn public_root(
     n_rows: u64,
     depth: u32,
     layout: &RowLayout,
+    frac_bits: u32,
     classes: u32,
     schema_digest: Fp,
 ) -> Fp {
@@ -65,6 +70,7 @@ pub fn public_root(
         Fp::from(u64::from(depth)),
         Fp::from(layout.features as u64),
         Fp::from(u64::from(layout.feature_bits)),
+        Fp::from(u64::from(frac_bits)),
         Fp::from(u64::from(layout.label_bits)),
         Fp::from(u64::from(classes)),
         schema_digest,
@@ -101,13 +107,15 @@ impl DatasetRef {
         let layout = schema.layout();
         let classes = schema.classes.len() as u32;
         let digest = schema.digest()?;
-        let root = public_root(tree_root, n_rows, depth, &layout, classes, digest);
+        let frac = schema.format.frac_bits();
+        let root = public_root(tree_root, n_rows, depth, &layout, frac, classes, digest);
         Ok(Self {
             root: fp_to_hex(&root),
             tree_root: fp_to_hex(&tree_root),
             n_rows,
             depth,
             layout,
+            format: schema.format,
             classes,
             schema_digest: fp_to_hex(&digest),
         })
@@ -119,6 +127,15 @@ impl DatasetRef {
     pub fn check(&self, min_rows: u64) -> Result<(), DataError> {
         dataset_size(self.n_rows, self.depth, min_rows)?;
         self.layout.validate()?;
+        if self.format.bits() != self.layout.feature_bits {
+            return Err(DataError::Binding {
+                field: "format",
+                reason: format!(
+                    "features of format {} are not {}-bit values",
+                    self.format, self.layout.feature_bits
+                ),
+            });
+        }
         if self.classes == 0 || u64::from(self.classes) > 1u64 << self.layout.label_bits {
             return Err(DataError::Binding {
                 field: "classes",
@@ -133,6 +150,7 @@ impl DatasetRef {
             self.n_rows,
             self.depth,
             &self.layout,
+            self.format.frac_bits(),
             self.classes,
             field(&self.schema_digest, "schema digest")?,
         );
@@ -205,6 +223,15 @@ mod tests {
         let mut digest = base.clone();
         digest.schema_digest = variants[3].schema_digest.clone();
         assert!(digest.check(4).is_err());
+        // Another scale of the same integers.
+        let mut scale = base.clone();
+        scale.format = QFormat::constant(0, 8);
+        assert!(matches!(
+            scale.check(4),
+            Err(DataError::RootMismatch { .. })
+        ));
+        scale.format = QFormat::constant(6, 9);
+        assert!(scale.check(4).is_err());
         // The depth must be the row count's.
         let deep = DatasetRef::new(t, 150, 9, &schema()).unwrap();
         assert!(matches!(deep.check(4), Err(DataError::Envelope(_))));

@@ -77,6 +77,7 @@ impl Commitment {
             n_rows: self.n_rows,
             depth: self.depth,
             layout: self.schema.layout(),
+            format: self.schema.format,
             classes: self.schema.classes.len() as u32,
             schema_digest: fp_to_hex(&self.schema.digest()?),
         })

@@ -17,6 +17,7 @@ use crate::Error;
 /// weights), the weights' commitment, and the input and output as their
 /// visibility allows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InferenceStatement {
     /// The quantized model's description.
     pub model: QModel,
@@ -60,7 +61,42 @@ impl InferenceStatement {
         let s: InferenceStatement =
             serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         s.model.validate()?;
+        s.check_shown()?;
         Ok(s)
+    }
+
+    /// Checks that the statement shows exactly what its visibilities say:
+    /// values only for a public tensor, a commitment only for a committed
+    /// one. Anything else would be shown as if proven while no public input
+    /// binds it.
+    fn check_shown(&self) -> Result<(), Error> {
+        let shown = |what: &str, vis: Visibility, values: bool, commitment: bool| {
+            let expected = (vis == Visibility::Public, vis == Visibility::Committed);
+            if (values, commitment) != expected {
+                return Err(bad(format!(
+                    "the {what} is {vis:?} but the statement gives {}{}",
+                    if values { "values" } else { "no values" },
+                    if commitment {
+                        " and a commitment"
+                    } else {
+                        " and no commitment"
+                    }
+                )));
+            }
+            Ok(())
+        };
+        shown(
+            "input",
+            self.input,
+            self.input_values.is_some(),
+            self.input_commitment.is_some(),
+        )?;
+        shown(
+            "output",
+            self.output,
+            self.output_values.is_some(),
+            self.output_commitment.is_some(),
+        )
     }
 
     /// The range a public output value must lie in: a class index for a
@@ -78,6 +114,7 @@ impl InferenceStatement {
     /// its format would make the packing of what is computed from it (a
     /// committed output) ambiguous.
     pub fn public_inputs(&self) -> Result<Vec<Fp>, Error> {
+        self.check_shown()?;
         let mut p = vec![fp_from_hex(&self.weights_commitment)
             .ok_or_else(|| bad("C_W is not a field element"))?];
         match self.input {

@@ -52,11 +52,16 @@ fn bad(reason: impl Into<String>) -> Error {
     ProofError::Statement(reason.into()).into()
 }
 
-/// Parses a 32-byte hex string.
+/// Parses the canonical spelling of 32 bytes: 64 lowercase hex digits, as
+/// statements and run files hold them.
 pub fn bytes32(s: &str) -> Option<[u8; 32]> {
-    bytes_from_hex(s.strip_prefix("0x").unwrap_or(s))?
-        .try_into()
-        .ok()
+    bytes_from_hex(s)?.try_into().ok()
+}
+
+/// Parses 32 bytes as a user types them: 64 hex digits, either case, with
+/// or without a `0x` prefix.
+pub fn parse_bytes32(s: &str) -> Option<[u8; 32]> {
+    bytes32(&s.strip_prefix("0x").unwrap_or(s).to_ascii_lowercase())
 }
 
 /// Checks that a dataset fits a spec: the row layout's features are the
@@ -78,7 +83,17 @@ pub fn check_fit(spec: &TrainSpec, dataset: &DatasetRef) -> Result<(), EnvelopeE
         "model outputs",
         dataset.classes as usize,
         spec.widths[spec.widths.len() - 1],
-    )
+    )?;
+    if spec.formats.input != dataset.format {
+        return Err(EnvelopeError::Unsupported {
+            field: format!(
+                "input format {} (the dataset's features are {})",
+                spec.formats.input, dataset.format
+            ),
+            reason: "a run reads the committed features in their own format",
+        });
+    }
+    Ok(())
 }
 
 impl StepStatement {
@@ -119,6 +134,8 @@ impl StepStatement {
         for (what, c) in [("C_in", &self.c_in), ("C_out", &self.c_out)] {
             fp_from_hex(c).ok_or_else(|| bad(format!("{what} is not a field element")))?;
         }
+        // Plans the circuit (no synthesis): bounds the work of one proof.
+        self.circuit()?;
         Ok(())
     }
 
@@ -207,6 +224,14 @@ pub fn verify_steps(
             return Err(bad(format!("proof {i} is not a training-step proof")));
         }
         let s = StepStatement::from_bytes(&e.statement)?;
+        let expected_len = 4 + s.steps as usize * s.spec.batch;
+        if e.public_inputs.len() != expected_len {
+            return Err(ProofError::Mismatch(format!(
+                "proof {i}: {} public inputs, its statement implies {expected_len}",
+                e.public_inputs.len()
+            ))
+            .into());
+        }
         let key = format!(
             "{} {} {:?} {}",
             s.dataset.root, s.beacon, s.sampling, s.spec.batch

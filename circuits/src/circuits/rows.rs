@@ -16,18 +16,30 @@ use crate::Fp;
 #[derive(Default)]
 struct RowCounter {
     rows: usize,
+    overflow: bool,
+    debug: bool,
     per_column: std::collections::BTreeMap<String, usize>,
 }
 
 impl RowCounter {
-    fn touch(&mut self, row: usize) {
+    /// Records `row`; past the largest circuit, stops the synthesis (a
+    /// circuit that cannot be proven is not laid out to the end).
+    fn touch(&mut self, row: usize) -> Result<(), Error> {
+        if row >= 1 << MAX_K {
+            self.overflow = true;
+            return Err(Error::NotEnoughRowsAvailable { current_k: MAX_K });
+        }
         self.rows = self.rows.max(row + 1);
+        Ok(())
     }
 
-    fn touch_col(&mut self, col: String, row: usize) {
-        self.touch(row);
-        let e = self.per_column.entry(col).or_default();
-        *e = (*e).max(row + 1);
+    fn touch_col(&mut self, col: impl std::fmt::Debug, row: usize) -> Result<(), Error> {
+        self.touch(row)?;
+        if self.debug {
+            let e = self.per_column.entry(format!("{col:?}")).or_default();
+            *e = (*e).max(row + 1);
+        }
+        Ok(())
     }
 }
 
@@ -46,8 +58,7 @@ impl Assignment<Fp> for RowCounter {
         A: FnOnce() -> AR,
         AR: Into<String>,
     {
-        self.touch(row);
-        Ok(())
+        self.touch(row)
     }
 
     fn query_instance(&self, _: Column<Instance>, _: usize) -> Result<Value<Fp>, Error> {
@@ -67,8 +78,7 @@ impl Assignment<Fp> for RowCounter {
         A: FnOnce() -> AR,
         AR: Into<String>,
     {
-        self.touch_col(format!("{c:?}"), row);
-        Ok(())
+        self.touch_col(c, row)
     }
 
     fn assign_fixed<V, VR, A, AR>(
@@ -84,13 +94,11 @@ impl Assignment<Fp> for RowCounter {
         A: FnOnce() -> AR,
         AR: Into<String>,
     {
-        self.touch_col(format!("{c:?}"), row);
-        Ok(())
+        self.touch_col(c, row)
     }
 
     fn copy(&mut self, _: Column<Any>, a: usize, _: Column<Any>, b: usize) -> Result<(), Error> {
-        self.touch(a.max(b));
-        Ok(())
+        self.touch(a.max(b))
     }
 
     fn fill_from_row(
@@ -130,10 +138,19 @@ pub fn measure<C: Circuit<Fp, Config = CoreConfig>>(
     let mut cs = ConstraintSystem::<Fp>::default();
     let config = C::configure(&mut cs);
     let constants = vec![config.dot.constants];
-    let mut counter = RowCounter::default();
-    C::FloorPlanner::synthesize(&mut counter, circuit, config, constants)
-        .map_err(|e| CircuitError::Synthesis(e.to_string()))?;
-    if std::env::var_os("ZKPOT_DEBUG_ROWS").is_some() {
+    let mut counter = RowCounter {
+        debug: std::env::var_os("ZKPOT_DEBUG_ROWS").is_some(),
+        ..RowCounter::default()
+    };
+    let laid_out = C::FloorPlanner::synthesize(&mut counter, circuit, config, constants);
+    if counter.overflow {
+        return Err(CircuitError::TooLarge {
+            rows: 1 << MAX_K,
+            max_k: MAX_K,
+        });
+    }
+    laid_out.map_err(|e| CircuitError::Synthesis(e.to_string()))?;
+    if counter.debug {
         eprintln!("{:?}", counter.per_column);
         eprintln!("degree {}", cs.degree());
     }

@@ -360,6 +360,8 @@ struct Sizes {
     output: i128,
     weights: i128,
     positions: i128,
+    /// Entries of one pooling window (0 for other layers).
+    window: i128,
 }
 
 impl Sizes {
@@ -373,12 +375,14 @@ impl Sizes {
                 output: n(*outputs),
                 weights: n(*outputs) * (n(*inputs) + 1),
                 positions: 1,
+                window: 0,
             },
             QLayer::Argmax { inputs } => Sizes {
                 input: n(*inputs),
                 output: 1,
                 weights: 0,
                 positions: 1,
+                window: n(*inputs),
             },
             QLayer::Conv2d {
                 in_channels,
@@ -397,6 +401,7 @@ impl Sizes {
                     output: n(*out_channels) * oh * ow,
                     weights: n(*out_channels) * (n(*in_channels) * n(kernel[0]) * n(kernel[1]) + 1),
                     positions: oh * ow,
+                    window: 0,
                 }
             }
             QLayer::AvgPool2d {
@@ -421,6 +426,7 @@ impl Sizes {
                     output,
                     weights: 0,
                     positions: output,
+                    window: n(*kernel) * n(*kernel),
                 }
             }
         }
@@ -458,9 +464,16 @@ impl QModel {
         self.layers.last().map_or(0, QLayer::output_len)
     }
 
-    /// The most multiply-adds one forward pass may take: the widest inference
-    /// layout computes 8 a row, and the largest circuit has 2^22 rows.
-    pub const MAX_MACS: i128 = 1 << 25;
+    /// The most work one forward pass may take: multiply-adds, plus every
+    /// entry of every pooling window, plus every output. The widest inference
+    /// layout computes 8 multiply-adds a row and the largest circuit has 2^22
+    /// rows, so more cannot be proven; bounding it before planning keeps a
+    /// hostile statement from costing the verifier more than a real one.
+    pub const MAX_WORK: i128 = 1 << 25;
+
+    /// The most fractional bits of an inference format (a bias's input is
+    /// `2^f`, an `i64`).
+    pub const MAX_FRAC_BITS: u32 = 32;
 
     /// The longest tensor between two layers, and the most weights.
     pub const MAX_TENSOR: i128 = 1 << 24;
@@ -495,8 +508,14 @@ impl QModel {
                 1,
                 max,
             )?;
+            bound(
+                || format!("fractional bits of the {name} format"),
+                q.frac_bits(),
+                0,
+                Self::MAX_FRAC_BITS,
+            )?;
         }
-        let mut macs: i128 = 0;
+        let mut work: i128 = 0;
         for (i, l) in self.layers.iter().enumerate() {
             check_layer(i, l)?;
             if matches!(l, QLayer::Argmax { .. }) && i + 1 != self.layers.len() {
@@ -513,14 +532,14 @@ impl QModel {
             ] {
                 bound(|| format!("{what} of layer {i}"), n, 0, Self::MAX_TENSOR)?;
             }
-            macs += sz.weights * sz.positions;
+            work += sz.weights * sz.positions + sz.window * sz.positions + sz.output;
+            bound(
+                || format!("work of layers 0 to {i} (multiply-adds, window entries, outputs)"),
+                work,
+                0,
+                Self::MAX_WORK,
+            )?;
         }
-        bound(
-            || "multiply-adds of the model".into(),
-            macs,
-            0,
-            Self::MAX_MACS,
-        )?;
         for (i, w) in self.layers.windows(2).enumerate() {
             if w[0].output_len() != w[1].input_len() {
                 return Err(EnvelopeError::Mismatch {

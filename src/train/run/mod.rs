@@ -64,18 +64,20 @@ fn salt_at(secret: &[u8; 32], init: Fp, t: u64) -> Fp {
     }
 }
 
-/// The beacon used when none is given: a hash of the dataset's public root,
-/// `C_{W_0}` and the spec (its canonical JSON). A prover who can vary its
-/// secrets, its seed or its learning rate can grind it.
-pub fn derived_beacon(root: &str, c0: &str, spec: &TrainSpec) -> Result<[u8; 32], Error> {
+/// The beacon used when none is given: Blake2b-256 (personal
+/// `zkpot.beacon.v2`) of the dataset's public root and `C_{W_0}` (their
+/// canonical 32-byte encodings) and the spec's canonical JSON. A prover who
+/// can vary its secrets, its seed or its learning rate can grind it.
+pub fn derived_beacon(root: Fp, c0: Fp, spec: &TrainSpec) -> Result<[u8; 32], Error> {
+    use ff::PrimeField;
     let spec_bytes =
         serde_json::to_vec(spec).map_err(|e| Error::Options(format!("spec serialization: {e}")))?;
     let mut st = blake2b_simd::Params::new()
         .hash_length(32)
-        .personal(b"zkpot.beacon.v1\0")
+        .personal(b"zkpot.beacon.v2\0")
         .to_state();
-    st.update(root.as_bytes());
-    st.update(c0.as_bytes());
+    st.update(root.to_repr().as_ref());
+    st.update(c0.to_repr().as_ref());
     st.update(&spec_bytes);
     let mut out = [0u8; 32];
     out.copy_from_slice(st.finalize().as_bytes());

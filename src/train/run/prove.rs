@@ -185,14 +185,11 @@ pub fn train(
         let path = private.dir.join("init.salt");
         write_private(&path, fp_to_hex(&salt0).as_bytes()).map_err(io(&path))?;
     }
-    let c0 = fp_to_hex(&weights_commitment_native(
-        salt0,
-        &init.flatten(),
-        spec.formats.weight.bits(),
-    ));
+    let c0_fp = weights_commitment_native(salt0, &init.flatten(), spec.formats.weight.bits());
+    let c0 = fp_to_hex(&c0_fp);
     let (beacon, derived) = match opts.beacon {
         Some(b) => (b, false),
-        None => (derived_beacon(&c.root, &c0, &spec)?, true),
+        None => (derived_beacon(c.root()?, c0_fp, &spec)?, true),
     };
 
     // Native training, keeping the weights at proof boundaries.

@@ -153,7 +153,8 @@ pub fn verify_run_against(
         }
     }
     if run.beacon_derived {
-        let b = derived_beacon(&run.dataset.root, &run.chain[0], &run.spec)?;
+        let c0 = fp_from_hex(&run.chain[0]).ok_or(Error::Internal("checked chain"))?;
+        let b = derived_beacon(run.dataset.root()?, c0, &run.spec)?;
         if bytes32(&run.beacon) != Some(b) {
             return Err(ProofError::Mismatch(
                 "the beacon is marked derived but is not the derivation".into(),
@@ -215,8 +216,7 @@ pub fn verify_linked(
     let statement = crate::infer::verify_inferences(cache, std::slice::from_ref(inference))?
         .pop()
         .ok_or(Error::Internal("no statement"))?;
-    let run = RunFile::read(&run_dir.join("run.json"))?;
-    let (expected, _) = crate::model::from_trained(&run.spec, &MlpParams { layers: vec![] });
+    let (expected, _) = crate::model::from_trained(&verdict.spec, &MlpParams { layers: vec![] });
     if statement.model != expected {
         return Err(ProofError::Mismatch(
             "the inference used another architecture or formats than the run trained".into(),
