@@ -25,6 +25,8 @@ pub mod field;
 pub mod fixed;
 pub mod infer;
 pub mod proving;
+#[cfg(test)]
+pub(crate) mod tamper;
 pub mod train;
 
 /// The circuit field, `pallas::Base`.

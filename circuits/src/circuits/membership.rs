@@ -124,13 +124,28 @@ pub fn open_row(
     siblings: &[Value<Fp>],
 ) -> Result<OpenedRow, Error> {
     let lookup = cfg.lookup_chip();
-    let packed = pack(&lookup, layouter, values, &layout.lookups())?;
-    let salt = cfg.witness(layouter, &[salt])?;
+    let packed = pack(
+        &lookup,
+        &mut layouter.namespace(|| "row"),
+        values,
+        &layout.lookups(),
+    )?;
+    let salt = cfg.witness(&mut layouter.namespace(|| "salt"), &[salt])?;
     let mut input = salt;
     input.extend(packed.packed);
-    let leaf = cfg.hash_chip()?.hash(layouter, &input)?;
-    let bits = index_bits(&lookup, layouter, index, index_value, siblings.len())?;
-    let root = cfg.merkle_chip()?.root(layouter, &leaf, &bits, siblings)?;
+    let leaf = cfg
+        .hash_chip()?
+        .hash(&mut layouter.namespace(|| "leaf"), &input)?;
+    let bits = index_bits(
+        &lookup,
+        &mut layouter.namespace(|| "index bits"),
+        index,
+        index_value,
+        siblings.len(),
+    )?;
+    let root =
+        cfg.merkle_chip()?
+            .root(&mut layouter.namespace(|| "path"), &leaf, &bits, siblings)?;
     Ok(OpenedRow {
         values: packed.values,
         root,

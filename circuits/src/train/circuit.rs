@@ -222,16 +222,28 @@ impl Circuit<Fp> for TrainStepCircuit {
             Some(w) => w.params.flatten().into_iter().map(Value::known).collect(),
             None => vec![Value::unknown(); spec.n_params()],
         };
-        let flat_cells = witness_weights(&cfg, &mut layouter, &flat, bits, TRAIN_LIMB_BITS)?;
+        let flat_cells = witness_weights(
+            &cfg,
+            &mut layouter.namespace(|| "weights in"),
+            &flat,
+            bits,
+            TRAIN_LIMB_BITS,
+        )?;
         let salts = cfg.witness(
-            &mut layouter,
+            &mut layouter.namespace(|| "salts and context"),
             &[
                 w.map_or(Value::unknown(), |w| Value::known(w.salt_in)),
                 w.map_or(Value::unknown(), |w| Value::known(w.salt_out)),
                 w.map_or(Value::unknown(), |w| Value::known(w.context)),
             ],
         )?;
-        let c_in = commit_weights(&cfg, &mut layouter, &salts[0], &flat_cells, bits)?;
+        let c_in = commit_weights(
+            &cfg,
+            &mut layouter.namespace(|| "commit in"),
+            &salts[0],
+            &flat_cells,
+            bits,
+        )?;
         cfg.expose(&mut layouter, &c_in, 1)?;
         cfg.expose(&mut layouter, &salts[2], 3)?;
 
@@ -242,7 +254,14 @@ impl Circuit<Fp> for TrainStepCircuit {
             for i in 0..spec.batch {
                 let k = step * spec.batch + i;
                 let o = w.and_then(|w| w.openings.get(k));
-                let opened = open_row_at(&cfg, &mut layouter, &self.layout, self.depth, o, 4 + k)?;
+                let opened = open_row_at(
+                    &cfg,
+                    &mut layouter.namespace(|| format!("open row {k}")),
+                    &self.layout,
+                    self.depth,
+                    o,
+                    4 + k,
+                )?;
                 cfg.expose(&mut layouter, &opened.root, 0)?;
                 rows.push(RowCells {
                     features: opened.values[..n].to_vec(),
@@ -254,7 +273,13 @@ impl Circuit<Fp> for TrainStepCircuit {
         }
 
         let out: Vec<AssignedCell<Fp, Fp>> = weights.into_iter().flatten().collect();
-        let c_out = commit_weights(&cfg, &mut layouter, &salts[1], &out, bits)?;
+        let c_out = commit_weights(
+            &cfg,
+            &mut layouter.namespace(|| "commit out"),
+            &salts[1],
+            &out,
+            bits,
+        )?;
         cfg.expose(&mut layouter, &c_out, 2)
     }
 }
@@ -272,7 +297,7 @@ fn split_layers(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
@@ -281,13 +306,13 @@ mod tests {
     use crate::train::native::init_params;
     use crate::train::spec::{Loss, TrainFormats};
 
-    const LAYOUT: RowLayout = RowLayout {
+    pub(crate) const LAYOUT: RowLayout = RowLayout {
         features: 3,
         feature_bits: 8,
         label_bits: 1,
     };
 
-    fn spec() -> TrainSpec {
+    pub(crate) fn spec() -> TrainSpec {
         TrainSpec {
             widths: vec![3, 4, 2],
             loss: Loss::Mse,
@@ -299,7 +324,7 @@ mod tests {
     }
 
     /// Eight rows in a tree of depth 3; returns the openings.
-    fn dataset() -> Vec<RowOpening> {
+    pub(crate) fn dataset() -> Vec<RowOpening> {
         let rows: Vec<Vec<i64>> = (0..8i64)
             .map(|r| vec![(r * 9) % 64, (r * 23) % 64, 64 - r * 5, r % 2])
             .collect();
@@ -326,7 +351,7 @@ mod tests {
             .collect()
     }
 
-    fn circuit(steps: usize, picks: &[usize]) -> TrainStepCircuit {
+    pub(crate) fn circuit(steps: usize, picks: &[usize]) -> TrainStepCircuit {
         let data = dataset();
         let witness = StepWitness {
             params: init_params(&spec(), 5),

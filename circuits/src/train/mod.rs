@@ -7,6 +7,8 @@ pub mod native;
 pub mod softmax;
 pub mod spec;
 pub mod step;
+#[cfg(test)]
+mod tampering;
 
 pub use circuit::{StepWitness, TrainStepCircuit};
 pub use commit::weights_commitment_native;

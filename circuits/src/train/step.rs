@@ -98,11 +98,12 @@ pub fn sgd_step_circuit(
                     .iter()
                     .map(|o| cells(&weights[l][o * n_in..(o + 1) * n_in]))
                     .collect();
-                let dc = dot.dot_products(layouter, &a, &b)?;
+                let mut ns = layouter.namespace(|| "forward");
+                let dc = dot.dot_products(&mut ns, &a, &b)?;
                 a = cells(&dc.shared);
                 for sum in &dc.sums {
                     let r =
-                        rescale.rescale(layouter, sum, spec.forward_shift(l), f.activation, act)?;
+                        rescale.rescale(&mut ns, sum, spec.forward_shift(l), f.activation, act)?;
                     if act.is_some() {
                         layer_signs.push(r.sign.ok_or(Error::Synthesis)?);
                     }
@@ -134,7 +135,13 @@ pub fn sgd_step_circuit(
     ];
     if spec.loss == Loss::CrossEntropy {
         for z in logits.iter_mut() {
-            *z = softmax_circuit(cfg, layouter, spec, limb_bits, z)?;
+            *z = softmax_circuit(
+                cfg,
+                &mut layouter.namespace(|| "softmax"),
+                spec,
+                limb_bits,
+                z,
+            )?;
         }
     }
     let mut deltas: Vec<Vec<Vec<AssignedCell<Fp, Fp>>>> =
@@ -151,7 +158,12 @@ pub fn sgd_step_circuit(
                 input: row.label.value().copied(),
                 output: label.map(|l| Fp::from(u64::from(l == class as i128))),
             };
-            let d = lookup.decompose(layouter, &row.label, 0, &[piece])?;
+            let d = lookup.decompose(
+                &mut layouter.namespace(|| "one-hot"),
+                &row.label,
+                0,
+                &[piece],
+            )?;
             onehot.push(d.outputs[0].clone());
         }
         let pairs: Vec<Vec<Operand>> = (0..classes)
@@ -163,9 +175,10 @@ pub fn sgd_step_circuit(
             })
             .collect();
         for group in pairs.chunks(lanes) {
-            let dc = dot.dot_products(layouter, &coefs, group)?;
+            let mut ns = layouter.namespace(|| "output delta");
+            let dc = dot.dot_products(&mut ns, &coefs, group)?;
             for sum in &dc.sums {
-                let r = rescale.rescale(layouter, sum, spec.output_delta_shift(), f.delta, None)?;
+                let r = rescale.rescale(&mut ns, sum, spec.output_delta_shift(), f.delta, None)?;
                 deltas[b][layers - 1].push(r.q);
             }
         }
@@ -188,11 +201,12 @@ pub fn sgd_step_circuit(
                             .collect()
                     })
                     .collect();
-                let dc = dot.dot_products(layouter, &shared, &lane_vecs)?;
+                let mut ns = layouter.namespace(|| "hidden delta");
+                let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
                 for (sum, j) in dc.sums.iter().zip(group) {
                     let mask = &signs[b][l][*j];
                     let r = rescale.rescale_masked(
-                        layouter,
+                        &mut ns,
                         sum,
                         spec.hidden_delta_shift(),
                         f.delta,
@@ -227,10 +241,11 @@ pub fn sgd_step_circuit(
                         v
                     })
                     .collect();
-                let dc = dot.dot_products(layouter, &shared, &lane_vecs)?;
+                let mut ns = layouter.namespace(|| "update");
+                let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
                 shared = cells(&dc.shared);
                 for sum in &dc.sums {
-                    layer.push(rescale.rescale(layouter, sum, s, f.weight, None)?.q);
+                    layer.push(rescale.rescale(&mut ns, sum, s, f.weight, None)?.q);
                 }
             }
         }
