@@ -9,7 +9,7 @@ use halo2_proofs::plonk::Circuit;
 use serde::Serialize;
 use zkpot_circuits::chips::core::{CoreConfig, CoreShape};
 use zkpot_circuits::chips::merkle::MerklePath;
-use zkpot_circuits::circuits::dense::{DenseLayerCircuit, DenseWitness};
+use zkpot_circuits::circuits::dense::{DenseBenchCircuit, DenseWitness};
 use zkpot_circuits::circuits::measure;
 use zkpot_circuits::circuits::membership::{
     MembershipCircuit, RowLayout, RowOpening, MEMBERSHIP_SHAPE,
@@ -108,7 +108,7 @@ pub const BENCH_FORMAT: QFormat = QFormat::constant(7, 16);
 /// A deterministic dense layer `inputs -> outputs` with ReLU and bias, batch 1,
 /// whose outputs fit [`BENCH_FORMAT`]. Inputs are non-negative like the
 /// output of a previous ReLU.
-pub fn dense_case(inputs: usize, outputs: usize) -> Result<DenseLayerCircuit, Error> {
+pub fn dense_case(inputs: usize, outputs: usize) -> Result<DenseBenchCircuit, Error> {
     let f = BENCH_FORMAT;
     let spec = DenseSpec {
         inputs,
@@ -138,7 +138,7 @@ pub fn dense_case(inputs: usize, outputs: usize) -> Result<DenseLayerCircuit, Er
             "bench bias",
         )?),
     };
-    Ok(DenseLayerCircuit::new(spec, 1, true, 8, Some(witness))?)
+    Ok(DenseBenchCircuit::new(spec, 1, true, 8, Some(witness))?)
 }
 
 /// Times key generation, one proof and one verification of `circuit`.
@@ -204,7 +204,7 @@ pub fn bench_dense(
         circuit,
         &describe,
         &public,
-        DenseLayerCircuit::<8, 4>::SHAPE,
+        DenseBenchCircuit::<8, 4>::SHAPE,
         Some(inputs * outputs),
     )
 }

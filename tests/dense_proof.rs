@@ -2,13 +2,13 @@
 //! changed public input or a flipped proof byte. Also pins the verifying key so
 //! a silent circuit change fails a test.
 
-use zkpot::circuits::circuits::dense::{DenseLayerCircuit, DenseWitness};
+use zkpot::circuits::circuits::dense::{DenseBenchCircuit, DenseWitness};
 use zkpot::circuits::fixed::{Activation, DenseSpec, QFormat, QTensor};
 use zkpot::circuits::proving::{prove, proving_key, verify, verify_batch};
 use zkpot::circuits::Fp;
 use zkpot::params::ParamsCache;
 
-fn circuit(seed: i64) -> DenseLayerCircuit {
+fn circuit(seed: i64) -> DenseBenchCircuit {
     let f = QFormat::new(5, 9).unwrap();
     let spec = DenseSpec {
         inputs: 16,
@@ -26,7 +26,7 @@ fn circuit(seed: i64) -> DenseLayerCircuit {
         w: QTensor::from_vec(&[8, 16], w, f, "w").unwrap(),
         bias: Some(QTensor::from_vec(&[8], b, spec.bias_format().unwrap(), "b").unwrap()),
     };
-    DenseLayerCircuit::new(spec, 1, true, 8, Some(witness)).unwrap()
+    DenseBenchCircuit::new(spec, 1, true, 8, Some(witness)).unwrap()
 }
 
 #[test]

@@ -1,8 +1,16 @@
-//! A circuit proving one dense layer: public input rows and outputs, private
-//! weights and bias.
+//! A benchmark circuit: one dense layer with public input rows and outputs
+//! and free private weights and bias.
 //!
 //! Public inputs, in order: the input rows (row-major), then the outputs
 //! (row-major), each a signed integer in the field.
+//!
+//! This is not a statement. Its weights and bias are witnessed without any
+//! commitment, so a proof only says that *some* weights map these inputs to
+//! these outputs, which is nearly always true. It exists to measure the MAC
+//! gadget, the rescale and the activation lookups in isolation (`zkpot bench
+//! dense`, `benches/dense.rs`); no proof envelope names it and no verifier
+//! accepts it. Statements about a model use the inference circuit, whose
+//! weights are bound to `C_W`.
 
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -27,11 +35,12 @@ pub struct DenseWitness {
     pub bias: Option<QTensor>,
 }
 
-/// One dense layer as a circuit. `WIDTH` and `LANES` fix the MAC gadget's shape;
-/// `BATCHED` enables the copy constraints that share weights across batch rows
-/// (a batch above one needs it).
+/// One dense layer as a benchmark circuit (free weights: not a statement).
+/// `WIDTH` and `LANES` fix the MAC gadget's shape; `BATCHED` enables the copy
+/// constraints that share weights across batch rows (a batch above one needs
+/// it).
 #[derive(Clone, Debug)]
-pub struct DenseLayerCircuit<
+pub struct DenseBenchCircuit<
     const WIDTH: usize = 8,
     const LANES: usize = 4,
     const BATCHED: bool = false,
@@ -44,7 +53,7 @@ pub struct DenseLayerCircuit<
 }
 
 impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
-    DenseLayerCircuit<WIDTH, LANES, BATCHED>
+    DenseBenchCircuit<WIDTH, LANES, BATCHED>
 {
     /// The MAC shape of this circuit type.
     pub const SHAPE: CoreShape = CoreShape {
@@ -185,7 +194,7 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool>
 }
 
 impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool> Circuit<Fp>
-    for DenseLayerCircuit<WIDTH, LANES, BATCHED>
+    for DenseBenchCircuit<WIDTH, LANES, BATCHED>
 {
     type Config = CoreConfig;
     type FloorPlanner = SimpleFloorPlanner;
@@ -291,7 +300,7 @@ mod tests {
     #[test]
     fn planned_k_fits_and_outputs_match() {
         let s = spec(20, 9);
-        let c = DenseLayerCircuit::<8, 4>::new(s, 1, true, 8, Some(witness(&s, 1))).unwrap();
+        let c = DenseBenchCircuit::<8, 4>::new(s, 1, true, 8, Some(witness(&s, 1))).unwrap();
         let k = c.k().unwrap();
         let pi = c.public_inputs().unwrap();
         let p = MockProver::run(k, &c, vec![pi.clone()]).unwrap();
@@ -306,8 +315,8 @@ mod tests {
     #[test]
     fn batches_need_the_batched_type() {
         let s = spec(4, 3);
-        assert!(DenseLayerCircuit::<8, 4>::new(s, 2, true, 8, Some(witness(&s, 2))).is_err());
-        let c = DenseLayerCircuit::<8, 4, true>::new(s, 2, true, 8, Some(witness(&s, 2))).unwrap();
+        assert!(DenseBenchCircuit::<8, 4>::new(s, 2, true, 8, Some(witness(&s, 2))).is_err());
+        let c = DenseBenchCircuit::<8, 4, true>::new(s, 2, true, 8, Some(witness(&s, 2))).unwrap();
         let p = MockProver::run(c.k().unwrap(), &c, vec![c.public_inputs().unwrap()]).unwrap();
         assert_eq!(p.verify(), Ok(()));
     }
@@ -318,7 +327,7 @@ mod tests {
         let mut w = witness(&s, 1);
         w.w = QTensor::from_vec(&[2, 4], vec![0; 8], s.weight_format, "w").unwrap();
         assert!(matches!(
-            DenseLayerCircuit::<8, 4>::new(s, 1, true, 8, Some(w)),
+            DenseBenchCircuit::<8, 4>::new(s, 1, true, 8, Some(w)),
             Err(CircuitError::Shape {
                 what: "weights",
                 ..

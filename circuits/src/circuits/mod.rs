@@ -1,7 +1,8 @@
 //! Complete circuits built from the chips.
 //!
-//! - [`dense`]: one dense layer with public input and output and private weights,
-//!   the unit the MAC benchmark and the dense-layer proof tests use.
+//! - [`dense`]: a benchmark circuit, one dense layer with public input and
+//!   output and free (uncommitted) weights: it measures the gadgets and is no
+//!   statement.
 //! - [`membership`]: a committed dataset row opened at a public index.
 
 pub mod dense;

@@ -336,7 +336,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         };
         let committed = witness_committed(
             &cfg,
-            &mut layouter,
+            &mut layouter.namespace(|| "weights"),
             &salts[0],
             &flat,
             m.weight.bits(),
@@ -354,11 +354,11 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         let mut x: Vec<AssignedCell<Fp, Fp>> = match self.input {
             Visibility::Public => {
                 let cells = cfg.witness(
-                    &mut layouter,
+                    &mut layouter.namespace(|| "input"),
                     &input.iter().map(|v| v.map(fp_from_i64)).collect::<Vec<_>>(),
                 )?;
                 for c in &cells {
-                    cfg.expose(&mut layouter, c, row)?;
+                    cfg.expose(&mut layouter.namespace(|| "input"), c, row)?;
                     row += 1;
                 }
                 cells
@@ -366,19 +366,23 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
             Visibility::Committed => {
                 let c = witness_committed(
                     &cfg,
-                    &mut layouter,
+                    &mut layouter.namespace(|| "input"),
                     &salts[1],
                     &input,
                     m.input.bits(),
                     INFER_LIMB_BITS,
                 )?;
-                cfg.expose(&mut layouter, &c.commitment, row)?;
+                cfg.expose(&mut layouter.namespace(|| "input"), &c.commitment, row)?;
                 row += 1;
                 c.cells
             }
-            Visibility::Private => {
-                witness_weights(&cfg, &mut layouter, &input, m.input.bits(), INFER_LIMB_BITS)?
-            }
+            Visibility::Private => witness_weights(
+                &cfg,
+                &mut layouter.namespace(|| "input"),
+                &input,
+                m.input.bits(),
+                INFER_LIMB_BITS,
+            )?,
         };
 
         // Layers.
@@ -390,6 +394,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         let mut offset = 0;
         let shapes = m.weight_shapes();
         for (l, layer) in m.layers.iter().enumerate() {
+            let mut ns = layouter.namespace(|| format!("layer {l}"));
             let fields = layer.receptive_fields();
             let one = Operand::Constant(fp_from_i64(m.bias_input(l)));
             let mut y: Vec<Option<AssignedCell<Fp, Fp>>> = vec![None; layer.output_len()];
@@ -402,26 +407,13 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                             .iter()
                             .map(|i| i.map_or(zero.clone(), |i| Operand::Cell(x[i].clone())))
                             .collect();
-                        let dc =
-                            dot.dot_products(&mut layouter, &shared, std::slice::from_ref(&ones))?;
-                        let r = rescale.rescale(
-                            &mut layouter,
-                            &dc.sums[0],
-                            shift,
-                            m.activation,
-                            None,
-                        )?;
+                        let dc = dot.dot_products(&mut ns, &shared, std::slice::from_ref(&ones))?;
+                        let r = rescale.rescale(&mut ns, &dc.sums[0], shift, m.activation, None)?;
                         y[p] = Some(r.y);
                     }
                 }
                 QLayer::Argmax { .. } => {
-                    y[0] = Some(argmax_of(
-                        &cfg,
-                        &mut layouter,
-                        &x,
-                        m.activation,
-                        INFER_LIMB_BITS,
-                    )?);
+                    y[0] = Some(argmax_of(&cfg, &mut ns, &x, m.activation, INFER_LIMB_BITS)?);
                 }
                 QLayer::MaxPool2d { .. } => {
                     for (p, f) in fields.iter().enumerate() {
@@ -430,7 +422,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                         let (first, rest) = window.split_first().ok_or(Error::Synthesis)?;
                         let mut best = (*first).clone();
                         for v in rest {
-                            best = max_of(&dot, &rescale, &mut layouter, &best, v, m.activation)?;
+                            best = max_of(&dot, &rescale, &mut ns, &best, v, m.activation)?;
                         }
                         y[p] = Some(best);
                     }
@@ -459,11 +451,11 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                                         .collect()
                                 })
                                 .collect();
-                            let dc = dot.dot_products(&mut layouter, &shared, &b)?;
+                            let dc = dot.dot_products(&mut ns, &shared, &b)?;
                             shared = dc.shared.iter().cloned().map(Operand::Cell).collect();
                             for (sum, o) in dc.sums.iter().zip(group) {
                                 let r = rescale.rescale(
-                                    &mut layouter,
+                                    &mut ns,
                                     sum,
                                     m.shift(l),
                                     m.activation,
@@ -485,13 +477,19 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         match self.output {
             Visibility::Public => {
                 for c in &x {
-                    cfg.expose(&mut layouter, c, row)?;
+                    cfg.expose(&mut layouter.namespace(|| "output"), c, row)?;
                     row += 1;
                 }
             }
             _ => {
-                let c = commit_weights(&cfg, &mut layouter, &salts[2], &x, m.activation.bits())?;
-                cfg.expose(&mut layouter, &c, row)?;
+                let c = commit_weights(
+                    &cfg,
+                    &mut layouter.namespace(|| "output"),
+                    &salts[2],
+                    &x,
+                    m.activation.bits(),
+                )?;
+                cfg.expose(&mut layouter.namespace(|| "output"), &c, row)?;
             }
         }
         Ok(())
@@ -499,13 +497,13 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
     use crate::fixed::QFormat;
 
-    fn model() -> QModel {
+    pub(crate) fn model() -> QModel {
         QModel {
             input: QFormat::new(6, 8).unwrap(),
             activation: QFormat::new(6, 16).unwrap(),
@@ -537,7 +535,7 @@ mod tests {
         }
     }
 
-    fn witness(seed: i64) -> InferenceWitness {
+    pub(crate) fn witness(seed: i64) -> InferenceWitness {
         let m = model();
         let weights = m
             .weight_shapes()
@@ -653,7 +651,7 @@ mod tests {
 
     /// A convolution without activation (negative values reach the pool)
     /// followed by 2x2 max pooling: the outputs are the windows' maxima.
-    fn max_pool_model() -> QModel {
+    pub(crate) fn max_pool_model() -> QModel {
         let mut m = model();
         m.layers[0] = QLayer::Conv2d {
             in_channels: 1,
@@ -713,7 +711,7 @@ mod tests {
 
     /// Dense 2 -> 3 and an argmax; weights `[1,0|0], [1,0|0], [0,1|0]` give
     /// logits `[x0, x0, x1]`, a tie between classes 0 and 1 when `x0 > x1`.
-    fn argmax_model() -> (QModel, InferenceWitness) {
+    pub(crate) fn argmax_model() -> (QModel, InferenceWitness) {
         let mut m = model();
         m.layers = vec![
             QLayer::Dense {

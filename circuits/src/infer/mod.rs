@@ -6,6 +6,8 @@ pub mod any;
 pub mod circuit;
 pub mod model;
 pub mod select;
+#[cfg(test)]
+mod tampering;
 
 pub use any::AnyInference;
 pub use circuit::{
