@@ -2,6 +2,8 @@
 //! changed public input or a flipped proof byte. Also pins the verifying key so
 //! a silent circuit change fails a test.
 
+mod common;
+
 use zkpot::circuits::circuits::dense::{DenseBenchCircuit, DenseWitness};
 use zkpot::circuits::fixed::{Activation, DenseSpec, QFormat, QTensor};
 use zkpot::circuits::proving::{prove, proving_key, verify, verify_batch};
@@ -91,23 +93,5 @@ fn verifying_key_is_pinned() {
     let k = c.k().unwrap();
     let params = ParamsCache::locate(None).unwrap().get(k).unwrap();
     let pk = proving_key(&params, &c).unwrap();
-    let repr = format!("{:?}", pk.get_vk().pinned());
-    let digest = blake2b_simd::Params::new()
-        .hash_length(32)
-        .hash(repr.as_bytes())
-        .to_hex()
-        .to_string();
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vk/dense-16x8-relu.digest");
-    if std::env::var_os("ZKPOT_UPDATE_FIXTURES").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, format!("{digest}\n")).unwrap();
-    }
-    let pinned = std::fs::read_to_string(&path)
-        .expect("pinned digest (set ZKPOT_UPDATE_FIXTURES=1 to create)");
-    assert_eq!(
-        pinned.trim(),
-        digest,
-        "the dense circuit's verifying key changed; if intended, update the fixture"
-    );
+    common::assert_pinned("dense-16x8-relu", pk.get_vk());
 }

@@ -87,3 +87,37 @@ pub fn prove_with(
     let proof = prove(&params, &pk, circuit, &public).unwrap();
     s.envelope(public, proof).unwrap()
 }
+
+/// Checks the digest of a verifying key against `fixtures/vk/<name>.digest`
+/// (Blake2b-256 of the key's pinned description: the constraint system,
+/// the fixed and permutation commitments); `ZKPOT_UPDATE_FIXTURES=1`
+/// rewrites the file after an intended change.
+pub fn assert_pinned(
+    name: &str,
+    vk: &halo2_proofs::plonk::VerifyingKey<halo2_proofs::pasta::EqAffine>,
+) {
+    let repr = format!("{:?}", vk.pinned());
+    let digest = blake2b_simd::Params::new()
+        .hash_length(32)
+        .hash(repr.as_bytes())
+        .to_hex()
+        .to_string();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/vk")
+        .join(format!("{name}.digest"));
+    if std::env::var_os("ZKPOT_UPDATE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("{digest}\n")).unwrap();
+    }
+    let pinned = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no pinned digest {} (set ZKPOT_UPDATE_FIXTURES=1)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        pinned.trim(),
+        digest,
+        "the verifying key of {name} changed; if intended, update the fixture"
+    );
+}
