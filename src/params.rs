@@ -6,6 +6,14 @@
 //! length and a Blake2b checksum; a truncated or corrupted file is detected,
 //! reported and regenerated, never trusted.
 //!
+//! A checksum catches corruption, not tampering, and tampered parameters
+//! (generators with known discrete-log relations) would let a prover forge
+//! proofs this verifier accepts. So every size up to `k = 16` is also compared
+//! with the digest of `Params::new(k)` pinned below, and a file that differs is
+//! refused and regenerated. Larger sizes have no pinned digest; with
+//! [`ParamsCache::regenerating`] (`--verify-params`) the cache generates every
+//! size afresh in memory and replaces a cached file that differs.
+//!
 //! Location: `--cache-dir`, else `$ZKPOT_CACHE_DIR`, else the user's cache
 //! directory (`~/.cache/zkpot` on Linux).
 //!
@@ -52,6 +60,13 @@ pub enum ParamsError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Freshly generated parameters differ from their pinned digest (the
+    /// proof system's parameter generation changed).
+    #[error("generated parameters for k = {k} differ from their pinned digest")]
+    NotPinned {
+        /// The size.
+        k: u32,
+    },
     /// `k` is outside the supported range.
     #[error("circuit size k = {k} is outside the supported range 1..={max}")]
     UnsupportedK {
@@ -70,6 +85,7 @@ enum Corrupt {
     K(u32),
     Length { expected: u64, found: u64 },
     Checksum,
+    Pinned,
     Payload,
 }
 
@@ -83,9 +99,49 @@ impl std::fmt::Display for Corrupt {
                 write!(f, "truncated: {found} payload bytes, expected {expected}")
             }
             Corrupt::Checksum => write!(f, "checksum mismatch"),
+            Corrupt::Pinned => write!(f, "not the pinned parameters of this size"),
             Corrupt::Payload => write!(f, "payload does not parse"),
         }
     }
+}
+
+/// Blake2b-256 of `Params::new(k)`'s serialization (the cache file's payload)
+/// for `k = 1..=16`.
+const PINNED: [&str; 16] = [
+    "62290256fcaa8cfe0c2869d61ec803096ec86e546e123f480ee24f6a606c2cf3",
+    "6c93cbe647cb919807794d2edabd4456991cacbabe2a4e487dc08b8cfe9b6a8e",
+    "4a946b9cca6559df285a4599178171986314f443e7cb401250ea88351568ce23",
+    "e578a050edb789194aa31b2960d0a5a29b421e3141a9b4afe1eb6aa3b9a85e5f",
+    "1a8448e63afa4030a472d31cc01d87a34b7d6a35d0b0629a660bbbf868559a24",
+    "512676d8451d8d320d9c8f94b5a28a9a8758ddb1f6b6848c40b6290b2dc081f5",
+    "0933a610f4969ef1f4ecb63454dc8f7e91dc7e181e0c86f1814a82f767683f5a",
+    "4e2600d2146e0356001d39e1cf3f0048c75a428251afd0c03fbc6d5e3b90c2a9",
+    "e8e5479981383bf74da627a6a3fa6f77463a36d9184372c1023f1cde66f80750",
+    "7cb87405f41de2a0f0b640d702482629d77a15c469d79d864407c0494d4e75ed",
+    "773ee1d3dcc65a13e97e4d88119d1d20fb12a8db4443361f370c75bdc2c91382",
+    "8d715ccc1bbb447a03a53ef53866f060ce574c0d76e00ed7aea35f8be6fc0af5",
+    "c2ecc4e0390ee1c5ed97822aa97119721bd01a3008a127113fa84de347e994c6",
+    "7e77bf05488d7e8514ef5dcbe9326091994853a7bbb1e39272a0b8fe53c6d40c",
+    "1eef393892a47e431d6385d684efe3fc0011382011ca878b596da2ad3b89e400",
+    "96148e6086e2a9d113583a62a6bbc1e1faae9f9ab5c3fa6ec545601ea5fcd802",
+];
+
+/// The pinned payload digest of size `k`, if there is one.
+fn pinned(k: u32) -> Option<[u8; 32]> {
+    let hex = PINNED.get((k as usize).checked_sub(1)?)?;
+    crate::hex::bytes_from_hex(hex)?.try_into().ok()
+}
+
+/// Blake2b-256 of a parameter payload.
+fn payload_digest(payload: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(
+        blake2b_simd::Params::new()
+            .hash_length(32)
+            .hash(payload)
+            .as_bytes(),
+    );
+    out
 }
 
 /// Cached IPA parameters, on disk and in memory.
@@ -93,6 +149,7 @@ impl std::fmt::Display for Corrupt {
 pub struct ParamsCache {
     dir: PathBuf,
     loaded: Mutex<HashMap<u32, Arc<Params<EqAffine>>>>,
+    regenerate: bool,
 }
 
 impl ParamsCache {
@@ -101,7 +158,16 @@ impl ParamsCache {
         Self {
             dir: dir.into(),
             loaded: Mutex::new(HashMap::new()),
+            regenerate: false,
         }
+    }
+
+    /// With `on`, generates every size afresh in memory instead of trusting
+    /// the file (for sizes without a pinned digest, the only check against
+    /// tampering); a cached file that differs is replaced.
+    pub fn regenerating(mut self, on: bool) -> Self {
+        self.regenerate = on;
+        self
     }
 
     /// The cache chosen by `dir` if given, else `$ZKPOT_CACHE_DIR`, else the
@@ -139,7 +205,17 @@ impl ParamsCache {
             return Ok(p);
         }
         let path = self.path(k);
-        let params = match read_file(&path, k) {
+        let cached = if self.regenerate {
+            let fresh = self.generate_in_memory(k)?;
+            if read_file(&path, k).ok().flatten().map(|p| encode(k, &p)) != Some(encode(k, &fresh))
+            {
+                write_file(&self.dir, &path, k, &fresh)?;
+            }
+            Ok(Some(fresh))
+        } else {
+            read_file(&path, k)
+        };
+        let params = match cached {
             Ok(Some(p)) => p,
             Ok(None) => self.generate(k, &path)?,
             Err(reason) => {
@@ -158,6 +234,13 @@ impl ParamsCache {
     }
 
     fn generate(&self, k: u32, path: &Path) -> Result<Params<EqAffine>, ParamsError> {
+        let params = self.generate_in_memory(k)?;
+        write_file(&self.dir, path, k, &params)?;
+        Ok(params)
+    }
+
+    /// Generates size `k`, checked against its pinned digest if it has one.
+    fn generate_in_memory(&self, k: u32) -> Result<Params<EqAffine>, ParamsError> {
         let bar = crate::progress::spinner(
             true,
             format!(
@@ -167,7 +250,11 @@ impl ParamsCache {
         );
         let params = Params::<EqAffine>::new(k);
         bar.finish_and_clear();
-        write_file(&self.dir, path, k, &params)?;
+        let mut payload = Vec::new();
+        let _ = params.write(&mut payload);
+        if pinned(k).is_some_and(|d| d != payload_digest(&payload)) {
+            return Err(ParamsError::NotPinned { k });
+        }
         Ok(params)
     }
 }
@@ -217,13 +304,12 @@ fn decode(bytes: &[u8], k: u32) -> Result<Params<EqAffine>, Corrupt> {
             found: payload.len() as u64,
         });
     }
-    if blake2b_simd::Params::new()
-        .hash_length(32)
-        .hash(payload)
-        .as_bytes()
-        != &bytes[24..56]
-    {
+    let digest = payload_digest(payload);
+    if digest[..] != bytes[24..56] {
         return Err(Corrupt::Checksum);
+    }
+    if pinned(k).is_some_and(|d| d != digest) {
+        return Err(Corrupt::Pinned);
     }
     let params = Params::<EqAffine>::read(&mut &payload[..]).map_err(|_| Corrupt::Payload)?;
     if params.k() != k {
@@ -325,6 +411,39 @@ mod tests {
         let again = ParamsCache::new(dir.path()).get(4).unwrap();
         assert_eq!(again.get_g(), p.get_g());
         assert_eq!(fs::read(&path).unwrap(), bytes);
+    }
+
+    /// A file altered with its checksum recomputed (tampering, not
+    /// corruption) is refused by the pinned digest and regenerated.
+    #[test]
+    fn tampered_parameters_are_refused_by_their_pinned_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ParamsCache::new(dir.path());
+        let honest = cache.get(4).unwrap();
+        let path = cache.path(4);
+        let bytes = fs::read(&path).unwrap();
+        let mut forged = bytes.clone();
+        let last = forged.len() - 40;
+        forged[last] ^= 1;
+        let digest = payload_digest(&forged[HEADER..]);
+        forged[24..56].copy_from_slice(&digest);
+        assert_eq!(decode(&forged, 4).err(), Some(Corrupt::Pinned));
+        fs::write(&path, &forged).unwrap();
+        let again = ParamsCache::new(dir.path()).get(4).unwrap();
+        assert_eq!(again.get_g(), honest.get_g());
+        assert_eq!(fs::read(&path).unwrap(), bytes);
+        // Regenerating replaces a cached file that differs, whatever it is.
+        fs::write(&path, &forged).unwrap();
+        let fresh = ParamsCache::new(dir.path())
+            .regenerating(true)
+            .get(4)
+            .unwrap();
+        assert_eq!(fresh.get_g(), honest.get_g());
+        assert_eq!(fs::read(&path).unwrap(), bytes);
+        // Small sizes generate to their pinned digests.
+        for k in 1..=8 {
+            assert!(cache.generate_in_memory(k).is_ok(), "k = {k}");
+        }
     }
 
     #[test]

@@ -15,6 +15,11 @@ struct Cli {
     /// else the user's cache directory).
     #[arg(long, global = true)]
     cache_dir: Option<PathBuf>,
+    /// Generate commitment parameters afresh instead of trusting cached
+    /// files (sizes up to k = 16 are always checked against pinned digests;
+    /// larger ones only with this flag). Slow for large sizes.
+    #[arg(long, global = true)]
+    verify_params: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -250,7 +255,7 @@ enum Suite {
 }
 
 fn run(cli: Cli) -> Result<(), zkpot::Error> {
-    let cache = ParamsCache::locate(cli.cache_dir.as_deref())?;
+    let cache = ParamsCache::locate(cli.cache_dir.as_deref())?.regenerating(cli.verify_params);
     match cli.command {
         Command::Demo { dir, steps } => demo(&cache, dir, steps)?,
         Command::Train { action, args } => match action {
