@@ -188,6 +188,36 @@ fn a_run_whose_depth_does_not_match_its_rows_is_refused() {
     let err = verify_run(&cache, &d).unwrap_err().to_string();
     assert!(err.contains("input format"), "{err}");
 
+    // Run files with out-of-envelope formats, no rows, or absurd sizes.
+    let text = std::fs::read_to_string(f.run.join("run.json")).unwrap();
+    let original: serde_json::Value = serde_json::from_str(&text).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 5] = [
+        ("fractional bits", |v| {
+            v["spec"]["formats"]["delta"] = serde_json::json!({"frac_bits": 211, "bits": 16})
+        }),
+        ("update shift", |v| {
+            v["spec"]["formats"]["weight"] = serde_json::json!({"frac_bits": 32, "bits": 16})
+        }),
+        ("n_rows", |v| v["dataset"]["n_rows"] = 0.into()),
+        ("steps", |v| v["steps"] = serde_json::json!(1u64 << 50)),
+        ("width", |v| {
+            v["spec"]["widths"] = serde_json::json!([4, 100000, 3])
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut v = original.clone();
+        edit(&mut v);
+        let d = f
+            .dir
+            .path()
+            .join(format!("hostile-{}", what.replace(' ', "-")));
+        copy_run(&f.run, &d);
+        std::fs::write(d.join("run.json"), serde_json::to_vec(&v).unwrap()).unwrap();
+        let err = verify_run(&cache, &d).unwrap_err().to_string();
+        assert!(err.contains(what), "{what}: {err}");
+    }
+
     // The run verifies against the commitment it was trained on, and not
     // against another dataset's.
     let published = zkpot::data::Commitment::read(&f.data.join("commitment.json")).unwrap();
