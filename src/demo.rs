@@ -174,6 +174,7 @@ pub fn run_demo(
         from_run: None,
         beacon: Some(DEMO_BEACON),
         sampling: Sampling::Shuffle,
+        holdout: 0.0,
         release_weights: false,
         progress,
     };

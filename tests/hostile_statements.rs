@@ -15,14 +15,27 @@ use zkpot::hex::fp_to_hex;
 use zkpot::infer::{verify_inferences, InferenceStatement, LoadedModel};
 use zkpot::params::ParamsCache;
 use zkpot::proof::{Envelope, StatementKind};
-use zkpot::train::run::{init_salt, verify_run, verify_run_against, RunFile};
+use zkpot::train::run::{init_salt, proof_name, verify_run, verify_run_against, RunFile};
 use zkpot::train::statement::{verify_steps, StepStatement};
 
 /// Proves every group of `run` (one step a proof) on the honest dataset's
 /// rows, at the indices the run's own statement implies, with its chain
 /// recomputed natively: what a prover who edits run.json before proving
 /// can produce. Writes run.json and the proofs into `dir`.
-fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data: &Dataset) {
+fn forge_run(cache: &ParamsCache, dir: &std::path::Path, run: RunFile, data: &Dataset) {
+    let sampling = run.clone();
+    forge_run_sampled(cache, dir, run, data, &sampling);
+}
+
+/// [`forge_run`], with the rows each step trains on drawn by the sampler of
+/// `sampling` instead (the public inputs are still `run`'s statements').
+fn forge_run_sampled(
+    cache: &ParamsCache,
+    dir: &std::path::Path,
+    mut run: RunFile,
+    data: &Dataset,
+    sampling: &RunFile,
+) {
     assert_eq!(run.steps_per_proof, 1);
     let salt = |t: u64| {
         if t == 0 {
@@ -34,7 +47,7 @@ fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data:
     let bits = run.spec.formats.weight.bits();
     let mut params = init_params(&run.spec, run.seed);
     run.chain = vec![run.chain[0].clone(); run.steps as usize + 1];
-    let sampler = run.statement(0).unwrap().sampler().unwrap();
+    let sampler = sampling.statement(0).unwrap().sampler().unwrap();
     let mut checkpoints = vec![params.clone()];
     for t in 0..run.steps {
         let batch: Vec<Vec<i64>> = sampler
@@ -53,10 +66,12 @@ fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data:
     std::fs::create_dir_all(dir.join("proofs")).unwrap();
     for (g, params) in checkpoints.iter().take(run.groups()).enumerate() {
         let s = run.statement(g).unwrap();
-        let smp = s.sampler().unwrap();
-        let public = s.public_inputs(&smp).unwrap();
-        let openings = smp
-            .indices(g as u64)
+        let mut public = s.public_inputs(&s.sampler().unwrap()).unwrap();
+        let indices = sampler.indices(g as u64);
+        for (k, i) in indices.iter().enumerate() {
+            public[4 + k] = Fp::from(*i);
+        }
+        let openings = indices
             .into_iter()
             .map(|i| data.opening(i).unwrap())
             .collect();
@@ -71,6 +86,71 @@ fn forge_run(cache: &ParamsCache, dir: &std::path::Path, mut run: RunFile, data:
         std::fs::write(dir.join(&run.proofs[g]), e.to_bytes()).unwrap();
     }
     std::fs::write(dir.join("run.json"), serde_json::to_vec(&run).unwrap()).unwrap();
+}
+
+#[test]
+fn runs_train_on_the_honest_split_only() {
+    use zkpot::train::run::{train, TrainOptions};
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = fixture();
+    let data = Dataset::load(&f.data).unwrap();
+    // A run holding a fifth of iris out verifies and never trained on it.
+    let held = f.dir.path().join("held-out");
+    let opts = TrainOptions {
+        holdout: 0.2,
+        release_weights: false,
+        ..common::options(&f.data)
+    };
+    train(&cache, &held, &opts).unwrap();
+    let v = verify_run(&cache, &held).unwrap();
+    assert_eq!(v.holdout, 30);
+    let run = RunFile::read(&held.join("run.json")).unwrap();
+    let split = run.split().unwrap();
+    let held_out: Vec<u64> = (0..30).map(|j| split.held_out(j)).collect();
+    let sampler = run.statement(0).unwrap().sampler().unwrap();
+    let trained: Vec<u64> = (0..run.steps).flat_map(|t| sampler.indices(t)).collect();
+    assert!(trained.iter().all(|i| !held_out.contains(i)));
+
+    // Steps that trained on held-out rows (drawn as if nothing were held
+    // out) under a statement that holds 30 out: rejected. Six steps, so the
+    // unsplit schedule does reach a held-out row.
+    let with_steps = |mut r: RunFile, steps: u64| {
+        r.steps = steps;
+        r.proofs = (0..steps).map(|g| proof_name(g, steps, 1)).collect();
+        r.chain = vec![r.chain[0].clone(); steps as usize + 1];
+        r
+    };
+    let run = with_steps(run, 6);
+    let honest = with_steps(RunFile::read(&f.run.join("run.json")).unwrap(), 6);
+    let unsplit = honest.statement(0).unwrap().sampler().unwrap();
+    let leaked = (0..run.steps)
+        .flat_map(|t| unsplit.indices(t))
+        .filter(|i| held_out.contains(i))
+        .count();
+    assert!(leaked > 0, "the unsplit schedule trains on held-out rows");
+    let forged = f.dir.path().join("leaked");
+    forge_run_sampled(&cache, &forged, run.clone(), &data, &honest);
+    let err = verify_run(&cache, &forged).unwrap_err().to_string();
+    assert!(err.contains("public inputs"), "{err}");
+    // The same steps, stated without a split, verify: the split is what
+    // the held-out rows were trained on against.
+    let mut unsplit_run = run;
+    unsplit_run.holdout = 0;
+    let reproved = f.dir.path().join("unsplit");
+    forge_run(&cache, &reproved, unsplit_run, &data);
+    verify_run(&cache, &reproved).unwrap();
+
+    // Holding everything out, or leaving fewer training rows than a batch,
+    // is refused before any work.
+    for bad in [1.0, 0.99, -0.1, f64::NAN] {
+        let o = TrainOptions {
+            holdout: bad,
+            ..opts.clone()
+        };
+        let d = f.dir.path().join(format!("bad-{bad}"));
+        assert!(train(&cache, &d, &o).is_err(), "holdout {bad}");
+        assert!(!d.exists(), "nothing written for holdout {bad}");
+    }
 }
 
 #[test]

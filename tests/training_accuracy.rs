@@ -71,6 +71,7 @@ fn fixed_point_tracks_float_on_digits() {
             [1; 32],
             [2; 32],
             train.n_rows(),
+            0,
             spec.batch,
             Sampling::Shuffle,
         )

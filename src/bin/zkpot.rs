@@ -136,7 +136,7 @@ struct TrainArgs {
     #[arg(long)]
     model: Option<String>,
     /// A JSON training spec with any of the keys model, loss, lr, batch,
-    /// steps, epochs, steps_per_proof, seed, sampling; options given on the
+    /// steps, epochs, steps_per_proof, seed, sampling, holdout; options given on the
     /// command line override it.
     #[arg(long)]
     spec: Option<PathBuf>,
@@ -174,6 +174,11 @@ struct TrainArgs {
     /// [default: shuffle].
     #[arg(long)]
     sampling: Option<String>,
+    /// Hold this fraction of the rows out of training (in [0, 1); default
+    /// 0): which rows is a function of the dataset's root and the beacon, so
+    /// the prover cannot choose them, and no step may train on one.
+    #[arg(long)]
+    holdout: Option<f64>,
     /// Publish the final weights with the opening of their commitment.
     #[arg(long)]
     release_weights: bool,
@@ -332,12 +337,14 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
     };
     let data_dir = a.data.ok_or_else(|| missing("data"))?;
     let batch = a.batch.or(file.batch).unwrap_or(16);
+    let holdout = a.holdout.or(file.holdout).unwrap_or(0.0);
     // Epochs become steps once the dataset's size is known.
     let steps = match (a.steps, a.epochs, file.steps, file.epochs) {
         (Some(s), _, _, _) => s,
         (None, Some(e), _, _) | (None, None, None, Some(e)) => {
             let c = zkpot::data::Commitment::read(&data_dir.join("commitment.json"))?;
-            let per_epoch = c.n_rows / (batch.max(1) as u64);
+            let train_rows = c.n_rows - zkpot::train::run::holdout_rows(c.n_rows, holdout)?;
+            let per_epoch = train_rows / (batch.max(1) as u64);
             if per_epoch == 0 {
                 return Err(zkpot::Error::Options(
                     "the batch is larger than the dataset".into(),
@@ -362,6 +369,7 @@ fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
         from_run: a.from_run,
         beacon,
         sampling,
+        holdout,
         release_weights: a.release_weights,
         progress: !a.quiet,
     };
@@ -702,6 +710,13 @@ fn verify(
         f.weight, f.activation, f.delta
     );
     println!("  steps            {} ({:?} sampling)", v.steps, v.sampling);
+    if v.holdout > 0 {
+        println!(
+            "  split            {} of {} rows held out, never trained on (chosen by the root \
+             and the beacon)",
+            v.holdout, v.n_rows
+        );
+    }
     println!(
         "  beacon           {}{}",
         v.beacon,

@@ -66,27 +66,125 @@ fn below(n: u64, mut next: impl FnMut(u64) -> u64) -> u64 {
     }
 }
 
-/// Feistel rounds of the shuffle's permutation.
+/// Feistel rounds of the permutations.
 const ROUNDS: u64 = 8;
+
+/// A pseudorandom permutation of `[0, n)` for each key (an epoch): an
+/// 8-round Feistel network on `2h` bits keyed by the public values and `tag`,
+/// restricted to `[0, n)` by cycle walking (see the module docs).
+#[derive(Clone, Debug)]
+struct Permutation {
+    root: [u8; 32],
+    beta: [u8; 32],
+    tag: &'static [u8],
+    n: u64,
+    half_bits: u32,
+}
+
+impl Permutation {
+    /// A permutation of `[0, n)`, `n` at least 1.
+    fn new(root: [u8; 32], beta: [u8; 32], tag: &'static [u8], n: u64) -> Self {
+        let bits = 64 - n.saturating_sub(1).leading_zeros();
+        Self {
+            root,
+            beta,
+            tag,
+            n,
+            half_bits: bits.div_ceil(2).max(1),
+        }
+    }
+
+    /// One pass of the Feistel network of key `key` over `2h` bits.
+    fn feistel(&self, key: u64, x: u64) -> u64 {
+        let h = self.half_bits;
+        let mask = (1u64 << h) - 1;
+        let (mut l, mut r) = (x >> h, x & mask);
+        for round in 0..ROUNDS {
+            let f = prf(&self.root, &self.beta, self.tag, key, (round << 48) | r) & mask;
+            (l, r) = (r, l ^ f);
+        }
+        (l << h) | r
+    }
+
+    /// The image of `pos` (below `n`) under key `key`'s permutation.
+    fn apply(&self, key: u64, pos: u64) -> u64 {
+        let mut x = pos;
+        loop {
+            x = self.feistel(key, x);
+            if x < self.n {
+                return x;
+            }
+        }
+    }
+}
+
+/// The honest split of a dataset into held-out and training rows, a function
+/// of public values only: with `pi` the permutation of `[0, n_rows)` tagged
+/// `split` (key 0), the `holdout` rows `pi(0) .. pi(holdout - 1)` are held
+/// out and training position `q` is row `pi(holdout + q)`. Without held-out
+/// rows, training position `q` is row `q`.
+#[derive(Clone, Debug)]
+pub struct Split {
+    holdout: u64,
+    perm: Option<Permutation>,
+}
+
+impl Split {
+    /// The split of `n_rows` rows (at least one, at most [`MAX_ROWS`]) with
+    /// `holdout` of them held out (fewer than `n_rows`).
+    pub fn new(
+        root: [u8; 32],
+        beta: [u8; 32],
+        n_rows: u64,
+        holdout: u64,
+    ) -> Result<Self, EnvelopeError> {
+        bound(|| "n_rows".into(), n_rows, 1, MAX_ROWS)?;
+        bound(|| "held-out rows".into(), holdout, 0, n_rows - 1)?;
+        Ok(Self {
+            holdout,
+            perm: (holdout > 0).then(|| Permutation::new(root, beta, b"split", n_rows)),
+        })
+    }
+
+    /// The number of held-out rows.
+    pub fn holdout(&self) -> u64 {
+        self.holdout
+    }
+
+    /// The `j`-th held-out row (`j` below [`holdout`](Self::holdout)).
+    pub fn held_out(&self, j: u64) -> u64 {
+        self.perm.as_ref().map_or(j, |p| p.apply(0, j))
+    }
+
+    /// The row at training position `q`.
+    pub fn training_row(&self, q: u64) -> u64 {
+        self.perm
+            .as_ref()
+            .map_or(q, |p| p.apply(0, self.holdout + q))
+    }
+}
 
 /// The rows of one step.
 #[derive(Clone, Debug)]
 pub struct Sampler {
     root: [u8; 32],
     beta: [u8; 32],
-    n_rows: u64,
+    split: Split,
+    train_rows: u64,
     batch: usize,
     mode: Sampling,
-    half_bits: u32,
+    shuffle: Permutation,
 }
 
 impl Sampler {
-    /// A sampler over `n_rows` rows: at least one, at least `batch` for
-    /// shuffling, at most [`MAX_ROWS`].
+    /// A sampler over the training rows of `n_rows` rows with `holdout` held
+    /// out ([`Split`]): at least one training row, at least `batch` for
+    /// shuffling, at most [`MAX_ROWS`] rows.
     pub fn new(
         root: [u8; 32],
         beta: [u8; 32],
         n_rows: u64,
+        holdout: u64,
         batch: usize,
         mode: Sampling,
     ) -> Result<Self, EnvelopeError> {
@@ -96,51 +194,41 @@ impl Sampler {
             Sampling::Replacement => 1,
         };
         bound(|| "n_rows".into(), n_rows, min, MAX_ROWS)?;
-        let bits = 64 - (n_rows - 1).leading_zeros();
+        let split = Split::new(root, beta, n_rows, holdout)?;
+        let train_rows = n_rows - holdout;
+        bound(
+            || "training rows (n_rows - held-out rows)".into(),
+            train_rows,
+            min,
+            MAX_ROWS,
+        )?;
         Ok(Self {
             root,
             beta,
-            n_rows,
+            split,
+            train_rows,
             batch,
             mode,
-            half_bits: bits.div_ceil(2).max(1),
+            shuffle: Permutation::new(root, beta, b"feistel", train_rows),
         })
+    }
+
+    /// The split the sampler draws training rows from.
+    pub fn split(&self) -> &Split {
+        &self.split
     }
 
     /// Steps in one epoch (shuffle mode).
     pub fn steps_per_epoch(&self) -> u64 {
-        (self.n_rows / self.batch as u64).max(1)
-    }
-
-    /// One pass of the Feistel network of epoch `epoch` over `2h` bits.
-    fn feistel(&self, epoch: u64, x: u64) -> u64 {
-        let h = self.half_bits;
-        let mask = (1u64 << h) - 1;
-        let (mut l, mut r) = (x >> h, x & mask);
-        for round in 0..ROUNDS {
-            let f = prf(&self.root, &self.beta, b"feistel", epoch, (round << 48) | r) & mask;
-            (l, r) = (r, l ^ f);
-        }
-        (l << h) | r
-    }
-
-    /// The row at position `pos` of epoch `epoch`'s permutation.
-    fn permuted(&self, epoch: u64, pos: u64) -> u64 {
-        let mut x = pos;
-        loop {
-            x = self.feistel(epoch, x);
-            if x < self.n_rows {
-                return x;
-            }
-        }
+        (self.train_rows / self.batch as u64).max(1)
     }
 
     /// The row indices of step `t`.
     pub fn indices(&self, t: u64) -> Vec<u64> {
-        match self.mode {
+        let positions: Vec<u64> = match self.mode {
             Sampling::Replacement => (0..self.batch as u64)
                 .map(|i| {
-                    let (root, beta, n) = (self.root, self.beta, self.n_rows);
+                    let (root, beta, n) = (self.root, self.beta, self.train_rows);
                     below(n, |attempt| {
                         prf(&root, &beta, b"row", t, (i << 32) | attempt)
                     })
@@ -150,9 +238,15 @@ impl Sampler {
                 let spe = self.steps_per_epoch();
                 let (epoch, pos) = (t / spe, t % spe);
                 let b = self.batch as u64;
-                (0..b).map(|i| self.permuted(epoch, pos * b + i)).collect()
+                (0..b)
+                    .map(|i| self.shuffle.apply(epoch, pos * b + i))
+                    .collect()
             }
-        }
+        };
+        positions
+            .into_iter()
+            .map(|q| self.split.training_row(q))
+            .collect()
     }
 }
 
@@ -162,7 +256,7 @@ mod tests {
 
     #[test]
     fn shuffle_visits_every_row_once_per_epoch() {
-        let s = Sampler::new([1; 32], [2; 32], 100, 10, Sampling::Shuffle).unwrap();
+        let s = Sampler::new([1; 32], [2; 32], 100, 0, 10, Sampling::Shuffle).unwrap();
         let mut seen: Vec<u64> = (0..10).flat_map(|t| s.indices(t)).collect();
         seen.sort();
         assert_eq!(seen, (0..100).collect::<Vec<_>>());
@@ -174,7 +268,7 @@ mod tests {
     #[test]
     fn indices_depend_on_every_public_value() {
         let idx = |root: u8, beta: u8, t: u64, mode| {
-            Sampler::new([root; 32], [beta; 32], 1797, 16, mode)
+            Sampler::new([root; 32], [beta; 32], 1797, 0, 16, mode)
                 .unwrap()
                 .indices(t)
         };
@@ -191,13 +285,13 @@ mod tests {
     #[test]
     fn every_size_is_a_permutation_without_allocating_per_row() {
         for n in [1u64, 2, 3, 5, 16, 17, 100, 1000] {
-            let s = Sampler::new([3; 32], [4; 32], n, 1, Sampling::Shuffle).unwrap();
+            let s = Sampler::new([3; 32], [4; 32], n, 0, 1, Sampling::Shuffle).unwrap();
             let mut seen: Vec<u64> = (0..n).flat_map(|t| s.indices(t)).collect();
             seen.sort();
             assert_eq!(seen, (0..n).collect::<Vec<_>>(), "n = {n}");
         }
         // The largest supported dataset: indices in range, each computed alone.
-        let s = Sampler::new([5; 32], [6; 32], MAX_ROWS, 16, Sampling::Shuffle).unwrap();
+        let s = Sampler::new([5; 32], [6; 32], MAX_ROWS, 0, 16, Sampling::Shuffle).unwrap();
         let idx = s.indices(123_456_789);
         assert_eq!(idx.len(), 16);
         assert!(idx.iter().all(|i| *i < MAX_ROWS));
@@ -213,10 +307,43 @@ mod tests {
             (10, 0, Sampling::Replacement),
         ] {
             assert!(
-                Sampler::new([0; 32], [0; 32], n, batch, mode).is_err(),
+                Sampler::new([0; 32], [0; 32], n, 0, batch, mode).is_err(),
                 "{n} {batch}"
             );
         }
-        assert!(Sampler::new([0; 32], [0; 32], 3, 4, Sampling::Replacement).is_ok());
+        assert!(Sampler::new([0; 32], [0; 32], 3, 0, 4, Sampling::Replacement).is_ok());
+    }
+
+    #[test]
+    fn training_never_samples_a_held_out_row() {
+        for mode in [Sampling::Shuffle, Sampling::Replacement] {
+            let s = Sampler::new([7; 32], [8; 32], 150, 30, 4, mode).unwrap();
+            let held: Vec<u64> = (0..30).map(|j| s.split().held_out(j)).collect();
+            let mut sorted = held.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 30, "distinct held-out rows");
+            assert!(held.iter().all(|i| *i < 150));
+            assert_ne!(held, (0..30).collect::<Vec<_>>(), "not the first rows");
+            let trained: Vec<u64> = (0..200).flat_map(|t| s.indices(t)).collect();
+            assert!(trained.iter().all(|i| !held.contains(i) && *i < 150));
+            if mode == Sampling::Shuffle {
+                // An epoch (30 steps of 4 of the 120 training rows) visits each once.
+                let mut epoch: Vec<u64> = (0..30).flat_map(|t| s.indices(t)).collect();
+                epoch.sort();
+                epoch.dedup();
+                assert_eq!(epoch.len(), 120);
+            }
+        }
+        // The split depends on the root and the beacon.
+        let a = Split::new([1; 32], [2; 32], 150, 30).unwrap();
+        let b = Split::new([1; 32], [3; 32], 150, 30).unwrap();
+        assert_ne!(
+            (0..30).map(|j| a.held_out(j)).collect::<Vec<_>>(),
+            (0..30).map(|j| b.held_out(j)).collect::<Vec<_>>()
+        );
+        // Every row held out, or too few training rows for a batch, is refused.
+        assert!(Split::new([0; 32], [0; 32], 10, 10).is_err());
+        assert!(Sampler::new([0; 32], [0; 32], 10, 7, 4, Sampling::Shuffle).is_err());
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! ```json
 //! { "model": "mlp:64-32-10", "loss": "cross-entropy", "lr": 0.5, "batch": 16,
-//!   "epochs": 1, "steps_per_proof": 1, "seed": 0, "sampling": "shuffle" }
+//!   "epochs": 1, "steps_per_proof": 1, "seed": 0, "sampling": "shuffle",
+//!   "holdout": 0.2 }
 //! ```
 
 use std::path::Path;
@@ -35,6 +36,8 @@ pub struct SpecFile {
     pub seed: Option<u64>,
     /// `shuffle` or `replacement`.
     pub sampling: Option<String>,
+    /// The fraction of rows held out of training.
+    pub holdout: Option<f64>,
 }
 
 impl SpecFile {

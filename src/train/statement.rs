@@ -36,6 +36,9 @@ pub struct StepStatement {
     pub dataset: DatasetRef,
     /// How batches are sampled.
     pub sampling: Sampling,
+    /// Rows held out of training ([`Split`](super::sampling::Split)): the
+    /// first `holdout` rows of the split's permutation, never sampled.
+    pub holdout: u64,
     /// The beacon (hex, 32 bytes).
     pub beacon: String,
     /// The index of the first step proven.
@@ -121,7 +124,7 @@ impl StepStatement {
             Sampling::Shuffle => self.spec.batch as u64,
             Sampling::Replacement => 1,
         };
-        self.dataset.check(min_rows)?;
+        self.dataset.check(min_rows.saturating_add(self.holdout))?;
         check_fit(&self.spec, &self.dataset)?;
         bound(|| "steps".into(), self.steps, 1, MAX_STEPS_PER_PROOF)?;
         bound(
@@ -161,6 +164,7 @@ impl StepStatement {
             root.to_repr(),
             beacon,
             self.dataset.n_rows,
+            self.holdout,
             self.spec.batch,
             self.sampling,
         )?)
@@ -233,8 +237,8 @@ pub fn verify_steps(
             .into());
         }
         let key = format!(
-            "{} {} {:?} {}",
-            s.dataset.root, s.beacon, s.sampling, s.spec.batch
+            "{} {} {:?} {} {}",
+            s.dataset.root, s.beacon, s.sampling, s.spec.batch, s.holdout
         );
         if sampler.as_ref().map(|(k, _)| k != &key).unwrap_or(true) {
             sampler = Some((key.clone(), s.sampler()?));

@@ -51,6 +51,7 @@ pub fn options(data: &Path) -> TrainOptions {
         seed: 9,
         beacon: Some([5; 32]),
         sampling: Sampling::Shuffle,
+        holdout: 0.0,
         release_weights: true,
         from_run: None,
         progress: false,

@@ -10,7 +10,7 @@ use zkpot_circuits::envelope::bound;
 use zkpot_circuits::train::circuit::MAX_STEPS_PER_PROOF;
 use zkpot_circuits::train::TrainSpec;
 
-use super::super::sampling::Sampling;
+use super::super::sampling::{Sampling, Split};
 use super::super::statement::{bytes32, check_fit, StepStatement, MAX_RUN_STEPS};
 use crate::data::{Commitment, DataError};
 use crate::hex::fp_from_hex;
@@ -36,6 +36,10 @@ pub struct RunFile {
     pub spec: TrainSpec,
     /// How batches are sampled.
     pub sampling: Sampling,
+    /// Rows held out of training: the first `holdout` rows of the split's
+    /// permutation of the dataset ([`Split`](super::super::sampling::Split)),
+    /// a function of the public root and the beacon only.
+    pub holdout: u64,
     /// The beacon (hex).
     pub beacon: String,
     /// Whether the beacon was derived from the commitments (grindable) rather
@@ -112,7 +116,7 @@ impl RunFile {
             Sampling::Shuffle => self.spec.batch as u64,
             Sampling::Replacement => 1,
         };
-        dataset.check(min_rows)?;
+        dataset.check(min_rows.saturating_add(self.holdout))?;
         check_fit(&self.spec, &dataset)?;
         bound(|| "steps".into(), self.steps, 1, MAX_RUN_STEPS)?;
         bound(
@@ -165,12 +169,26 @@ impl RunFile {
             spec: self.spec.clone(),
             dataset: self.dataset.dataset_ref()?,
             sampling: self.sampling,
+            holdout: self.holdout,
             beacon: self.beacon.clone(),
             first_step: first,
             steps: self.steps_per_proof.min(self.steps - first),
             c_in: c_in.clone(),
             c_out: c_out.clone(),
         })
+    }
+
+    /// The split of the dataset's rows this run trained on the rest of.
+    pub fn split(&self) -> Result<Split, Error> {
+        use ff::PrimeField;
+        let beacon = bytes32(&self.beacon)
+            .ok_or_else(|| statement_error("the beacon is not 32 hex bytes"))?;
+        Ok(Split::new(
+            self.dataset.root()?.to_repr(),
+            beacon,
+            self.dataset.n_rows,
+            self.holdout,
+        )?)
     }
 
     /// Number of proof groups.

@@ -31,7 +31,9 @@ use zkpot_circuits::train::TrainSpec;
 use zkpot_circuits::Fp;
 
 pub use file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
-pub use prove::{parse_model, prove_range, train, trained_model, TrainOptions, TrainReport};
+pub use prove::{
+    holdout_rows, parse_model, prove_range, train, trained_model, TrainOptions, TrainReport,
+};
 pub use verify::{verify_linked, verify_parent, verify_run, verify_run_against, RunVerdict};
 pub use zkpot_circuits::train::circuit::TRAIN_MAX_K;
 

@@ -56,10 +56,30 @@ pub struct TrainOptions {
     pub beacon: Option<[u8; 32]>,
     /// Batch sampling.
     pub sampling: Sampling,
+    /// The fraction of rows held out of training (0 for none; below 1): the
+    /// split is a function of the dataset's public root and the beacon, see
+    /// [`holdout_rows`] and [`Split`](super::super::sampling::Split).
+    pub holdout: f64,
     /// Publish the final weights with the opening of `C_{W_T}`.
     pub release_weights: bool,
     /// Show progress.
     pub progress: bool,
+}
+
+/// The number of rows a fraction `fraction` of `n_rows` holds out: `round(f
+/// n)`, at least one when the fraction is positive; 0 for a fraction of 0.
+/// A fraction outside `[0, 1)` is an error.
+pub fn holdout_rows(n_rows: u64, fraction: f64) -> Result<u64, Error> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(Error::Options(format!(
+            "the held-out fraction {fraction} must lie in [0, 1)"
+        )));
+    }
+    if fraction == 0.0 {
+        return Ok(0);
+    }
+    let m = (fraction * n_rows as f64).round() as u64;
+    Ok(m.clamp(1, n_rows.saturating_sub(1)))
 }
 
 /// Parses a model shorthand such as `mlp:64-32-10` into layer widths.
@@ -142,10 +162,13 @@ pub fn train(
         1,
         MAX_STEPS_PER_PROOF,
     )?;
-    if (opts.batch as u64) > dataset.n_rows() && opts.sampling == Sampling::Shuffle {
+    let holdout = holdout_rows(dataset.n_rows(), opts.holdout)?;
+    let train_rows = dataset.n_rows() - holdout;
+    if (opts.batch as u64) > train_rows && opts.sampling == Sampling::Shuffle {
         return Err(Error::Options(format!(
-            "the batch ({}) is larger than the dataset ({} rows)",
+            "the batch ({}) is larger than the training rows ({} of {}, {holdout} held out)",
             opts.batch,
+            train_rows,
             dataset.n_rows()
         )));
     }
@@ -197,6 +220,7 @@ pub fn train(
         c.root()?.to_repr(),
         beacon,
         dataset.n_rows(),
+        holdout,
         spec.batch,
         opts.sampling,
     )?;
@@ -235,6 +259,7 @@ pub fn train(
         dataset: c.clone(),
         spec,
         sampling: opts.sampling,
+        holdout,
         beacon: bytes_to_hex(&beacon),
         beacon_derived: derived,
         seed: opts.seed,

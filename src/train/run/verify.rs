@@ -71,6 +71,8 @@ pub struct RunVerdict {
     pub spec: TrainSpec,
     /// The sampling mode.
     pub sampling: Sampling,
+    /// Rows held out of training (a function of the root and the beacon).
+    pub holdout: u64,
     /// The beacon, and whether it was derived (grindable).
     pub beacon: String,
     /// True when the beacon was derived from the commitments.
@@ -193,6 +195,7 @@ pub fn verify_run_against(
         proofs: groups,
         spec: run.spec.clone(),
         sampling: run.sampling,
+        holdout: run.holdout,
         beacon: run.beacon.clone(),
         beacon_derived: run.beacon_derived,
         initial_commitment: run.chain[0].clone(),
