@@ -12,16 +12,13 @@ use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use serde::{Deserialize, Serialize};
 
-use super::model::{QLayer, QModel, QWeights};
-use super::select::{argmax_of, difference_format, max_of, register_argmax};
+use super::layers::{forward_circuit, register_layers};
+use super::model::{QModel, QWeights};
 use crate::chips::core::{CoreConfig, CoreShape};
-use crate::chips::dot::{DotInstructions, Operand};
 use crate::chips::range::register_range;
-use crate::chips::rescale::{register_rescale, RescaleInstructions};
 use crate::chips::table::TableSet;
 use crate::circuits::{measure, CircuitError, Measured};
 use crate::field::fp_from_i64;
-use crate::fixed::Activation;
 use crate::train::commit::{
     commit_weights, weights_commitment_native, witness_committed, witness_weights,
 };
@@ -265,33 +262,8 @@ impl<S: InferShape> InferenceCircuit<S> {
     fn table(&self) -> TableSet {
         let mut set = TableSet::new();
         let m = &self.model;
-        register_range(&mut set, m.weight.bits(), true, INFER_LIMB_BITS);
-        register_range(&mut set, m.activation.bits(), true, INFER_LIMB_BITS);
         register_range(&mut set, m.input.bits(), true, INFER_LIMB_BITS);
-        for (i, l) in m.layers.iter().enumerate() {
-            match l {
-                QLayer::AvgPool2d { kernel, .. } => {
-                    let shift = m.pool_shift(i, *kernel);
-                    register_rescale(&mut set, shift, m.activation, None, INFER_LIMB_BITS);
-                }
-                QLayer::Argmax { inputs } => {
-                    register_argmax(&mut set, *inputs, m.activation, INFER_LIMB_BITS)
-                }
-                QLayer::MaxPool2d { .. } => {
-                    // Validated models have activations narrow enough for this.
-                    if let Ok(d) = difference_format(m.activation) {
-                        register_rescale(&mut set, 0, d, Some(Activation::Relu), INFER_LIMB_BITS)
-                    }
-                }
-                _ => register_rescale(
-                    &mut set,
-                    m.shift(i),
-                    m.activation,
-                    l.activation(),
-                    INFER_LIMB_BITS,
-                ),
-            }
-        }
+        register_layers(&mut set, m, INFER_LIMB_BITS);
         set
     }
 }
@@ -351,7 +323,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
             Some(w) => w.input.iter().map(|v| Value::known(*v)).collect(),
             None => vec![Value::unknown(); m.input_len()],
         };
-        let mut x: Vec<AssignedCell<Fp, Fp>> = match self.input {
+        let x: Vec<AssignedCell<Fp, Fp>> = match self.input {
             Visibility::Public => {
                 let cells = cfg.witness(
                     &mut layouter.namespace(|| "input"),
@@ -386,92 +358,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         };
 
         // Layers.
-        let dot = cfg.dot_chip();
-        let rescale = cfg.rescale_chip(INFER_LIMB_BITS);
-        let lanes = cfg.dot.lanes();
-        let zero = Operand::Constant(Fp::from(0));
-        let mut next_w = 0;
-        let mut offset = 0;
-        let shapes = m.weight_shapes();
-        for (l, layer) in m.layers.iter().enumerate() {
-            let mut ns = layouter.namespace(|| format!("layer {l}"));
-            let fields = layer.receptive_fields();
-            let one = Operand::Constant(fp_from_i64(m.bias_input(l)));
-            let mut y: Vec<Option<AssignedCell<Fp, Fp>>> = vec![None; layer.output_len()];
-            match layer {
-                QLayer::AvgPool2d { kernel, .. } => {
-                    let shift = m.pool_shift(l, *kernel);
-                    let ones = vec![Operand::Constant(Fp::from(1)); kernel * kernel];
-                    for (p, f) in fields.iter().enumerate() {
-                        let shared: Vec<Operand> = f
-                            .iter()
-                            .map(|i| i.map_or(zero.clone(), |i| Operand::Cell(x[i].clone())))
-                            .collect();
-                        let dc = dot.dot_products(&mut ns, &shared, std::slice::from_ref(&ones))?;
-                        let r = rescale.rescale(&mut ns, &dc.sums[0], shift, m.activation, None)?;
-                        y[p] = Some(r.y);
-                    }
-                }
-                QLayer::Argmax { .. } => {
-                    y[0] = Some(argmax_of(&cfg, &mut ns, &x, m.activation, INFER_LIMB_BITS)?);
-                }
-                QLayer::MaxPool2d { .. } => {
-                    for (p, f) in fields.iter().enumerate() {
-                        let window: Vec<&AssignedCell<Fp, Fp>> =
-                            f.iter().flatten().map(|i| &x[*i]).collect();
-                        let (first, rest) = window.split_first().ok_or(Error::Synthesis)?;
-                        let mut best = (*first).clone();
-                        for v in rest {
-                            best = max_of(&dot, &rescale, &mut ns, &best, v, m.activation)?;
-                        }
-                        y[p] = Some(best);
-                    }
-                }
-                _ => {
-                    let (rows, cols) = shapes[next_w];
-                    let wl = &w_cells[offset..offset + rows * cols];
-                    next_w += 1;
-                    offset += rows * cols;
-                    let positions = fields.len();
-                    let outputs: Vec<usize> = (0..rows).collect();
-                    for (p, f) in fields.iter().enumerate() {
-                        let mut shared: Vec<Operand> = f
-                            .iter()
-                            .map(|i| i.map_or(zero.clone(), |i| Operand::Cell(x[i].clone())))
-                            .collect();
-                        shared.push(one.clone());
-                        for group in outputs.chunks(lanes) {
-                            let b: Vec<Vec<Operand>> = group
-                                .iter()
-                                .map(|o| {
-                                    wl[o * cols..(o + 1) * cols]
-                                        .iter()
-                                        .cloned()
-                                        .map(Operand::Cell)
-                                        .collect()
-                                })
-                                .collect();
-                            let dc = dot.dot_products(&mut ns, &shared, &b)?;
-                            shared = dc.shared.iter().cloned().map(Operand::Cell).collect();
-                            for (sum, o) in dc.sums.iter().zip(group) {
-                                let r = rescale.rescale(
-                                    &mut ns,
-                                    sum,
-                                    m.shift(l),
-                                    m.activation,
-                                    layer.activation(),
-                                )?;
-                                y[o * positions + p] = Some(r.y);
-                            }
-                        }
-                    }
-                }
-            }
-            x = y
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .ok_or(Error::Synthesis)?;
-        }
+        let x = forward_circuit(&cfg, &mut layouter, m, &w_cells, x, INFER_LIMB_BITS)?;
 
         // Output.
         match self.output {
@@ -501,7 +388,8 @@ pub(crate) mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
-    use crate::fixed::QFormat;
+    use crate::fixed::{Activation, QFormat};
+    use crate::infer::model::QLayer;
 
     pub(crate) fn model() -> QModel {
         QModel {
