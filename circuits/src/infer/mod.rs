@@ -4,6 +4,8 @@
 
 pub mod any;
 pub mod circuit;
+pub mod eval;
+pub mod layers;
 pub mod model;
 pub mod select;
 #[cfg(test)]
