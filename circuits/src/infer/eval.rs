@@ -510,6 +510,36 @@ mod tests {
         }
     }
 
+    /// Tampered witnesses: the one-hot of a committed label or of a
+    /// prediction fails the table lookup; a running count fails the MAC
+    /// gate; a predicted class changed as a wire fails the argmax's lookups.
+    #[test]
+    fn tampered_labels_predictions_and_counts_fail() {
+        use crate::chips::test_utils::{assert_gate_fails, assert_named_lookup_fails};
+        use crate::tamper::Witness;
+        let c = circuit(model(), weights(3), &[0, 5, 2]);
+        let (public, _) = c.public_inputs().unwrap();
+        let k = c.measure().unwrap().k;
+        let w = Witness::record(k, c, vec![public]);
+        // The one-hots of row 0's label and prediction, both read by the counts.
+        let one_hots: Vec<_> = w
+            .find("evaluate row 0/decompose", "output")
+            .into_iter()
+            .filter(|e| w.reaches(e, "confusion"))
+            .collect();
+        assert_eq!(
+            one_hots.len(),
+            6,
+            "three label and three prediction entries"
+        );
+        for e in one_hots {
+            let v = Fp::ONE - e.value.unwrap();
+            assert_named_lookup_fails(w.tamper(&e, v), "table lookup");
+        }
+        let count = w.nth("confusion", "acc", 0);
+        assert_gate_fails(w.shift(&count, 1), "mac");
+    }
+
     #[test]
     fn models_that_do_not_fit_the_rows_are_refused() {
         let mut wide = model();
