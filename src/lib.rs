@@ -13,6 +13,7 @@ pub mod bench;
 pub mod data;
 pub mod demo;
 mod error;
+pub mod eval;
 mod files;
 pub mod hex;
 pub mod infer;

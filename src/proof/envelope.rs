@@ -5,7 +5,7 @@
 //! |---|---|
 //! | 8 | magic `ZKPOTPRF` |
 //! | 2 | format version, `u16` LE (3) |
-//! | 1 | statement kind (1 inference, 2 training step, 3 row membership) |
+//! | 1 | statement kind (1 inference, 2 training step, 3 row membership, 4 evaluation) |
 //! | 4 | statement length `S`, `u32` LE |
 //! | S | statement: UTF-8 JSON, the canonical public statement |
 //! | 4 | public input count `N`, `u32` LE |
@@ -41,6 +41,8 @@ pub enum StatementKind {
     TrainingStep = 2,
     /// A row's membership in a committed dataset.
     Membership = 3,
+    /// A committed model's confusion counts on committed rows.
+    Evaluation = 4,
 }
 
 impl StatementKind {
@@ -49,6 +51,7 @@ impl StatementKind {
             1 => Ok(StatementKind::Inference),
             2 => Ok(StatementKind::TrainingStep),
             3 => Ok(StatementKind::Membership),
+            4 => Ok(StatementKind::Evaluation),
             other => Err(ProofError::UnknownKind(other)),
         }
     }

@@ -32,7 +32,8 @@ use zkpot_circuits::Fp;
 
 pub use file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
 pub use prove::{
-    holdout_rows, parse_model, prove_range, train, trained_model, TrainOptions, TrainReport,
+    holdout_rows, parse_model, prove_range, run_dataset, train, trained_model, TrainOptions,
+    TrainReport,
 };
 pub use verify::{verify_linked, verify_parent, verify_run, verify_run_against, RunVerdict};
 pub use zkpot_circuits::train::circuit::TRAIN_MAX_K;

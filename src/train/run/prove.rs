@@ -454,15 +454,9 @@ pub fn prove_range(
     progress: bool,
 ) -> Result<(usize, f64), Error> {
     let run = RunFile::read(&run_dir.join("run.json"))?;
+    run.check()?;
     let private = Private::new(run_dir)?;
-    let source = private.source_path();
-    let data_dir = std::fs::read_to_string(&source).map_err(io(&source))?;
-    let dataset = Dataset::load(Path::new(data_dir.trim()))?;
-    if dataset.commitment() != &run.dataset {
-        return Err(Error::Options(
-            "the dataset directory no longer matches the run".into(),
-        ));
-    }
+    let dataset = run_dataset(run_dir, &run)?;
     let secret = private.secret()?;
     let s = run.steps_per_proof;
     let first = (steps.start.div_ceil(s)) as usize;
@@ -477,6 +471,23 @@ pub fn prove_range(
         first..last.max(first),
         progress,
     )
+}
+
+/// The dataset a run trained on, loaded from where its private files say it
+/// lives, and checked to be the run's commitment.
+pub fn run_dataset(run_dir: &Path, run: &RunFile) -> Result<Dataset, Error> {
+    let private = Private {
+        dir: run_dir.join("private"),
+    };
+    let source = private.source_path();
+    let data_dir = std::fs::read_to_string(&source).map_err(io(&source))?;
+    let dataset = Dataset::load(Path::new(data_dir.trim()))?;
+    if dataset.commitment() != &run.dataset {
+        return Err(Error::Options(
+            "the dataset directory no longer matches the run".into(),
+        ));
+    }
+    Ok(dataset)
 }
 
 /// The final weights of a run, their salt and commitment (hex), from its

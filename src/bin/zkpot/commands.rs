@@ -1,0 +1,368 @@
+//! The commands that create things: train, infer, demo, bench, data, eval.
+
+use std::path::PathBuf;
+
+use zkpot::bench::{bench_dense, BenchReport};
+use zkpot::params::ParamsCache;
+
+use crate::{DataCommand, InferCommand, Suite, TrainArgs};
+
+pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
+    use zkpot::train::run::{parse_model, train, TrainOptions};
+    use zkpot::train::sampling::Sampling;
+    let missing = |what: &str| zkpot::Error::Options(format!("zkpot train needs --{what}"));
+    let file = match &a.spec {
+        Some(p) => zkpot::train::spec_file::SpecFile::read(p)?,
+        None => Default::default(),
+    };
+    let beacon = match &a.beacon {
+        Some(h) => Some(
+            zkpot::train::statement::parse_bytes32(h)
+                .ok_or_else(|| zkpot::Error::Options("--beacon must be 64 hex digits".into()))?,
+        ),
+        None => None,
+    };
+    let sampling = match a
+        .sampling
+        .or(file.sampling)
+        .unwrap_or_else(|| "shuffle".into())
+        .as_str()
+    {
+        "shuffle" => Sampling::Shuffle,
+        "replacement" => Sampling::Replacement,
+        other => return Err(zkpot::Error::Options(format!("unknown sampling {other:?}"))),
+    };
+    let loss = match a
+        .loss
+        .or(file.loss)
+        .unwrap_or_else(|| "cross-entropy".into())
+        .as_str()
+    {
+        "cross-entropy" | "ce" => zkpot::circuits::train::Loss::CrossEntropy,
+        "mse" => zkpot::circuits::train::Loss::Mse,
+        other => {
+            return Err(zkpot::Error::Options(format!(
+                "unknown loss {other:?} (cross-entropy, mse)"
+            )))
+        }
+    };
+    let data_dir = a.data.ok_or_else(|| missing("data"))?;
+    let batch = a.batch.or(file.batch).unwrap_or(16);
+    let holdout = a.holdout.or(file.holdout).unwrap_or(0.0);
+    // Epochs become steps once the dataset's size is known.
+    let steps = match (a.steps, a.epochs, file.steps, file.epochs) {
+        (Some(s), _, _, _) => s,
+        (None, Some(e), _, _) | (None, None, None, Some(e)) => {
+            let c = zkpot::data::Commitment::read(&data_dir.join("commitment.json"))?;
+            let train_rows = c.n_rows - zkpot::train::run::holdout_rows(c.n_rows, holdout)?;
+            let per_epoch = train_rows / (batch.max(1) as u64);
+            if per_epoch == 0 {
+                return Err(zkpot::Error::Options(
+                    "the batch is larger than the dataset".into(),
+                ));
+            }
+            e.checked_mul(per_epoch)
+                .ok_or_else(|| zkpot::Error::Options("too many epochs".into()))?
+        }
+        (None, None, Some(s), _) => s,
+        (None, None, None, None) => 10,
+    };
+    let model = a.model.or(file.model).ok_or_else(|| missing("model"))?;
+    let opts = TrainOptions {
+        loss,
+        data_dir,
+        widths: parse_model(&model)?,
+        lr: a.lr.or(file.lr).unwrap_or(0.5),
+        batch,
+        steps,
+        steps_per_proof: a.steps_per_proof.or(file.steps_per_proof).unwrap_or(1),
+        seed: a.seed.or(file.seed).unwrap_or(0),
+        from_run: a.from_run,
+        beacon,
+        sampling,
+        holdout,
+        release_weights: a.release_weights,
+        progress: !a.quiet,
+    };
+    let out = a.out.ok_or_else(|| missing("out"))?;
+    if beacon.is_none() {
+        eprintln!(
+            "zkpot: warning: no --beacon given; batches are derived from the commitments, \
+             which lets a prover who can vary its secrets grind for favourable batches"
+        );
+    }
+    let r = train(cache, &out, &opts)?;
+    println!(
+        "trained {} steps; {} proof(s) created in {:.1} s ({} already present); {} proof bytes",
+        r.run.steps,
+        r.proved,
+        r.prove_s,
+        r.run.proofs.len() - r.proved,
+        r.proof_bytes
+    );
+    println!(
+        "final model commitment {}",
+        r.run.chain.last().cloned().unwrap_or_default()
+    );
+    println!("run written to {}", out.display());
+    Ok(())
+}
+
+pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zkpot::Error> {
+    use zkpot::circuits::infer::Visibility;
+    use zkpot::infer::LoadedModel;
+    let InferCommand::Prove {
+        model,
+        run,
+        input,
+        calibrate,
+        input_visibility,
+        output_visibility,
+        secret,
+        out,
+    } = command;
+    let vis = |s: &str| match s {
+        "public" => Ok(Visibility::Public),
+        "private" => Ok(Visibility::Private),
+        "committed" => Ok(Visibility::Committed),
+        other => Err(zkpot::Error::Options(format!(
+            "unknown visibility {other:?} (public, private, committed)"
+        ))),
+    };
+    let (iv, ov) = (vis(&input_visibility)?, vis(&output_visibility)?);
+    let read = |p: &std::path::Path| -> Result<Vec<Vec<f64>>, zkpot::Error> {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| zkpot::Error::Options(format!("{}: {e}", p.display())))?;
+        Ok(zkpot::model::read_inputs(&text)?)
+    };
+    let x = read(&input)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| zkpot::Error::Options("the input file holds no input".into()))?;
+    let (loaded, x) = match (model, run) {
+        (Some(m), None) => {
+            let secret_path = secret.unwrap_or_else(|| m.with_extension("zkpot-secret"));
+            let key = zkpot::infer::prover::load_or_create_secret(&secret_path)?;
+            let cal = match calibrate {
+                Some(c) => read(&c)?,
+                None => vec![x.clone()],
+            };
+            let l = LoadedModel::load(&m, &cal, &key)?;
+            if let Some(r) = &l.report {
+                println!(
+                    "quantization on {} calibration input(s): max |error| {:.5}, mean |error| {:.5}, top-1 agreement {:.1}%",
+                    r.samples, r.max_abs_error, r.mean_abs_error, 100.0 * r.top1_agreement
+                );
+            }
+            (l, x)
+        }
+        (None, Some(r)) => {
+            let (l, schema) = zkpot::train::run::trained_model(&r)?;
+            // Raw features are normalized as the dataset's were.
+            let n = &schema.normalization;
+            if x.len() != n.offset.len() {
+                return Err(zkpot::Error::Options(format!(
+                    "the input has {} features, the dataset {}",
+                    x.len(),
+                    n.offset.len()
+                )));
+            }
+            let x = x
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (v - n.offset[j]) * n.scale[j])
+                .collect();
+            (l, x)
+        }
+        _ => return Err(zkpot::Error::Options("give --model or --run".into())),
+    };
+    let start = std::time::Instant::now();
+    let prover = loaded.keygen_with_progress(cache, iv, ov, true)?;
+    let keygen_s = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
+    let bar = zkpot::progress::spinner(true, format!("proving at k = {}", prover.k()));
+    let proof = prover.prove(&x);
+    bar.finish_and_clear();
+    let proof = proof?;
+    let prove_s = start.elapsed().as_secs_f64();
+    let bytes = proof.envelope.to_bytes();
+    std::fs::write(&out, &bytes)
+        .map_err(|e| zkpot::Error::Options(format!("{}: {e}", out.display())))?;
+    println!(
+        "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}; {} bytes written to {}",
+        prover.k(),
+        keygen_s,
+        prove_s,
+        proof.class,
+        bytes.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn demo(
+    cache: &ParamsCache,
+    dir: Option<PathBuf>,
+    steps: u64,
+) -> Result<(), zkpot::Error> {
+    let r = zkpot::demo::run_demo(cache, dir.as_deref(), steps, true)?;
+    println!("{}", r.table());
+    Ok(())
+}
+
+pub(crate) fn bench(
+    cache: &ParamsCache,
+    suite: Suite,
+    json: bool,
+    rows: usize,
+) -> Result<(), zkpot::Error> {
+    use zkpot::bench::{bench_commit, bench_membership};
+    let mut reports: Vec<BenchReport> = Vec::new();
+    let mut commits = Vec::new();
+    let want = |s: Suite| suite == s || suite == Suite::All;
+    if !json && suite != Suite::Commit {
+        println!("{}", BenchReport::header());
+    }
+    let mut report = |r: BenchReport| {
+        if !json {
+            println!("{}", r.row());
+        }
+        reports.push(r);
+    };
+    if want(Suite::Dense) {
+        for (i, o) in [(64, 64), (784, 128)] {
+            report(bench_dense(cache, i, o)?);
+        }
+    }
+    if want(Suite::Membership) {
+        for depth in [11, 20] {
+            report(bench_membership(cache, 64, depth)?);
+        }
+    }
+    if want(Suite::Inference) {
+        for name in zkpot::bench::INFERENCE_FIXTURES {
+            report(zkpot::bench::bench_inference(cache, name)?);
+        }
+    }
+    if want(Suite::Training) {
+        report(zkpot::bench::bench_training(cache, &[64, 32, 10], 16, 1)?);
+    }
+    if want(Suite::Commit) {
+        let c = bench_commit(rows, 64)?;
+        if !json {
+            println!(
+                "commit {} rows x {} features: {:.2} s, {:.0} rows/s, peak {} MiB",
+                c.rows,
+                c.features,
+                c.seconds,
+                c.rows_per_s,
+                c.peak_mem_mib.map_or("-".into(), |m| format!("{m:.0}"))
+            );
+        }
+        commits.push(c);
+    }
+    if json {
+        let out = serde_json::json!({ "circuits": reports, "commit": commits });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    Ok(())
+}
+
+pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
+    use zkpot::data::{commit_csv, CommitOptions, Commitment, LabelColumn};
+    match command {
+        DataCommand::Commit {
+            csv,
+            out,
+            frac_bits,
+            bits,
+            normalize,
+            label_column,
+            quiet,
+        } => {
+            let format = zkpot::circuits::fixed::QFormat::new(frac_bits, bits)?;
+            let label_column = label_column.map(|l| match l.parse::<usize>() {
+                Ok(i) => LabelColumn::Index(i),
+                Err(_) => LabelColumn::Name(l),
+            });
+            let opts = CommitOptions {
+                format,
+                normalize,
+                label_column,
+                progress: !quiet,
+                secret: None,
+            };
+            let start = std::time::Instant::now();
+            let c = commit_csv(&csv, &out, &opts)?;
+            println!(
+                "committed {} rows of {} features in {:.2} s",
+                c.n_rows,
+                c.schema.n_features,
+                start.elapsed().as_secs_f64()
+            );
+            println!(
+                "root        {} (public: publish it before training)",
+                c.root
+            );
+            println!("public      {}", out.join("commitment.json").display());
+            println!(
+                "private     {} {} (keep these)",
+                out.join("dataset.secret").display(),
+                out.join("rows.bin").display()
+            );
+        }
+        DataCommand::Inspect { commitment, json } => {
+            let c = Commitment::read(&commitment)?;
+            if json {
+                println!("{}", c.to_json()?);
+            } else {
+                let s = &c.schema;
+                println!("dataset commitment (format version {})", c.version);
+                println!("  root           {} (binds the rows below)", c.root);
+                println!("  Merkle root    {}", c.tree_root);
+                println!("  rows           {} (Merkle depth {})", c.n_rows, c.depth);
+                println!("  features       {}", s.n_features);
+                println!("  classes        {}", s.classes.join(", "));
+                println!("  label column   {}", s.label_column);
+                println!(
+                    "  fixed point    {} fractional bits, {}-bit values",
+                    s.format.frac_bits(),
+                    s.format.bits()
+                );
+                println!("  normalization  {:?}", s.normalization.kind);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn eval(
+    cache: &ParamsCache,
+    run: &std::path::Path,
+    out: &std::path::Path,
+    rows_per_proof: Option<u64>,
+    quiet: bool,
+) -> Result<(), zkpot::Error> {
+    let opts = zkpot::eval::EvalOptions {
+        rows_per_proof,
+        progress: !quiet,
+    };
+    let r = zkpot::eval::evaluate_run(cache, run, out, &opts)?;
+    let f = &r.file;
+    println!(
+        "scored {} held-out rows in {} proof(s) of up to {} rows (k = {}); {} created in {:.1} s",
+        f.selection.rows(),
+        f.proofs.len(),
+        f.rows_per_proof,
+        r.k,
+        r.proved,
+        r.prove_s
+    );
+    println!(
+        "written to {}; verify with `zkpot verify {} {}`",
+        out.display(),
+        run.display(),
+        out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The zkpot command-line tool: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use zkpot::params::ParamsCache;
+
+mod commands;
+mod verify;
+
+use commands::{bench, data, demo, eval, infer, train};
+use verify::{inspect, verify};
+
+/// Zero-knowledge proofs of training and inference on committed datasets.
+#[derive(Parser)]
+#[command(name = "zkpot", version, about)]
+struct Cli {
+    /// Directory for cached commitment parameters (default: $ZKPOT_CACHE_DIR,
+    /// else the user's cache directory).
+    #[arg(long, global = true)]
+    cache_dir: Option<PathBuf>,
+    /// Generate commitment parameters afresh instead of trusting cached
+    /// files (sizes up to k = 16 are always checked against pinned digests;
+    /// larger ones only with this flag). Slow for large sizes.
+    #[arg(long, global = true)]
+    verify_params: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Commit a bundled dataset, train a small MLP with proofs, verify the run
+    /// and print a summary: the end-to-end quick start.
+    Demo {
+        /// Directory for the demo's dataset and run (default: a fresh
+        /// temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// SGD steps to train and prove (a few steps only begin to learn;
+        /// `zkpot train` runs longer).
+        #[arg(long, default_value_t = 4)]
+        steps: u64,
+    },
+    /// Train a model on a committed dataset with proofs of every step.
+    Train {
+        #[command(subcommand)]
+        action: Option<TrainAction>,
+        #[command(flatten)]
+        args: TrainArgs,
+    },
+    /// Verify a proof file or a training run directory (every proof, batched,
+    /// and the chain of commitments); with a run and an inference proof, also
+    /// check the inference used the run's trained model. Exit status 0 only
+    /// when valid.
+    Verify {
+        /// A proof file (.zkpot) or a run directory written by `zkpot train`.
+        path: PathBuf,
+        /// An inference proof to check against the run's trained model, or
+        /// the parent run a fine-tuning run started from.
+        inference: Option<PathBuf>,
+        /// The dataset commitment (commitment.json) as published, obtained
+        /// independently of the run: the run must have trained on exactly it.
+        #[arg(long)]
+        dataset: Option<PathBuf>,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove inferences.
+    Infer {
+        #[command(subcommand)]
+        command: InferCommand,
+    },
+    /// Show what a proof file states, without verifying it.
+    Inspect {
+        /// A proof file.
+        file: PathBuf,
+    },
+    /// Commit to datasets and inspect commitments.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Prove the held-out accuracy of a run's trained model: every held-out
+    /// row opened against the dataset root, the committed model's forward
+    /// pass and argmax on it, and the confusion counts, in proofs of a few
+    /// rows each. Verify with `zkpot verify EVAL` or `zkpot verify RUN EVAL`.
+    Eval {
+        /// The training run (its private files are needed for the weights).
+        #[arg(long)]
+        run: PathBuf,
+        /// Directory for eval.json and the proofs.
+        #[arg(long)]
+        out: PathBuf,
+        /// Rows a proof (default: the most, up to 64, that fit k = 13).
+        #[arg(long)]
+        rows_per_proof: Option<u64>,
+        /// Do not show progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Measure circuits: rows, k, columns, keygen/prove/verify time, proof size, memory.
+    Bench {
+        /// Which benchmark to run.
+        #[arg(value_enum, default_value = "dense")]
+        suite: Suite,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Rows of the synthetic dataset the commit suite commits.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum InferCommand {
+    /// Prove that an output came from a committed model on an input.
+    Prove {
+        /// The model: an ONNX file or zkpot's JSON model form.
+        #[arg(long, conflicts_with = "run")]
+        model: Option<PathBuf>,
+        /// Instead of --model, a training run: proves with its trained weights, so
+        /// the proof names the run's final commitment.
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// The input: a JSON nested array, or {"input_data": [[...]]} (first input).
+        #[arg(long)]
+        input: PathBuf,
+        /// Calibration inputs for choosing fixed-point scales (default: the input).
+        #[arg(long)]
+        calibrate: Option<PathBuf>,
+        /// Input visibility: public, private or committed.
+        #[arg(long, default_value = "private")]
+        input_visibility: String,
+        /// Output visibility: public or committed.
+        #[arg(long, default_value = "public")]
+        output_visibility: String,
+        /// A 32-byte secret file the weight commitment's salt derives from
+        /// (created, mode 0600, if missing; keep it to prove again under the
+        /// same commitment). Default: <model>.zkpot-secret.
+        #[arg(long)]
+        secret: Option<PathBuf>,
+        /// Where to write the proof.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Dataset directory written by `zkpot data commit`.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Model: mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10
+    /// (mlp:64-10 is softmax regression).
+    #[arg(long)]
+    model: Option<String>,
+    /// A JSON training spec with any of the keys model, loss, lr, batch,
+    /// steps, epochs, steps_per_proof, seed, sampling, holdout; options given on the
+    /// command line override it.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// SGD steps [default: 10].
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<u64>,
+    /// Train for this many epochs instead (floor(rows / batch) steps each).
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Batch size (a power of two) [default: 16].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Loss: cross-entropy (softmax) or mse [default: cross-entropy].
+    #[arg(long)]
+    loss: Option<String>,
+    /// Learning rate (a multiple of 1/256) [default: 0.5].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// SGD steps per proof [default: 1].
+    #[arg(long)]
+    steps_per_proof: Option<u64>,
+    /// Public initialization seed [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Fine-tune: start from the final weights of this earlier run directory
+    /// (same architecture; its weights stay private, its final commitment
+    /// becomes this run's C_W0).
+    #[arg(long, conflicts_with = "seed")]
+    from_run: Option<PathBuf>,
+    /// External randomness for batch sampling (64 hex digits), e.g. a
+    /// randomness beacon published after the dataset commitment.
+    #[arg(long)]
+    beacon: Option<String>,
+    /// Batch sampling: shuffle (without replacement per epoch) or replacement
+    /// [default: shuffle].
+    #[arg(long)]
+    sampling: Option<String>,
+    /// Hold this fraction of the rows out of training (in [0, 1); default
+    /// 0): which rows is a function of the dataset's root and the beacon, so
+    /// the prover cannot choose them, and no step may train on one.
+    #[arg(long)]
+    holdout: Option<f64>,
+    /// Publish the final weights with the opening of their commitment.
+    #[arg(long)]
+    release_weights: bool,
+    /// Run directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not show progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum TrainAction {
+    /// Prove a range of steps of an existing run (other processes or machines
+    /// can prove other ranges of the same run).
+    Prove {
+        /// The run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Steps a..b (the groups starting in it).
+        #[arg(long)]
+        range: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Commit to a CSV (or .csv.gz) dataset: writes <OUT>/commitment.json
+    /// (public) and <OUT>/dataset.secret and <OUT>/rows.bin (private, 0600).
+    Commit {
+        /// The CSV file: a header of names, the form `n_rows,n_features,classes...`,
+        /// or no header.
+        csv: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Fractional bits of the quantized features.
+        #[arg(long, default_value_t = 6)]
+        frac_bits: u32,
+        /// Signed bit bound of the quantized features.
+        #[arg(long, default_value_t = 8)]
+        bits: u32,
+        /// Feature normalization: none, minmax or standard.
+        #[arg(long, default_value = "minmax")]
+        normalize: zkpot::data::NormKind,
+        /// Label column: a 0-based index or a header name (default: last).
+        #[arg(long)]
+        label_column: Option<String>,
+        /// Do not show progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Print a dataset commitment.
+    Inspect {
+        /// A commitment.json file.
+        commitment: PathBuf,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Suite {
+    /// Dense layers with ReLU: 64->64 and 784->128, batch 1.
+    Dense,
+    /// One dataset row opening (64 features) at depth 11 (digits) and 20.
+    Membership,
+    /// Native dataset commitment throughput (64-feature rows).
+    Commit,
+    /// One SGD step (batch 16) of the 64-32-10 MLP on digits.
+    Training,
+    /// Inference of the fixture models (MLP 4-16-3, CNNs on 8x8 with average
+    /// and max pooling, MLP 784-128-10) with committed weights and a private
+    /// input.
+    Inference,
+    /// Every suite.
+    All,
+}
+
+fn run(cli: Cli) -> Result<(), zkpot::Error> {
+    let cache = ParamsCache::locate(cli.cache_dir.as_deref())?.regenerating(cli.verify_params);
+    match cli.command {
+        Command::Demo { dir, steps } => demo(&cache, dir, steps)?,
+        Command::Train { action, args } => match action {
+            Some(TrainAction::Prove { run, range }) => {
+                let (a, b) = range
+                    .split_once("..")
+                    .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+                    .ok_or_else(|| {
+                        zkpot::Error::Options(format!("range {range:?}: expected a..b"))
+                    })?;
+                let (n, secs) = zkpot::train::run::prove_range(&cache, &run, a..b, true)?;
+                println!("proved {n} step group(s) in {secs:.1} s");
+            }
+            None => train(&cache, args)?,
+        },
+        Command::Verify {
+            path,
+            inference,
+            dataset,
+            json,
+        } => verify(
+            &cache,
+            &path,
+            inference.as_deref(),
+            dataset.as_deref(),
+            json,
+        )?,
+        Command::Infer { command } => infer(&cache, command)?,
+        Command::Inspect { file } => inspect(&file)?,
+        Command::Data { command } => data(command)?,
+        Command::Bench { suite, json, rows } => bench(&cache, suite, json, rows)?,
+        Command::Eval {
+            run,
+            out,
+            rows_per_proof,
+            quiet,
+        } => eval(&cache, &run, &out, rows_per_proof, quiet)?,
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zkpot: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The public evaluation file, `eval.json`: the model's description and
+//! commitment, the dataset commitment, which rows were scored, how many a
+//! proof, the total confusion counts and the proof files.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use zkpot_circuits::envelope::{bound, MAX_ROWS};
+use zkpot_circuits::infer::eval::{classes_of, MAX_EVAL_ROWS};
+use zkpot_circuits::infer::QModel;
+
+use super::statement::{EvalRows, EvalStatement};
+use crate::data::{Commitment, DataError};
+use crate::hex::fp_from_hex;
+use crate::proof::ProofError;
+use crate::train::statement::bytes32;
+use crate::Error;
+
+/// The format name of evaluation files.
+pub const EVAL_FORMAT: &str = "zkpot-evaluation";
+/// The evaluation file version this build writes and reads.
+pub const EVAL_VERSION: u32 = 1;
+
+/// Which rows an evaluation scores, as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Selection {
+    /// Every held-out row of the split a run with this beacon and `holdout`
+    /// held-out rows trained beside.
+    Holdout {
+        /// The run's beacon (64 hex digits).
+        beacon: String,
+        /// The number of held-out rows.
+        holdout: u64,
+    },
+    /// Rows `first .. first + count` of the dataset.
+    Range {
+        /// The first row.
+        first: u64,
+        /// How many.
+        count: u64,
+    },
+}
+
+impl Selection {
+    /// The number of rows scored.
+    pub fn rows(&self) -> u64 {
+        match self {
+            Selection::Holdout { holdout, .. } => *holdout,
+            Selection::Range { count, .. } => *count,
+        }
+    }
+
+    /// The rows of proof `g` with `per_proof` rows a proof.
+    pub fn chunk(&self, g: u64, per_proof: u64) -> EvalRows {
+        let first = g.saturating_mul(per_proof);
+        let count = per_proof.min(self.rows().saturating_sub(first));
+        match self {
+            Selection::Holdout { beacon, holdout } => EvalRows::Holdout {
+                beacon: beacon.clone(),
+                holdout: *holdout,
+                first,
+                count,
+            },
+            Selection::Range { first: start, .. } => EvalRows::Range {
+                first: start.saturating_add(first),
+                count,
+            },
+        }
+    }
+}
+
+/// The public description of an evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalFile {
+    /// Always [`EVAL_FORMAT`].
+    pub format: String,
+    /// Always [`EVAL_VERSION`].
+    pub version: u32,
+    /// The model's description.
+    pub model: QModel,
+    /// `C_W` (hex).
+    pub weights_commitment: String,
+    /// The dataset scored on: its public commitment.
+    pub dataset: Commitment,
+    /// Which rows.
+    pub selection: Selection,
+    /// Rows a proof (the last proof may have fewer).
+    pub rows_per_proof: u64,
+    /// The confusion counts over all rows (row `a` the label, column `b` the
+    /// prediction).
+    pub confusion: Vec<u64>,
+    /// Proof files, relative to the evaluation directory, in row order.
+    pub proofs: Vec<String>,
+}
+
+/// The file name of evaluation proof `g`.
+pub fn eval_proof_name(g: u64) -> String {
+    format!("proofs/eval-{g:06}.zkpot")
+}
+
+fn statement_error(reason: impl Into<String>) -> Error {
+    ProofError::Statement(reason.into()).into()
+}
+
+impl EvalFile {
+    /// Reads an evaluation file, refusing other formats and versions.
+    pub fn read(path: &Path) -> Result<Self, Error> {
+        let malformed = |reason: String| DataError::Malformed {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| DataError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON ({e})")))?;
+        if value.get("format").and_then(|v| v.as_str()) != Some(EVAL_FORMAT) {
+            return Err(malformed(format!("not a {EVAL_FORMAT} file")).into());
+        }
+        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        if version != EVAL_VERSION {
+            return Err(DataError::Version {
+                path: path.to_path_buf(),
+                found: version,
+                expected: EVAL_VERSION,
+            }
+            .into());
+        }
+        serde_json::from_value(value).map_err(|e| malformed(e.to_string()).into())
+    }
+
+    /// Number of proofs.
+    pub fn groups(&self) -> u64 {
+        self.selection.rows().div_ceil(self.rows_per_proof.max(1))
+    }
+
+    /// Checks everything the prover wrote before any proof is read: the
+    /// model, the dataset commitment (its public root recomputed), the
+    /// selection inside the dataset, rows a proof bounded, the proof list as
+    /// long as they imply at canonical names, and confusion counts of the
+    /// right shape that add up to the rows.
+    pub fn check(&self) -> Result<(), Error> {
+        self.model.validate()?;
+        self.dataset.check()?;
+        fp_from_hex(&self.weights_commitment)
+            .ok_or_else(|| statement_error("C_W is not a field element"))?;
+        bound(
+            || "rows per proof".into(),
+            self.rows_per_proof,
+            1,
+            MAX_EVAL_ROWS as u64,
+        )?;
+        let n = self.dataset.n_rows;
+        match &self.selection {
+            Selection::Holdout { beacon, holdout } => {
+                bytes32(beacon).ok_or_else(|| statement_error("the beacon is not 32 hex bytes"))?;
+                bound(|| "held-out rows".into(), *holdout, 1, n.saturating_sub(1))?;
+            }
+            Selection::Range { first, count } => {
+                bound(|| "evaluated rows".into(), *count, 1, MAX_ROWS)?;
+                bound(
+                    || "last evaluated row".into(),
+                    first.saturating_add(*count),
+                    1,
+                    n,
+                )?;
+            }
+        }
+        let groups = self.groups();
+        if self.proofs.len() as u64 != groups {
+            return Err(statement_error(format!(
+                "{} rows of {} a proof make {groups} proofs; the file lists {}",
+                self.selection.rows(),
+                self.rows_per_proof,
+                self.proofs.len()
+            )));
+        }
+        for (g, p) in self.proofs.iter().enumerate() {
+            let expected = eval_proof_name(g as u64);
+            if *p != expected {
+                return Err(statement_error(format!(
+                    "proof {g} is listed as {p:?}; its file is {expected:?}"
+                )));
+            }
+        }
+        let c = classes_of(&self.model);
+        if self.confusion.len() != c * c {
+            return Err(statement_error(format!(
+                "{} confusion counts for {c} classes",
+                self.confusion.len()
+            )));
+        }
+        let total: u128 = self.confusion.iter().map(|n| u128::from(*n)).sum();
+        if total != u128::from(self.selection.rows()) {
+            return Err(ProofError::Mismatch(format!(
+                "the confusion counts add up to {total}, not the {} rows evaluated",
+                self.selection.rows()
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The statement proof `g` must carry, with its own counts.
+    pub fn statement(&self, g: u64, confusion: Vec<u64>) -> Result<EvalStatement, Error> {
+        Ok(EvalStatement {
+            model: self.model.clone(),
+            weights_commitment: self.weights_commitment.clone(),
+            dataset: self.dataset.dataset_ref()?,
+            rows: self.selection.chunk(g, self.rows_per_proof),
+            confusion,
+        })
+    }
+}

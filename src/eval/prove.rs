@@ -1,0 +1,240 @@
+//! Proving an evaluation: a run's trained model scored on its held-out
+//! rows, in proofs of a fixed number of rows each, written atomically so an
+//! interrupted evaluation resumes without re-proving.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+use zkpot_circuits::infer::eval::{confusion_native, EvalCircuit, EvalWitness, MAX_EVAL_ROWS};
+use zkpot_circuits::proving::{prove, proving_key};
+
+use super::file::{eval_proof_name, EvalFile, Selection, EVAL_FORMAT, EVAL_VERSION};
+use crate::data::{DataError, Dataset};
+use crate::files::write_atomic;
+use crate::hex::fp_to_hex;
+use crate::infer::LoadedModel;
+use crate::params::ParamsCache;
+use crate::proof::Envelope;
+use crate::train::run::{run_dataset, trained_model, RunFile};
+use crate::Error;
+
+/// The largest `k` an evaluation proof is planned at by default: about 1.2
+/// GiB to prove.
+pub const EVAL_TARGET_K: u32 = 13;
+
+/// Options of [`evaluate_run`].
+#[derive(Clone, Debug, Default)]
+pub struct EvalOptions {
+    /// Rows a proof; by default the most (up to 64) that fit
+    /// [`EVAL_TARGET_K`].
+    pub rows_per_proof: Option<u64>,
+    /// Show progress.
+    pub progress: bool,
+}
+
+/// What an evaluation did.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    /// The evaluation file.
+    pub file: EvalFile,
+    /// Proofs created by this invocation (others were already there).
+    pub proved: usize,
+    /// Seconds spent proving.
+    pub prove_s: f64,
+    /// The circuit size of a full proof.
+    pub k: u32,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| {
+        DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    }
+}
+
+/// Scores the model a run trained on the run's held-out rows, with a proof
+/// of every chunk of rows, into `out_dir` (`eval.json` and `proofs/`). The
+/// model's commitment is the run's final one, so the evaluation links to
+/// the run (`zkpot verify RUN EVAL`).
+pub fn evaluate_run(
+    cache: &ParamsCache,
+    run_dir: &Path,
+    out_dir: &Path,
+    opts: &EvalOptions,
+) -> Result<EvalReport, Error> {
+    let run = RunFile::read(&run_dir.join("run.json"))?;
+    run.check()?;
+    if run.holdout == 0 {
+        return Err(Error::Options(format!(
+            "{} holds no rows out of training; train with --holdout to score held-out rows",
+            run_dir.display()
+        )));
+    }
+    let dataset = run_dataset(run_dir, &run)?;
+    let (model, _) = trained_model(run_dir)?;
+    let selection = Selection::Holdout {
+        beacon: run.beacon.clone(),
+        holdout: run.holdout,
+    };
+    evaluate(cache, &model, &dataset, selection, out_dir, opts)
+}
+
+/// The most rows (up to `want`, at most 64 by default) of `model` on
+/// `dataset` whose proof fits [`EVAL_TARGET_K`].
+fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, Error> {
+    let c = dataset.commitment();
+    let mut rows = want.clamp(1, 64);
+    loop {
+        let circuit = EvalCircuit::new(
+            model.model.clone(),
+            c.schema.layout(),
+            c.depth as usize,
+            rows as usize,
+            None,
+        )?;
+        if rows == 1 || circuit.measure()?.k <= EVAL_TARGET_K {
+            return Ok(rows);
+        }
+        rows /= 2;
+    }
+}
+
+/// Scores `model` on the `selection` of `dataset`'s rows into `out_dir`.
+pub fn evaluate(
+    cache: &ParamsCache,
+    model: &LoadedModel,
+    dataset: &Dataset,
+    selection: Selection,
+    out_dir: &Path,
+    opts: &EvalOptions,
+) -> Result<EvalReport, Error> {
+    let c = dataset.commitment();
+    let per_proof = match opts.rows_per_proof {
+        Some(r) if r == 0 || r > MAX_EVAL_ROWS as u64 => {
+            return Err(Error::Options(format!(
+                "rows per proof must be between 1 and {MAX_EVAL_ROWS}"
+            )))
+        }
+        Some(r) => r,
+        None => plan_rows(model, dataset, selection.rows())?,
+    };
+    let mut file = EvalFile {
+        format: EVAL_FORMAT.into(),
+        version: EVAL_VERSION,
+        model: model.model.clone(),
+        weights_commitment: String::new(),
+        dataset: c.clone(),
+        selection,
+        rows_per_proof: per_proof,
+        confusion: vec![],
+        proofs: vec![],
+    };
+    file.proofs = (0..file.groups()).map(eval_proof_name).collect();
+    let flat: Vec<i64> = model.weights.iter().flatten().copied().collect();
+    file.weights_commitment = fp_to_hex(&zkpot_circuits::train::weights_commitment_native(
+        model.weight_salt,
+        &flat,
+        model.model.weight.bits(),
+    ));
+    // Every chunk's rows and counts, natively, before any proof.
+    let root = c.root()?;
+    let classes = zkpot_circuits::infer::eval::classes_of(&model.model);
+    let mut chunks = Vec::with_capacity(file.groups() as usize);
+    let mut total = vec![0u64; classes * classes];
+    for g in 0..file.groups() {
+        let rows = file.selection.chunk(g, per_proof);
+        let indices = rows.indices(root, c.n_rows)?;
+        let openings = indices
+            .iter()
+            .map(|i| dataset.opening(*i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let values: Vec<Vec<i64>> = openings.iter().map(|o| o.values.clone()).collect();
+        let counts = confusion_native(&model.model, &model.weights, &values)?;
+        for (t, n) in total.iter_mut().zip(&counts) {
+            *t += n;
+        }
+        chunks.push((openings, counts));
+    }
+    file.confusion = total;
+    file.check()?;
+
+    std::fs::create_dir_all(out_dir.join("proofs")).map_err(io(out_dir))?;
+    let path = out_dir.join("eval.json");
+    if path.exists() {
+        let existing = EvalFile::read(&path)?;
+        if existing != file {
+            return Err(Error::Options(format!(
+                "{} holds another evaluation; use a new directory",
+                out_dir.display()
+            )));
+        }
+    } else {
+        let text = serde_json::to_vec_pretty(&file)
+            .map_err(|_| Error::Internal("evaluation serialization"))?;
+        write_atomic(&path, &text).map_err(io(&path))?;
+    }
+
+    let bar = crate::progress::bar(opts.progress, chunks.len() as u64, "proving the evaluation");
+    let mut keys: Option<(
+        u64,
+        halo2_proofs::plonk::ProvingKey<halo2_proofs::pasta::EqAffine>,
+    )> = None;
+    let (mut proved, mut seconds, mut full_k) = (0, 0.0, 0);
+    for (g, (openings, counts)) in chunks.into_iter().enumerate() {
+        let statement = file.statement(g as u64, counts)?;
+        let proof_path = out_dir.join(&file.proofs[g]);
+        let circuit = EvalCircuit::new(
+            model.model.clone(),
+            c.schema.layout(),
+            c.depth as usize,
+            openings.len(),
+            Some(EvalWitness {
+                weights: model.weights.clone(),
+                weight_salt: model.weight_salt,
+                openings,
+                context: statement.context()?,
+            }),
+        )?;
+        let k = circuit.measure()?.k;
+        full_k = full_k.max(k);
+        let statement_bytes = statement.to_bytes()?;
+        if let Ok(bytes) = std::fs::read(&proof_path) {
+            if Envelope::from_bytes(&bytes).is_ok_and(|e| e.statement == statement_bytes) {
+                bar.inc(1);
+                continue;
+            }
+        }
+        let public = statement.public_inputs()?;
+        if circuit.public_inputs()?.0 != public {
+            return Err(Error::Internal(
+                "the native evaluation and its statement disagree",
+            ));
+        }
+        let params = cache.get(k)?;
+        let rows = statement.rows.count();
+        if keys.as_ref().map(|(r, _)| *r) != Some(rows) {
+            keys = Some((rows, proving_key(&params, &circuit.describe())?));
+        }
+        let Some((_, pk)) = keys.as_ref() else {
+            return Err(Error::Internal("proving key missing"));
+        };
+        let t = Instant::now();
+        let proof = prove(&params, pk, circuit, &public)?;
+        seconds += t.elapsed().as_secs_f64();
+        let bytes = statement.envelope(public, proof)?.to_bytes();
+        write_atomic(&proof_path, &bytes).map_err(io(&proof_path))?;
+        proved += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(EvalReport {
+        file,
+        proved,
+        prove_s: seconds,
+        k: full_k,
+    })
+}
