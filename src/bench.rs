@@ -309,6 +309,21 @@ pub fn bench_commit(rows: usize, features: usize) -> Result<CommitBench, Error> 
     })
 }
 
+/// The bundled digits dataset, committed with a fixed secret in a temporary
+/// directory (removed once loaded).
+fn digits() -> Result<crate::data::Dataset, Error> {
+    let dir = std::env::temp_dir().join(format!("zkpot-bench-digits-{}", std::process::id()));
+    let digits = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/digits.csv.gz");
+    let opts = CommitOptions {
+        secret: Some(crate::data::DatasetSecret::from_bytes([7; 32])),
+        ..CommitOptions::default()
+    };
+    commit_csv(&digits, &dir, &opts)?;
+    let data = crate::data::Dataset::load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(data?)
+}
+
 /// One training step of `widths` on the bundled digits dataset (batch
 /// `batch`, `steps` steps per proof): the step circuit, its public inputs and
 /// the native weights after the step.
@@ -320,15 +335,7 @@ pub fn training_case(
     use zkpot_circuits::train::{
         init_params, Loss, StepWitness, TrainFormats, TrainSpec, TrainStepCircuit,
     };
-    let dir = std::env::temp_dir().join(format!("zkpot-bench-train-{}", std::process::id()));
-    let digits = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/digits.csv.gz");
-    let opts = CommitOptions {
-        secret: Some(crate::data::DatasetSecret::from_bytes([7; 32])),
-        ..CommitOptions::default()
-    };
-    commit_csv(&digits, &dir, &opts)?;
-    let data = crate::data::Dataset::load(&dir)?;
-    let _ = std::fs::remove_dir_all(&dir);
+    let data = digits()?;
     let c = data.commitment();
     let spec = TrainSpec {
         widths: widths.to_vec(),
@@ -383,6 +390,73 @@ pub fn bench_training(
         &describe,
         &public,
         zkpot_circuits::train::circuit::TRAIN_SHAPE,
+        Some(macs),
+    )
+}
+
+/// An evaluation proof of `rows` digits rows with an MLP of `widths` in
+/// training formats (16-bit weights), as a run's trained model is scored.
+pub fn eval_case(
+    widths: &[usize],
+    rows: usize,
+) -> Result<zkpot_circuits::infer::eval::EvalCircuit, Error> {
+    use zkpot_circuits::infer::eval::{EvalCircuit, EvalWitness};
+    use zkpot_circuits::train::{init_params, Loss, TrainFormats, TrainSpec};
+    let data = digits()?;
+    let c = data.commitment();
+    let spec = TrainSpec {
+        widths: widths.to_vec(),
+        loss: Loss::CrossEntropy,
+        lr_num: 128,
+        lr_shift: 8,
+        batch: 16,
+        formats: TrainFormats::for_input(c.schema.format),
+    };
+    let (model, weights) = crate::model::from_trained(&spec, &init_params(&spec, 1));
+    let openings = (0..rows as u64)
+        .map(|i| data.opening((i * 113) % data.n_rows()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let witness = EvalWitness {
+        weights,
+        weight_salt: Fp::from(11),
+        openings,
+        counted: rows,
+        context: Fp::from(13),
+    };
+    Ok(EvalCircuit::new(
+        model,
+        c.schema.layout(),
+        c.depth as usize,
+        rows,
+        Some(witness),
+    )?)
+}
+
+/// Measures one evaluation proof of `rows` digits rows (see [`eval_case`]).
+pub fn bench_eval(
+    cache: &ParamsCache,
+    widths: &[usize],
+    rows: usize,
+) -> Result<BenchReport, Error> {
+    let circuit = eval_case(widths, rows)?;
+    let (public, _) = circuit.public_inputs()?;
+    let describe = circuit.describe();
+    let macs = rows * widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum::<usize>();
+    let name = format!(
+        "eval {} x{rows} rows",
+        widths
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join("-")
+    );
+    measure_proof(
+        cache,
+        name,
+        circuit,
+        &describe,
+        &public,
+        zkpot_circuits::infer::eval::EVAL_SHAPE,
         Some(macs),
     )
 }

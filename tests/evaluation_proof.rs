@@ -112,6 +112,7 @@ fn held_out_accuracy_is_proven_and_forgeries_are_rejected() {
         weights: model.weights.clone(),
         weight_salt: model.weight_salt,
         openings,
+        counted: 15,
         context: s.context().unwrap(),
     };
     let circuit = |openings| {

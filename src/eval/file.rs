@@ -211,6 +211,7 @@ impl EvalFile {
             weights_commitment: self.weights_commitment.clone(),
             dataset: self.dataset.dataset_ref()?,
             rows: self.selection.chunk(g, self.rows_per_proof),
+            capacity: self.rows_per_proof.min(self.selection.rows()),
             confusion,
         })
     }

@@ -19,14 +19,14 @@ use crate::proof::Envelope;
 use crate::train::run::{run_dataset, trained_model, RunFile};
 use crate::Error;
 
-/// The largest `k` an evaluation proof is planned at by default: about 1.2
-/// GiB to prove.
-pub const EVAL_TARGET_K: u32 = 13;
+/// The largest `k` an evaluation proof is planned at by default: about 0.6
+/// GiB to prove, and the one verifying key a verifier rebuilds stays small.
+pub const EVAL_TARGET_K: u32 = 12;
 
 /// Options of [`evaluate_run`].
 #[derive(Clone, Debug, Default)]
 pub struct EvalOptions {
-    /// Rows a proof; by default the most (up to 64) that fit
+    /// Rows a proof; by default the most (up to 256) that fit
     /// [`EVAL_TARGET_K`].
     pub rows_per_proof: Option<u64>,
     /// Show progress.
@@ -83,12 +83,11 @@ pub fn evaluate_run(
     evaluate(cache, &model, &dataset, selection, out_dir, opts)
 }
 
-/// The most rows (up to `want`, at most 64 by default) of `model` on
-/// `dataset` whose proof fits [`EVAL_TARGET_K`].
+/// The most rows (up to `want`, at most 256) of `model` on `dataset` whose
+/// proof fits [`EVAL_TARGET_K`] (at least one), by bisection.
 fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, Error> {
     let c = dataset.commitment();
-    let mut rows = want.clamp(1, 64);
-    loop {
+    let fits = |rows: u64| -> Result<bool, Error> {
         let circuit = EvalCircuit::new(
             model.model.clone(),
             c.schema.layout(),
@@ -96,11 +95,26 @@ fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, E
             rows as usize,
             None,
         )?;
-        if rows == 1 || circuit.measure()?.k <= EVAL_TARGET_K {
-            return Ok(rows);
+        match circuit.measure() {
+            Ok(m) => Ok(m.k <= EVAL_TARGET_K),
+            Err(zkpot_circuits::circuits::CircuitError::TooLarge { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
         }
-        rows /= 2;
+    };
+    let (mut lo, mut hi) = (1u64, want.clamp(1, 256));
+    if fits(hi)? {
+        return Ok(hi);
     }
+    // Either `lo` fits or it is 1; `hi` does not fit.
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if fits(mid)? {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
 }
 
 /// Scores `model` on the `selection` of `dataset`'s rows into `out_dir`.
@@ -187,6 +201,12 @@ pub fn evaluate(
     for (g, (openings, counts)) in chunks.into_iter().enumerate() {
         let statement = file.statement(g as u64, counts)?;
         let proof_path = out_dir.join(&file.proofs[g]);
+        // A short chunk repeats its first row, unflagged, up to the capacity.
+        let counted = openings.len();
+        let mut openings = openings;
+        if let Some(first) = openings.first().cloned() {
+            openings.resize(statement.capacity as usize, first);
+        }
         let circuit = EvalCircuit::new(
             model.model.clone(),
             c.schema.layout(),
@@ -196,6 +216,7 @@ pub fn evaluate(
                 weights: model.weights.clone(),
                 weight_salt: model.weight_salt,
                 openings,
+                counted,
                 context: statement.context()?,
             }),
         )?;
@@ -215,7 +236,7 @@ pub fn evaluate(
             ));
         }
         let params = cache.get(k)?;
-        let rows = statement.rows.count();
+        let rows = statement.capacity;
         if keys.as_ref().map(|(r, _)| *r) != Some(rows) {
             keys = Some((rows, proving_key(&params, &circuit.describe())?));
         }

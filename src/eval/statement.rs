@@ -113,6 +113,9 @@ pub struct EvalStatement {
     pub dataset: DatasetRef,
     /// The rows evaluated.
     pub rows: EvalRows,
+    /// The rows the circuit holds (at least the rows evaluated; the rest
+    /// repeat the first, unflagged, so chunks of any size share a circuit).
+    pub capacity: u64,
     /// The confusion counts, `classes x classes`, row `a` the committed
     /// label, column `b` the predicted class.
     pub confusion: Vec<u64>,
@@ -176,6 +179,12 @@ impl EvalStatement {
             .into());
         }
         fp_from_hex(&self.weights_commitment).ok_or_else(|| bad("C_W is not a field element"))?;
+        bound(
+            || "rows the circuit holds".into(),
+            self.capacity,
+            self.rows.count().max(1),
+            MAX_EVAL_ROWS as u64,
+        )?;
         let c = self.classes();
         if self.confusion.len() != c * c {
             return Err(bad(format!(
@@ -208,20 +217,27 @@ impl EvalStatement {
         Ok(Fp::from_uniform_bytes(&wide))
     }
 
-    /// The evaluated row indices.
+    /// The evaluated row indices, padded to the capacity with the first.
     pub fn indices(&self) -> Result<Vec<u64>, Error> {
-        self.rows
-            .indices(self.dataset.public_root()?, self.dataset.n_rows)
+        let mut indices = self
+            .rows
+            .indices(self.dataset.public_root()?, self.dataset.n_rows)?;
+        let first = indices.first().copied().unwrap_or(0);
+        indices.resize(self.capacity as usize, first);
+        Ok(indices)
     }
 
     /// The public inputs this statement implies:
-    /// `[tree root, C_W, context, counts..., indices...]`.
+    /// `[tree root, C_W, context, counts..., indices..., flags...]`, a row's
+    /// flag 1 if it is evaluated and 0 if it pads.
     pub fn public_inputs(&self) -> Result<Vec<Fp>, Error> {
         let c_w = fp_from_hex(&self.weights_commitment)
             .ok_or_else(|| bad("C_W is not a field element"))?;
         let mut public = vec![self.dataset.tree_root()?, c_w, self.context()?];
         public.extend(self.confusion.iter().map(|n| Fp::from(*n)));
         public.extend(self.indices()?.into_iter().map(Fp::from));
+        let counted = self.rows.count();
+        public.extend((0..self.capacity).map(|r| Fp::from(u64::from(r < counted))));
         Ok(public)
     }
 
@@ -231,7 +247,7 @@ impl EvalStatement {
             self.model.clone(),
             self.dataset.layout,
             self.dataset.depth as usize,
-            self.rows.count() as usize,
+            self.capacity as usize,
             None,
         )?)
     }
@@ -270,9 +286,8 @@ pub fn verify_evals(
             ))
             .into());
         }
-        let desc =
-            serde_json::to_vec(&(&s.model, &s.dataset.layout, s.dataset.depth, s.rows.count()))
-                .map_err(|e| bad(e.to_string()))?;
+        let desc = serde_json::to_vec(&(&s.model, &s.dataset.layout, s.dataset.depth, s.capacity))
+            .map_err(|e| bad(e.to_string()))?;
         groups.entry(desc).or_default().push(i);
         publics.push(expected);
         statements.push(s);

@@ -5,12 +5,14 @@
 //! Public inputs, in order: the dataset's Merkle root, `C_W`, a context
 //! digest (binding the statement, computed by the verifier), the `C x C`
 //! confusion counts (row `a` the committed label, column `b` the predicted
-//! class, row-major), then the indices of the evaluated rows. Proven: each
-//! row is the leaf at its public index under the root; the model committed
-//! in `C_W` (range-checked, salted) maps its features to logits whose first
-//! largest index is the prediction (or, for a model ending in an argmax,
-//! its output); and each count is exactly the number of rows with that
-//! label and that prediction.
+//! class, row-major), the indices of the circuit's `R` rows, then one flag a
+//! row (1 if it counts, 0 for padding). Proven: each row is the leaf at its
+//! public index under the root; the model committed in `C_W` (range-checked,
+//! salted) maps its features to logits whose first largest index is the
+//! prediction (or, for a model ending in an argmax, its output); and each
+//! count is exactly the number of flagged rows with that label and that
+//! prediction. The flags let one circuit (one verifying key) prove chunks
+//! of any size up to `R`: a short last chunk repeats a row, unflagged.
 
 use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
@@ -45,8 +47,11 @@ pub struct EvalWitness {
     pub weights: QWeights,
     /// The salt of `C_W`.
     pub weight_salt: Fp,
-    /// The opened rows (features then label).
+    /// The opened rows (features then label), the circuit's capacity of
+    /// them; rows from `counted` on are padding.
     pub openings: Vec<RowOpening>,
+    /// How many of the rows count (the first ones).
+    pub counted: usize,
     /// The context digest (public; carried here to build the public inputs).
     pub context: Fp,
 }
@@ -159,11 +164,11 @@ impl EvalCircuit {
             MAX_EVAL_ROWS as u64,
         )?;
         if let Some(w) = &witness {
-            if w.openings.len() != rows {
+            if w.openings.len() != rows || w.counted == 0 || w.counted > rows {
                 return Err(CircuitError::Shape {
-                    what: "evaluated rows",
-                    expected: vec![rows],
-                    found: vec![w.openings.len()],
+                    what: "evaluated rows (capacity, counted)",
+                    expected: vec![rows, rows],
+                    found: vec![w.openings.len(), w.counted],
                 });
             }
             for o in &w.openings {
@@ -194,7 +199,7 @@ impl EvalCircuit {
 
     /// Number of public inputs.
     pub fn instance_len(&self) -> usize {
-        3 + self.classes() * self.classes() + self.rows
+        3 + self.classes() * self.classes() + 2 * self.rows
     }
 
     /// Rows used and the smallest `k`.
@@ -203,7 +208,7 @@ impl EvalCircuit {
     }
 
     /// The public inputs and the confusion counts, computed natively from
-    /// the witness: `[root, C_W, context, counts..., indices...]`.
+    /// the witness: `[root, C_W, context, counts..., indices..., flags...]`.
     pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<u64>), CircuitError> {
         let w = self
             .witness
@@ -216,7 +221,10 @@ impl EvalCircuit {
         let root = first
             .path
             .root(leaf_native(&self.layout, first.salt, &first.values));
-        let rows: Vec<Vec<i64>> = w.openings.iter().map(|o| o.values.clone()).collect();
+        let rows: Vec<Vec<i64>> = w.openings[..w.counted]
+            .iter()
+            .map(|o| o.values.clone())
+            .collect();
         let counts = confusion_native(&self.model, &w.weights, &rows)?;
         let flat: Vec<i64> = w.weights.iter().flatten().copied().collect();
         let mut public = vec![
@@ -226,6 +234,7 @@ impl EvalCircuit {
         ];
         public.extend(counts.iter().map(|c| Fp::from(*c)));
         public.extend(w.openings.iter().map(|o| Fp::from(o.path.index)));
+        public.extend((0..self.rows).map(|r| Fp::from(u64::from(r < w.counted))));
         Ok((public, counts))
     }
 
@@ -315,9 +324,24 @@ impl Circuit<Fp> for EvalCircuit {
         cfg.expose(&mut layouter, &committed.commitment, 1)?;
         cfg.expose(&mut layouter, &salts[1], 2)?;
 
+        let flags = cfg.witness(
+            &mut layouter.namespace(|| "flags"),
+            &(0..self.rows)
+                .map(|r| {
+                    w.map_or(Value::unknown(), |w| {
+                        Value::known(Fp::from(u64::from(r < w.counted)))
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        for (r, flag) in flags.iter().enumerate() {
+            cfg.expose(&mut layouter, flag, 3 + c * c + self.rows + r)?;
+        }
+        let dot = cfg.dot_chip();
+        let lanes = cfg.dot.lanes();
         let mut labels = Vec::with_capacity(self.rows);
         let mut predictions = Vec::with_capacity(self.rows);
-        for r in 0..self.rows {
+        for (r, flag) in flags.iter().enumerate() {
             let o = w.and_then(|w| w.openings.get(r));
             let opened = open_row_at(
                 &cfg,
@@ -342,13 +366,24 @@ impl Circuit<Fp> for EvalCircuit {
             } else {
                 argmax_of(&cfg, &mut ns, &out, m.activation, INFER_LIMB_BITS)?
             };
-            labels.push(one_hot(&cfg, &mut ns, &opened.values[n], c)?);
+            // The label's one-hot, times the row's flag: padding counts nowhere.
+            let label = one_hot(&cfg, &mut ns, &opened.values[n], c)?;
+            let mut masked = Vec::with_capacity(c);
+            for group in label.chunks(lanes) {
+                let b: Vec<Vec<Operand>> = group
+                    .iter()
+                    .map(|e| vec![Operand::Cell(e.clone())])
+                    .collect();
+                masked.extend(
+                    dot.dot_products(&mut ns, &[Operand::Cell(flag.clone())], &b)?
+                        .sums,
+                );
+            }
+            labels.push(masked);
             predictions.push(one_hot(&cfg, &mut ns, &predicted, c)?);
         }
 
-        // count[a][b] = sum over rows of label[a] * prediction[b].
-        let dot = cfg.dot_chip();
-        let lanes = cfg.dot.lanes();
+        // count[a][b] = sum over rows of flag * label[a] * prediction[b].
         let mut ns = layouter.namespace(|| "confusion");
         let mut counts = Vec::with_capacity(c * c);
         for a in 0..c {
@@ -457,6 +492,7 @@ mod tests {
             weights,
             weight_salt: Fp::from(11),
             openings: picks.iter().map(|i| data[*i].clone()).collect(),
+            counted: picks.len(),
             context: Fp::from(12),
         };
         EvalCircuit::new(model, LAYOUT, 3, picks.len(), Some(witness)).unwrap()
@@ -485,8 +521,14 @@ mod tests {
         moved[3 + from] -= Fp::ONE;
         moved[3 + to] += Fp::ONE;
         assert!(run(&c, moved).is_err(), "a row counted in another cell");
-        // Another index, another root, another model commitment.
-        for (slot, what) in [(public.len() - 1, "index"), (0, "root"), (1, "C_W")] {
+        // Another index, another root, another model commitment, a row
+        // flagged as padding.
+        for (slot, what) in [
+            (public.len() - 6, "index"),
+            (0, "root"),
+            (1, "C_W"),
+            (public.len() - 1, "flag"),
+        ] {
             let mut bad = public.clone();
             bad[slot] += Fp::ONE;
             assert!(run(&c, bad).is_err(), "{what}");
@@ -521,23 +563,55 @@ mod tests {
         let (public, _) = c.public_inputs().unwrap();
         let k = c.measure().unwrap().k;
         let w = Witness::record(k, c, vec![public]);
-        // The one-hots of row 0's label and prediction, both read by the counts.
+        // The one-hots of row 0's label (masked by its flag, then counted),
+        // its prediction (counted) and the argmax's own (its maximum).
         let one_hots: Vec<_> = w
             .find("evaluate row 0/decompose", "output")
             .into_iter()
-            .filter(|e| w.reaches(e, "confusion"))
+            .filter(|e| w.reaches(e, "confusion") || w.reaches(e, "evaluate row 0/dot products"))
             .collect();
-        assert_eq!(
-            one_hots.len(),
-            6,
-            "three label and three prediction entries"
-        );
+        assert_eq!(one_hots.len(), 9, "label, prediction and argmax entries");
         for e in one_hots {
             let v = Fp::ONE - e.value.unwrap();
             assert_named_lookup_fails(w.tamper(&e, v), "table lookup");
         }
+        // A masked label entry, and a running count.
+        let masked = w.wired("evaluate row 0/dot products", "acc", "confusion");
+        assert_gate_fails(w.shift(&masked, 1), "mac");
         let count = w.nth("confusion", "acc", 0);
         assert_gate_fails(w.shift(&count, 1), "mac");
+        // A flag is bound to its public input.
+        let flag = w.nth("flags", "witness", 0);
+        crate::chips::test_utils::assert_copy_fails(w.shift(&flag, -1));
+    }
+
+    /// Padding rows (a repeated row, unflagged) count nowhere: the counts of
+    /// three rows in a five-row circuit are those of the three.
+    #[test]
+    fn padding_rows_count_nowhere() {
+        let data = dataset();
+        let picks = [0usize, 5, 2, 0, 0];
+        let witness = EvalWitness {
+            weights: weights(3),
+            weight_salt: Fp::from(11),
+            openings: picks.iter().map(|i| data[*i].clone()).collect(),
+            counted: 3,
+            context: Fp::from(12),
+        };
+        let c = EvalCircuit::new(model(), LAYOUT, 3, 5, Some(witness)).unwrap();
+        let (public, counts) = c.public_inputs().unwrap();
+        assert_eq!(counts.iter().sum::<u64>(), 3);
+        let three: Vec<Vec<i64>> = picks[..3].iter().map(|i| data[*i].values.clone()).collect();
+        assert_eq!(
+            counts,
+            confusion_native(&model(), &weights(3), &three).unwrap()
+        );
+        assert_eq!(run(&c, public.clone()), Ok(()));
+        // Counting a padding row is rejected.
+        let mut flagged = public;
+        let n = flagged.len();
+        flagged[n - 1] = Fp::ONE;
+        assert!(run(&c, flagged).is_err());
     }
 
     #[test]

@@ -247,6 +247,11 @@ pub(crate) fn bench(
     if want(Suite::Training) {
         report(zkpot::bench::bench_training(cache, &[64, 32, 10], 16, 1)?);
     }
+    if want(Suite::Eval) {
+        for rows in [16, 32] {
+            report(zkpot::bench::bench_eval(cache, &[64, 32, 10], rows)?);
+        }
+    }
     if want(Suite::Commit) {
         let c = bench_commit(rows, 64)?;
         if !json {

@@ -274,6 +274,9 @@ enum Suite {
     Commit,
     /// One SGD step (batch 16) of the 64-32-10 MLP on digits.
     Training,
+    /// One evaluation proof of the 64-32-10 MLP on 16 and 32 digits rows
+    /// (rows opened, forward pass, argmax, confusion counts).
+    Eval,
     /// Inference of the fixture models (MLP 4-16-3, CNNs on 8x8 with average
     /// and max pooling, MLP 784-128-10) with committed weights and a private
     /// input.
