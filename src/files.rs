@@ -42,3 +42,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()?;
     fs::rename(&tmp, path)
 }
+
+/// Reads a JSON file of format `format` and version `version`: refuses
+/// unreadable files, invalid JSON, another format and another version (by
+/// version, never misread), then deserializes it.
+pub fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    version: u32,
+) -> Result<T, crate::data::DataError> {
+    use crate::data::DataError;
+    let malformed = |reason: String| DataError::Malformed {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON ({e})")))?;
+    if value.get("format").and_then(|v| v.as_str()) != Some(format) {
+        return Err(malformed(format!("not a {format} file")));
+    }
+    let found = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if found != u64::from(version) {
+        return Err(DataError::Version {
+            path: path.to_path_buf(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            expected: version,
+        });
+    }
+    serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
+}

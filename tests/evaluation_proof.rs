@@ -144,6 +144,36 @@ fn held_out_accuracy_is_proven_and_forgeries_are_rejected() {
         .to_string();
     assert!(err.contains("other weights"), "{err}");
 
+    // A fine-tuning run's checkpoint may have seen the held-out rows: its
+    // evaluation is refused by the prover, and by the verifier if made anyway.
+    let child = f.dir.path().join("child");
+    let opts = TrainOptions {
+        holdout: 0.2,
+        steps: 1,
+        seed: 0,
+        beacon: Some([5; 32]),
+        release_weights: false,
+        from_run: Some(f.run.clone()),
+        ..common::options(&f.data)
+    };
+    train(&cache, &child, &opts).unwrap();
+    let err = evaluate_run(&cache, &child, &f.dir.path().join("child-eval"), &OPTS)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("checkpoint"), "{err}");
+    let child_run = RunFile::read(&child.join("run.json")).unwrap();
+    let (child_model, _) = trained_model(&child).unwrap();
+    let forced = f.dir.path().join("child-forced");
+    let selection = Selection::Holdout {
+        beacon: child_run.beacon.clone(),
+        holdout: child_run.holdout,
+    };
+    evaluate(&cache, &child_model, &data, selection, &forced, &OPTS).unwrap();
+    let err = verify_run_eval(&cache, &child, &forced, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("checkpoint"), "{err}");
+
     // The run's model on rows other than its split's does not link.
     let range = f.dir.path().join("range-eval");
     let selection = Selection::Range {
@@ -168,4 +198,6 @@ fn runs_without_held_out_rows_cannot_be_scored() {
         .to_string();
     assert!(err.contains("--holdout"), "{err}");
     assert!(!out.exists(), "nothing written");
+    assert!(zkpot::train::run::holdout_rows(1, 0.2).is_err());
+    assert_eq!(zkpot::train::run::holdout_rows(150, 0.2).unwrap(), 30);
 }

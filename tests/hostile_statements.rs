@@ -430,11 +430,11 @@ fn hostile_inference_statements_are_refused_before_any_key() {
     assert!(start.elapsed().as_secs() < 5, "refused before any work");
 }
 
-#[test]
-fn a_statement_shows_only_what_its_proof_binds() {
-    let cache = ParamsCache::locate(None).unwrap();
+/// One 2x2 max pool over a 2x2 input of `Q4/8b`: its output cells are its
+/// inputs' maximum, with nothing between.
+fn max_pool_2x2() -> QModel {
     let f = |frac, bits| QFormat::new(frac, bits).unwrap();
-    let model = QModel {
+    QModel {
         input: f(4, 8),
         activation: f(4, 8),
         weight: f(4, 8),
@@ -445,7 +445,13 @@ fn a_statement_shows_only_what_its_proof_binds() {
             kernel: 2,
             stride: 2,
         }],
-    };
+    }
+}
+
+#[test]
+fn a_statement_shows_only_what_its_proof_binds() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let model = max_pool_2x2();
     let good = committed_output_proof(&cache, &model, vec![5, -3, 7, 1]);
     verify_inferences(&cache, std::slice::from_ref(&good)).unwrap();
     // Output values next to a committed output (no public input binds
@@ -515,22 +521,10 @@ fn committed_output_proof(cache: &ParamsCache, model: &QModel, input: Vec<i64>) 
 #[test]
 fn public_inputs_outside_their_format_are_refused() {
     let cache = ParamsCache::locate(None).unwrap();
-    let f = |frac, bits| QFormat::new(frac, bits).unwrap();
     // A max pool first and a committed output: the output cells are the
     // inputs themselves, so an input outside its 8-bit format reaches the
     // commitment, whose packing is then not injective.
-    let model = QModel {
-        input: f(4, 8),
-        activation: f(4, 8),
-        weight: f(4, 8),
-        layers: vec![QLayer::MaxPool2d {
-            channels: 1,
-            height: 2,
-            width: 2,
-            kernel: 2,
-            stride: 2,
-        }],
-    };
+    let model = max_pool_2x2();
     let ok = committed_output_proof(&cache, &model, vec![5, -3, 7, 1]);
     verify_inferences(&cache, &[ok]).unwrap();
     let outside = committed_output_proof(&cache, &model, vec![1000, 1000, 1000, 1000]);

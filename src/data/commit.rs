@@ -25,7 +25,7 @@ use super::rows::RowsWriter;
 use super::schema::{FeatureStats, NormKind, Schema};
 use super::secret::DatasetSecret;
 use super::tree::MerkleTree;
-use crate::files::{temp_path, write_atomic};
+use crate::files::{read_versioned, temp_path, write_atomic};
 use crate::hex::fp_to_hex;
 
 /// The format name written into commitment files.
@@ -109,26 +109,11 @@ impl Commitment {
     /// truncated or invalid JSON, and files whose public root does not commit
     /// to their contents.
     pub fn read(path: &Path) -> Result<Self, DataError> {
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let bad = |reason: String| DataError::Malformed {
+        let c: Commitment = read_versioned(path, COMMITMENT_FORMAT, COMMITMENT_VERSION)?;
+        c.check().map_err(|e| DataError::Malformed {
             path: path.to_path_buf(),
-            reason,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON ({e})")))?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(COMMITMENT_FORMAT) {
-            return Err(bad(format!("not a {COMMITMENT_FORMAT} file")));
-        }
-        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-        if version != COMMITMENT_VERSION {
-            return Err(DataError::Version {
-                path: path.to_path_buf(),
-                found: version,
-                expected: COMMITMENT_VERSION,
-            });
-        }
-        let c: Commitment = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-        c.check().map_err(|e| bad(e.to_string()))?;
+            reason: e.to_string(),
+        })?;
         Ok(c)
     }
 

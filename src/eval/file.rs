@@ -10,7 +10,8 @@ use zkpot_circuits::infer::eval::{classes_of, MAX_EVAL_ROWS};
 use zkpot_circuits::infer::QModel;
 
 use super::statement::{EvalRows, EvalStatement};
-use crate::data::{Commitment, DataError};
+use crate::data::Commitment;
+use crate::files::read_versioned;
 use crate::hex::fp_from_hex;
 use crate::proof::ProofError;
 use crate::train::statement::bytes32;
@@ -107,29 +108,7 @@ fn statement_error(reason: impl Into<String>) -> Error {
 impl EvalFile {
     /// Reads an evaluation file, refusing other formats and versions.
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let malformed = |reason: String| DataError::Malformed {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| DataError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON ({e})")))?;
-        if value.get("format").and_then(|v| v.as_str()) != Some(EVAL_FORMAT) {
-            return Err(malformed(format!("not a {EVAL_FORMAT} file")).into());
-        }
-        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-        if version != EVAL_VERSION {
-            return Err(DataError::Version {
-                path: path.to_path_buf(),
-                found: version,
-                expected: EVAL_VERSION,
-            }
-            .into());
-        }
-        serde_json::from_value(value).map_err(|e| malformed(e.to_string()).into())
+        Ok(read_versioned(path, EVAL_FORMAT, EVAL_VERSION)?)
     }
 
     /// Number of proofs.

@@ -68,6 +68,13 @@ pub fn evaluate_run(
 ) -> Result<EvalReport, Error> {
     let run = RunFile::read(&run_dir.join("run.json"))?;
     run.check()?;
+    if run.checkpoint.is_some() {
+        return Err(Error::Options(format!(
+            "{} fine-tuned a checkpoint whose training is not bound to its split; held-out \
+             scores are proven for runs that start from their seed",
+            run_dir.display()
+        )));
+    }
     if run.holdout == 0 {
         return Err(Error::Options(format!(
             "{} holds no rows out of training; train with --holdout to score held-out rows",

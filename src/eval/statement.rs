@@ -15,13 +15,12 @@ use serde::{Deserialize, Serialize};
 use zkpot_circuits::envelope::{bound, EnvelopeError};
 use zkpot_circuits::infer::eval::{classes_of, EvalCircuit, MAX_EVAL_ROWS};
 use zkpot_circuits::infer::QModel;
-use zkpot_circuits::proving::verifying_key;
 use zkpot_circuits::Fp;
 
 use crate::data::DatasetRef;
 use crate::hex::fp_from_hex;
 use crate::params::ParamsCache;
-use crate::proof::{verify_group, Envelope, ProofError, StatementKind};
+use crate::proof::{verify_by_circuit, Envelope, ProofError, StatementKind};
 use crate::train::sampling::Split;
 use crate::train::statement::bytes32;
 use crate::Error;
@@ -292,12 +291,16 @@ pub fn verify_evals(
         publics.push(expected);
         statements.push(s);
     }
-    for members in groups.values() {
-        let circuit = statements[members[0]].circuit()?;
-        let k = circuit.measure()?.k;
-        let params = cache.get(k)?;
-        let vk = verifying_key(&params, &circuit)?;
-        verify_group(&params, &vk, members, &publics, envelopes)?;
-    }
+    verify_by_circuit(
+        cache,
+        &groups,
+        |i| {
+            let circuit = statements[i].circuit()?;
+            let k = circuit.measure()?.k;
+            Ok((circuit, k))
+        },
+        &publics,
+        envelopes,
+    )?;
     Ok(statements)
 }

@@ -124,6 +124,11 @@ pub fn verify_eval(
 /// exactly the run's split, with the architecture and formats the run
 /// trained and the run's final weight commitment. With `dataset`, both
 /// against it.
+///
+/// The run must start from its seed's weights: a fine-tuning run's
+/// checkpoint is only a commitment, whose weights may have been trained on
+/// the held-out rows (by an earlier run with another split, or offline), so
+/// its held-out score would prove nothing.
 pub fn verify_run_eval(
     cache: &ParamsCache,
     run_dir: &Path,
@@ -131,6 +136,14 @@ pub fn verify_run_eval(
     dataset: Option<&Commitment>,
 ) -> Result<(RunVerdict, EvalVerdict), Error> {
     let run_verdict = verify_run_against(cache, run_dir, dataset)?;
+    if run_verdict.from_checkpoint {
+        return Err(ProofError::Mismatch(
+            "the run fine-tuned a checkpoint whose training is not bound to its split: a \
+             held-out score is only proven for runs that start from their seed"
+                .into(),
+        )
+        .into());
+    }
     let verdict = verify_eval(cache, eval_dir, dataset)?;
     // Public roots commit to the tree, row count, depth and schema.
     if verdict.dataset_root != run_verdict.dataset_root {

@@ -44,3 +44,27 @@ pub fn verify_group(
         None => Err(ProofError::Invalid),
     }
 }
+
+/// Verifies proofs grouped by circuit (`groups` maps a circuit description to
+/// the indices of its proofs): for each group, `circuit_of` plans the
+/// circuit of its first proof's statement, whose verifying key is rebuilt
+/// from the description alone, and the group is checked with
+/// [`verify_group`].
+pub fn verify_by_circuit<C: halo2_proofs::plonk::Circuit<Fp>>(
+    cache: &crate::params::ParamsCache,
+    groups: &std::collections::BTreeMap<Vec<u8>, Vec<usize>>,
+    circuit_of: impl Fn(usize) -> Result<(C, u32), crate::Error>,
+    publics: &[Vec<Fp>],
+    envelopes: &[Envelope],
+) -> Result<(), crate::Error> {
+    for members in groups.values() {
+        let first = *members
+            .first()
+            .ok_or(crate::Error::Internal("an empty group"))?;
+        let (circuit, k) = circuit_of(first)?;
+        let params = cache.get(k)?;
+        let vk = zkpot_circuits::proving::verifying_key(&params, &circuit)?;
+        verify_group(&params, &vk, members, publics, envelopes)?;
+    }
+    Ok(())
+}

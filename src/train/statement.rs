@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use ff::FromUniformBytes;
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::envelope::{bound, EnvelopeError};
-use zkpot_circuits::proving::verifying_key;
 use zkpot_circuits::train::circuit::MAX_STEPS_PER_PROOF;
 use zkpot_circuits::train::{TrainSpec, TrainStepCircuit};
 use zkpot_circuits::Fp;
@@ -19,7 +18,7 @@ use super::sampling::{Sampler, Sampling};
 use crate::data::DatasetRef;
 use crate::hex::{bytes_from_hex, fp_from_hex, fp_to_hex};
 use crate::params::ParamsCache;
-use crate::proof::{verify_group, Envelope, ProofError, StatementKind};
+use crate::proof::{verify_by_circuit, Envelope, ProofError, StatementKind};
 use crate::Error;
 
 /// The most SGD steps a run may have.
@@ -259,12 +258,16 @@ pub fn verify_steps(
         publics.push(expected);
         statements.push(s);
     }
-    for members in groups.values() {
-        let circuit = statements[members[0]].circuit()?;
-        let k = circuit.measure()?.k;
-        let params = cache.get(k)?;
-        let vk = verifying_key(&params, &circuit)?;
-        verify_group(&params, &vk, members, &publics, envelopes)?;
-    }
+    verify_by_circuit(
+        cache,
+        &groups,
+        |i| {
+            let circuit = statements[i].circuit()?;
+            let k = circuit.measure()?.k;
+            Ok((circuit, k))
+        },
+        &publics,
+        envelopes,
+    )?;
     Ok(statements)
 }

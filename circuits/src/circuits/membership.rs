@@ -301,6 +301,40 @@ impl Circuit<Fp> for MembershipCircuit {
     }
 }
 
+/// The openings of every row of a small tree (a power of two of rows) with
+/// the given salts: for tests of circuits that open rows.
+#[cfg(test)]
+pub(crate) fn test_openings(
+    layout: &RowLayout,
+    rows: &[Vec<i64>],
+    salts: &[Fp],
+) -> Vec<RowOpening> {
+    use crate::chips::merkle::node_native;
+    let leaves: Vec<Fp> = rows
+        .iter()
+        .zip(salts)
+        .map(|(v, s)| leaf_native(layout, *s, v))
+        .collect();
+    let mut levels = vec![leaves];
+    while levels.last().map_or(0, |l| l.len()) > 1 {
+        let prev = levels.last().cloned().unwrap_or_default();
+        levels.push(prev.chunks(2).map(|p| node_native(p[0], p[1])).collect());
+    }
+    let depth = levels.len() - 1;
+    (0..rows.len() as u64)
+        .map(|i| RowOpening {
+            values: rows[i as usize].clone(),
+            salt: salts[i as usize],
+            path: MerklePath {
+                index: i,
+                siblings: (0..depth)
+                    .map(|l| levels[l][((i >> l) ^ 1) as usize])
+                    .collect(),
+            },
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use halo2_proofs::dev::MockProver;

@@ -416,7 +416,6 @@ mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
-    use crate::chips::merkle::{node_native, MerklePath};
     use crate::fixed::{Activation, QFormat};
 
     const LAYOUT: RowLayout = RowLayout {
@@ -464,26 +463,7 @@ mod tests {
             .map(|r| vec![(r * 37) % 128 - 64, (r * 23) % 64, 60 - r * 9, r % 3])
             .collect();
         let salts: Vec<Fp> = (0..8u64).map(|r| Fp::from(300 + r)).collect();
-        let leaves: Vec<Fp> = rows
-            .iter()
-            .zip(&salts)
-            .map(|(v, s)| leaf_native(&LAYOUT, *s, v))
-            .collect();
-        let mut levels = vec![leaves];
-        while levels.last().map_or(0, |l| l.len()) > 1 {
-            let prev = levels.last().cloned().unwrap_or_default();
-            levels.push(prev.chunks(2).map(|p| node_native(p[0], p[1])).collect());
-        }
-        (0..8u64)
-            .map(|i| RowOpening {
-                values: rows[i as usize].clone(),
-                salt: salts[i as usize],
-                path: MerklePath {
-                    index: i,
-                    siblings: (0..3).map(|l| levels[l][((i >> l) ^ 1) as usize]).collect(),
-                },
-            })
-            .collect()
+        crate::circuits::membership::test_openings(&LAYOUT, &rows, &salts)
     }
 
     fn circuit(model: QModel, weights: QWeights, picks: &[usize]) -> EvalCircuit {

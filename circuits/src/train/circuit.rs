@@ -301,7 +301,6 @@ pub(crate) mod tests {
     use halo2_proofs::dev::MockProver;
 
     use super::*;
-    use crate::chips::merkle::{node_native, MerklePath};
     use crate::fixed::QFormat;
     use crate::train::native::init_params;
     use crate::train::spec::{Loss, TrainFormats};
@@ -329,26 +328,7 @@ pub(crate) mod tests {
             .map(|r| vec![(r * 9) % 64, (r * 23) % 64, 64 - r * 5, r % 2])
             .collect();
         let salts: Vec<Fp> = (0..8u64).map(|r| Fp::from(77 + r)).collect();
-        let leaves: Vec<Fp> = rows
-            .iter()
-            .zip(&salts)
-            .map(|(v, s)| leaf_native(&LAYOUT, *s, v))
-            .collect();
-        let mut levels = vec![leaves];
-        while levels.last().map_or(0, |l| l.len()) > 1 {
-            let prev = levels.last().cloned().unwrap_or_default();
-            levels.push(prev.chunks(2).map(|p| node_native(p[0], p[1])).collect());
-        }
-        (0..8u64)
-            .map(|i| RowOpening {
-                values: rows[i as usize].clone(),
-                salt: salts[i as usize],
-                path: MerklePath {
-                    index: i,
-                    siblings: (0..3).map(|l| levels[l][((i >> l) ^ 1) as usize]).collect(),
-                },
-            })
-            .collect()
+        crate::circuits::membership::test_openings(&LAYOUT, &rows, &salts)
     }
 
     pub(crate) fn circuit(steps: usize, picks: &[usize]) -> TrainStepCircuit {

@@ -103,19 +103,31 @@ pub(crate) fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
     Ok(())
 }
 
-/// Prints what an evaluation established.
-fn print_eval(v: &zkpot::eval::EvalVerdict) {
+/// Prints what an evaluation established; `run` when it was verified
+/// against the run whose split it scored (its beacon, and whether it was
+/// derived).
+fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunVerdict>) {
     println!(
         "  accuracy         {:.2}% ({} of {} rows correct)",
         100.0 * v.accuracy,
         v.correct,
         v.rows
     );
-    let rows = match &v.selection {
-        zkpot::eval::Selection::Holdout { holdout, .. } => format!(
-            "the {holdout} held-out rows of the run's split (chosen by the root and the beacon)"
+    let rows = match (&v.selection, run) {
+        (zkpot::eval::Selection::Holdout { holdout, .. }, Some(r)) => format!(
+            "the {holdout} held-out rows of the run's split, chosen by the root and the beacon \
+             {}{}",
+            r.beacon,
+            if r.beacon_derived {
+                " (derived from the commitments: grindable)"
+            } else {
+                ""
+            }
         ),
-        zkpot::eval::Selection::Range { first, count } => {
+        (zkpot::eval::Selection::Holdout { holdout, beacon }, None) => format!(
+            "{holdout} pseudorandom rows for beacon {beacon} (not linked to a run: verify RUN EVAL)"
+        ),
+        (zkpot::eval::Selection::Range { first, count }, _) => {
             format!("rows {first}..{} of the dataset", first + count)
         }
     };
@@ -158,6 +170,14 @@ pub(crate) fn verify(
         }
     }
     if path.is_file() {
+        if inference.is_some() {
+            return Err(zkpot::Error::Options(format!(
+                "{} is a proof file, verified alone; to check it against a run, give the run \
+                 first: zkpot verify RUN {}",
+                path.display(),
+                path.display()
+            )));
+        }
         if published.is_some() {
             return Err(zkpot::Error::Options(
                 "--dataset checks a training run directory, not a proof file".into(),
@@ -224,6 +244,12 @@ pub(crate) fn verify(
         return Ok(());
     }
     let is_eval = |p: &std::path::Path| p.join("eval.json").is_file();
+    if is_eval(path) && inference.is_some() {
+        return Err(zkpot::Error::Options(format!(
+            "to check an evaluation against a run, give the run first: zkpot verify RUN {}",
+            path.display()
+        )));
+    }
     if is_eval(path) {
         let v = zkpot::eval::verify_eval(cache, path, published.as_ref())?;
         if json {
@@ -233,7 +259,7 @@ pub(crate) fn verify(
                 "VALID proof of evaluation ({} proofs, verified in {:.2} s)",
                 v.proofs, v.verify_s
             );
-            print_eval(&v);
+            print_eval(&v, None);
         }
         return Ok(());
     }
@@ -251,7 +277,7 @@ pub(crate) fn verify(
                 "VALID: the model this run trained ({} proven steps) scores on its held-out rows:",
                 r.steps
             );
-            print_eval(&v);
+            print_eval(&v, Some(&r));
             println!("  final weights    {}", r.final_commitment);
         }
         return Ok(());

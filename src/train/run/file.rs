@@ -12,7 +12,8 @@ use zkpot_circuits::train::TrainSpec;
 
 use super::super::sampling::{Sampling, Split};
 use super::super::statement::{bytes32, check_fit, StepStatement, MAX_RUN_STEPS};
-use crate::data::{Commitment, DataError};
+use crate::data::Commitment;
+use crate::files::read_versioned;
 use crate::hex::fp_from_hex;
 use crate::proof::ProofError;
 use crate::Error;
@@ -77,29 +78,7 @@ fn statement_error(reason: impl Into<String>) -> Error {
 impl RunFile {
     /// Reads a run file, refusing other formats and versions.
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let malformed = |reason: String| DataError::Malformed {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| DataError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON ({e})")))?;
-        if value.get("format").and_then(|v| v.as_str()) != Some(RUN_FORMAT) {
-            return Err(malformed(format!("not a {RUN_FORMAT} file")).into());
-        }
-        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-        if version != RUN_VERSION {
-            return Err(DataError::Version {
-                path: path.to_path_buf(),
-                found: version,
-                expected: RUN_VERSION,
-            }
-            .into());
-        }
-        serde_json::from_value(value).map_err(|e| malformed(e.to_string()).into())
+        Ok(read_versioned(path, RUN_FORMAT, RUN_VERSION)?)
     }
 
     /// Checks everything the prover wrote before any proof is read: the spec

@@ -78,6 +78,11 @@ pub fn holdout_rows(n_rows: u64, fraction: f64) -> Result<u64, Error> {
     if fraction == 0.0 {
         return Ok(0);
     }
+    if n_rows < 2 {
+        return Err(Error::Options(format!(
+            "a dataset of {n_rows} row(s) cannot hold rows out"
+        )));
+    }
     let m = (fraction * n_rows as f64).round() as u64;
     Ok(m.clamp(1, n_rows.saturating_sub(1)))
 }
