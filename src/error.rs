@@ -32,6 +32,9 @@ pub enum Error {
     /// Proof bytes were refused.
     #[error(transparent)]
     Proof(#[from] crate::proof::ProofError),
+    /// A release could not be written or does not verify.
+    #[error(transparent)]
+    Release(Box<crate::release::ReleaseError>),
     /// halo2 failed to generate keys, prove or verify.
     #[error("proof system: {0}")]
     Plonk(#[from] halo2_proofs::plonk::Error),
@@ -46,5 +49,11 @@ pub enum Error {
 impl From<DataError> for Error {
     fn from(e: DataError) -> Self {
         Error::Data(Box::new(e))
+    }
+}
+
+impl From<crate::release::ReleaseError> for Error {
+    fn from(e: crate::release::ReleaseError) -> Self {
+        Error::Release(Box::new(e))
     }
 }

@@ -21,6 +21,7 @@ pub mod model;
 pub mod params;
 pub mod progress;
 pub mod proof;
+pub mod release;
 pub mod train;
 
 pub use error::Error;

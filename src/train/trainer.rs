@@ -41,7 +41,11 @@ pub fn features_f64(spec: &TrainSpec, row: &[i64]) -> Vec<f64> {
 
 /// Fixed-point batch loss in real units (the float loss of the dequantized
 /// logits).
-fn fixed_loss(spec: &TrainSpec, params: &MlpParams, batch: &[Vec<i64>]) -> Result<f64, FixedError> {
+pub(crate) fn fixed_loss(
+    spec: &TrainSpec,
+    params: &MlpParams,
+    batch: &[Vec<i64>],
+) -> Result<f64, FixedError> {
     let n = spec.widths[0];
     let s = spec.formats.activation.scale();
     let mut total = 0.0;

@@ -169,6 +169,16 @@ pub(crate) fn verify(
             )));
         }
     }
+    if path.join(zkpot::release::ATTESTATION).is_file() {
+        if let Some(second) = inference {
+            return Err(zkpot::Error::Options(format!(
+                "{} is a release, verified alone; {} is not part of it",
+                path.display(),
+                second.display()
+            )));
+        }
+        return crate::release::verify_release(cache, path, published.as_ref(), json);
+    }
     if path.is_file() {
         if inference.is_some() {
             return Err(zkpot::Error::Options(format!(

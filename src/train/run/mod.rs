@@ -19,11 +19,13 @@
 //! - [`file`]: the run file and the checks a verifier runs on it first;
 //! - [`private`]: the private files;
 //! - [`prove`]: training and proving;
+//! - [`report`]: the training report, replayed from the private files;
 //! - [`verify`]: verifying runs, fine-tuning links and linked inferences.
 
 pub mod file;
 mod private;
 pub mod prove;
+pub mod report;
 pub mod verify;
 
 use ff::FromUniformBytes;

@@ -1,0 +1,111 @@
+//! Writing and verifying release folders.
+
+use std::path::Path;
+
+use zkpot::params::ParamsCache;
+
+pub(crate) fn release(
+    cache: &ParamsCache,
+    run: &Path,
+    eval: Option<&Path>,
+    out: &Path,
+    name: Option<String>,
+) -> Result<(), zkpot::Error> {
+    let r = zkpot::release::write_release(
+        cache,
+        run,
+        eval,
+        out,
+        &zkpot::release::ReleaseOptions { name },
+    )?;
+    println!(
+        "release {} written to {} ({} files): run verified ({} proofs){}",
+        r.name,
+        r.dir.display(),
+        r.files,
+        r.run.proofs,
+        match &r.eval {
+            Some(e) => format!(
+                ", held-out accuracy {:.2}% ({} of {} rows) verified",
+                100.0 * e.accuracy,
+                e.correct,
+                e.rows
+            ),
+            None => String::new(),
+        }
+    );
+    println!("verify with `zkpot verify {}`", out.display());
+    Ok(())
+}
+
+pub(crate) fn verify_release(
+    cache: &ParamsCache,
+    dir: &Path,
+    published: Option<&zkpot::data::Commitment>,
+    json: bool,
+) -> Result<(), zkpot::Error> {
+    let v = zkpot::release::verify_release(cache, dir, published)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    let r = &v.run;
+    println!(
+        "VALID release {}: {} files match the attestation, every proof verified",
+        v.name, v.files
+    );
+    println!(
+        "  dataset root     {} ({} rows){}",
+        r.dataset_root,
+        r.n_rows,
+        if published.is_some() {
+            ", the given commitment"
+        } else {
+            ": compare it with the published commitment, or pass --dataset"
+        }
+    );
+    println!(
+        "  training         mlp {:?}, {} proven steps, lr {}, batch {}, {} rows held out",
+        r.spec.widths,
+        r.steps,
+        r.spec.lr(),
+        r.spec.batch,
+        r.holdout
+    );
+    println!(
+        "  beacon           {}{}",
+        r.beacon,
+        if r.beacon_derived {
+            " (derived from the commitments: grindable)"
+        } else {
+            ""
+        }
+    );
+    match &v.eval {
+        Some(e) => println!(
+            "  held-out         {:.2}% ({} of {} rows correct, {} proofs)",
+            100.0 * e.accuracy,
+            e.correct,
+            e.rows,
+            e.proofs
+        ),
+        None => println!("  held-out         no evaluation in this release"),
+    }
+    println!(
+        "  model            {}{}",
+        r.final_commitment,
+        if v.weights_released {
+            " (weights released: run/model.json opens it)"
+        } else {
+            " (weights private)"
+        }
+    );
+    println!("  documents        README.md, plots and attestation say exactly what is verified");
+    if v.signatures > 0 {
+        println!(
+            "  signatures/      {} file(s), not checked by zkpot (verify them with their tool)",
+            v.signatures
+        );
+    }
+    Ok(())
+}
