@@ -43,6 +43,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     fs::rename(&tmp, path)
 }
 
+/// The largest JSON description file (run, evaluation, commitment) read.
+pub const MAX_JSON_FILE: u64 = 64 << 20;
+
 /// Reads a JSON file of format `format` and version `version`: refuses
 /// unreadable files, invalid JSON, another format and another version (by
 /// version, never misread), then deserializes it.
@@ -56,10 +59,17 @@ pub fn read_versioned<T: serde::de::DeserializeOwned>(
         path: path.to_path_buf(),
         reason,
     };
-    let text = fs::read_to_string(path).map_err(|source| DataError::Io {
+    let io = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let len = fs::metadata(path).map_err(io)?.len();
+    if len > MAX_JSON_FILE {
+        return Err(malformed(format!(
+            "{len} bytes; a description file is at most {MAX_JSON_FILE}"
+        )));
+    }
+    let text = fs::read_to_string(path).map_err(io)?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON ({e})")))?;
     if value.get("format").and_then(|v| v.as_str()) != Some(format) {

@@ -12,8 +12,8 @@ use zkpot::circuits::infer::eval::{confusion_native, EvalCircuit, EvalWitness};
 use zkpot::circuits::proving::{prove, proving_key};
 use zkpot::data::Dataset;
 use zkpot::eval::{
-    evaluate, evaluate_run, verify_eval, verify_evals, verify_run_eval, EvalFile, EvalOptions,
-    EvalStatement, Selection,
+    evaluate, evaluate_model, evaluate_run, verify_eval, verify_evals, verify_run_eval, EvalFile,
+    EvalOptions, EvalStatement, Selection,
 };
 use zkpot::params::ParamsCache;
 use zkpot::proof::Envelope;
@@ -200,4 +200,60 @@ fn runs_without_held_out_rows_cannot_be_scored() {
     assert!(!out.exists(), "nothing written");
     assert!(zkpot::train::run::holdout_rows(1, 0.2).is_err());
     assert_eq!(zkpot::train::run::holdout_rows(150, 0.2).unwrap(), 30);
+}
+
+#[test]
+fn an_imported_model_is_scored_on_a_range_of_a_committed_dataset() {
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = common::fixture();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models");
+    let onnx = models.join("mlp_4_16_3_argmax.onnx");
+    let secret = [7u8; 32];
+    let out = f.dir.path().join("bench");
+    let opts = EvalOptions {
+        rows_per_proof: Some(20),
+        progress: false,
+    };
+    let report =
+        evaluate_model(&cache, &onnx, &f.data, Some((10, 40)), &secret, &out, &opts).unwrap();
+    assert_eq!(report.file.proofs.len(), 2);
+    let data = Dataset::load(&f.data).unwrap();
+    let c = data.commitment().clone();
+    // The model reads the rows in the dataset's own format.
+    assert_eq!(report.file.model.input, c.schema.format);
+    let v = verify_eval(&cache, &out, Some(&c)).unwrap();
+    assert_eq!(
+        v.selection,
+        Selection::Range {
+            first: 10,
+            count: 40
+        }
+    );
+
+    // The proven counts are the native evaluation of the same quantized
+    // model (calibrated on the scored rows) on rows 10..50.
+    let scale = c.schema.format.scale();
+    let rows: Vec<Vec<i64>> = (10..50).map(|i| data.row(i).unwrap()).collect();
+    let calibration: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| r[..4].iter().map(|v| *v as f64 / scale).collect())
+        .collect();
+    let quant = zkpot::model::QuantOptions {
+        input: Some(c.schema.format),
+        ..Default::default()
+    };
+    let model = zkpot::infer::LoadedModel::load_with(&onnx, &calibration, &secret, quant).unwrap();
+    let native = confusion_native(&model.model, &model.weights, &rows).unwrap();
+    assert_eq!(v.confusion, native);
+
+    // Models that do not fit the dataset and ranges outside it are refused
+    // before any proof.
+    let cnn = models.join("cnn_8x8.onnx");
+    let err = evaluate_model(&cache, &cnn, &f.data, None, &secret, &out, &opts).unwrap_err();
+    assert!(err.to_string().contains("takes 64 inputs"), "{err}");
+    for rows in [(140, 11), (0, 0), (u64::MAX, 2)] {
+        let err =
+            evaluate_model(&cache, &onnx, &f.data, Some(rows), &secret, &out, &opts).unwrap_err();
+        assert!(err.to_string().contains("not a non-empty range"), "{err}");
+    }
 }

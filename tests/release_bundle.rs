@@ -170,6 +170,40 @@ fn a_release_verifies_alone_and_any_changed_file_is_named() {
     let err = error_of(&cache, &d);
     assert!(err.starts_with("README.md does not say what"), "{err}");
 
+    // Files the forger lists with their digests are still refused: a report
+    // whose loss would overflow the plot, and a file no release holds.
+    let relist = |d: &Path, name: &str, bytes: &[u8]| {
+        std::fs::write(d.join(name), bytes).unwrap();
+        let mut att: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join(ATTESTATION)).unwrap()).unwrap();
+        att["predicate"]["files"][name] = sha256_hex(bytes).into();
+        std::fs::write(
+            d.join(ATTESTATION),
+            serde_json::to_vec_pretty(&att).unwrap(),
+        )
+        .unwrap();
+    };
+    let d = scratch.join("huge-loss");
+    copy_tree(&fresh, &d);
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("report/training.json")).unwrap()).unwrap();
+    report["loss"][0]["fixed"] = 1.7e308.into();
+    relist(
+        &d,
+        "report/training.json",
+        &serde_json::to_vec(&report).unwrap(),
+    );
+    let err = error_of(&cache, &d);
+    assert!(err.starts_with("report/training.json"), "{err}");
+    let d = scratch.join("listed-extra");
+    copy_tree(&fresh, &d);
+    relist(&d, "run/weights.safetensors", b"other weights");
+    let err = error_of(&cache, &d);
+    assert!(
+        err.contains("run/weights.safetensors: not a file a release holds"),
+        "{err}"
+    );
+
     // Writing refuses an existing folder and a bad name.
     assert!(write_release(&cache, &run, Some(&eval), &rel, &ReleaseOptions::default()).is_err());
     let bad = ReleaseOptions {

@@ -12,7 +12,8 @@
 //!
 //! - [`statement`]: one proof's statement and batched verification;
 //! - [`file`]: the evaluation file, `eval.json`;
-//! - [`prove`]: scoring a run's model on its held-out rows;
+//! - [`prove`]: scoring a run's model on its held-out rows, or an imported
+//!   model on a range of a committed dataset;
 //! - [`verify`]: verifying an evaluation, and its link to a run.
 
 pub mod file;
@@ -21,6 +22,6 @@ pub mod statement;
 pub mod verify;
 
 pub use file::{EvalFile, Selection};
-pub use prove::{evaluate, evaluate_run, EvalOptions, EvalReport};
+pub use prove::{evaluate, evaluate_model, evaluate_run, EvalOptions, EvalReport};
 pub use statement::{verify_evals, EvalRows, EvalStatement};
 pub use verify::{verify_eval, verify_run_eval, EvalVerdict};

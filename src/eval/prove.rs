@@ -90,6 +90,81 @@ pub fn evaluate_run(
     evaluate(cache, &model, &dataset, selection, out_dir, opts)
 }
 
+/// The most calibration rows an imported model's formats are chosen on.
+pub const CALIBRATION_ROWS: u64 = 256;
+
+/// Scores an imported model (ONNX or zkpot's JSON form) on rows `first ..
+/// first + count` of the committed dataset in `data_dir` (all rows by
+/// default), into `out_dir`: a private benchmark. The model reads the rows
+/// as committed (normalized by the dataset's public normalization, in its
+/// feature format), so its input width must be the dataset's features and
+/// its outputs (or argmax head) the dataset's classes; activation and weight
+/// formats are calibrated on the scored rows. `C_W` is salted from
+/// `secret`, as in proofs of inference, so an inference proof of the same
+/// model names the same `C_W`.
+pub fn evaluate_model(
+    cache: &ParamsCache,
+    model_path: &Path,
+    data_dir: &Path,
+    rows: Option<(u64, u64)>,
+    secret: &[u8; 32],
+    out_dir: &Path,
+    opts: &EvalOptions,
+) -> Result<EvalReport, Error> {
+    let dataset = Dataset::load(data_dir)?;
+    let c = dataset.commitment();
+    let (first, count) = rows.unwrap_or((0, c.n_rows));
+    if count == 0 || first.checked_add(count).is_none_or(|end| end > c.n_rows) {
+        return Err(Error::Options(format!(
+            "rows {first}..{} are not a non-empty range of the dataset's {} rows",
+            first.saturating_add(count),
+            c.n_rows
+        )));
+    }
+    let schema = &c.schema;
+    let float = crate::model::load_model(model_path)?;
+    if float.input_len != schema.n_features {
+        return Err(Error::Options(format!(
+            "{} takes {} inputs; the dataset's rows have {} features",
+            model_path.display(),
+            float.input_len,
+            schema.n_features
+        )));
+    }
+    let scale = schema.format.scale();
+    let calibration: Vec<Vec<f64>> = (first..first + count.min(CALIBRATION_ROWS))
+        .map(|i| {
+            dataset.row(i).map(|r| {
+                r[..schema.n_features]
+                    .iter()
+                    .map(|v| *v as f64 / scale)
+                    .collect()
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let quant = crate::model::QuantOptions {
+        input: Some(schema.format),
+        ..crate::model::QuantOptions::default()
+    };
+    let model = LoadedModel::load_with(model_path, &calibration, secret, quant)?;
+    let classes = zkpot_circuits::infer::eval::classes_of(&model.model);
+    if classes != schema.classes.len() {
+        return Err(Error::Options(format!(
+            "{} predicts {classes} classes; the dataset has {}",
+            model_path.display(),
+            schema.classes.len()
+        )));
+    }
+    evaluate(
+        cache,
+        &model,
+        &dataset,
+        Selection::Range { first, count },
+        out_dir,
+        opts,
+    )
+}
+
 /// The most rows (up to `want`, at most 256) of `model` on `dataset` whose
 /// proof fits [`EVAL_TARGET_K`] (at least one), by bisection.
 fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, Error> {

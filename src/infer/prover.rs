@@ -49,8 +49,19 @@ impl LoadedModel {
     /// Loads an ONNX or JSON model and quantizes it with formats calibrated on
     /// `calibration`. The weight salt comes from `secret`.
     pub fn load(path: &Path, calibration: &[Vec<f64>], secret: &[u8; 32]) -> Result<Self, Error> {
+        Self::load_with(path, calibration, secret, QuantOptions::default())
+    }
+
+    /// [`LoadedModel::load`] with quantization options (for instance a
+    /// fixed input format).
+    pub fn load_with(
+        path: &Path,
+        calibration: &[Vec<f64>],
+        secret: &[u8; 32],
+        opts: QuantOptions,
+    ) -> Result<Self, Error> {
         let float = load_model(path)?;
-        let q = quantize(&float, calibration, QuantOptions::default())?;
+        let q = quantize(&float, calibration, opts)?;
         Ok(Self {
             model: q.model,
             weights: q.weights,

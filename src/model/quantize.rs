@@ -25,6 +25,10 @@ pub struct QuantOptions {
     pub activation_bits: u32,
     /// Signed bits of inputs.
     pub input_bits: u32,
+    /// The input format, when it is given rather than calibrated (a
+    /// committed dataset's feature format, which an evaluation must read
+    /// its rows in).
+    pub input: Option<QFormat>,
 }
 
 impl Default for QuantOptions {
@@ -33,6 +37,7 @@ impl Default for QuantOptions {
             weight_bits: 8,
             activation_bits: 16,
             input_bits: 16,
+            input: None,
         }
     }
 }
@@ -243,7 +248,10 @@ pub fn quantize(
         frac_for(amax * 1.5, opts.activation_bits),
         opts.activation_bits,
     )?;
-    let input = QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?;
+    let input = match opts.input {
+        Some(f) => f,
+        None => QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?,
+    };
     if input.frac_bits() + weight.frac_bits() < activation.frac_bits() {
         activation = activation.with_frac_bits(input.frac_bits() + weight.frac_bits())?;
     }

@@ -45,16 +45,43 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-/// Markdown table cell text: no line breaks, pipes escaped.
-fn cell(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '|' => "\\|".to_string(),
-            '\n' | '\r' | '\t' => " ".to_string(),
-            c if c.is_control() => String::new(),
-            c => c.to_string(),
-        })
-        .collect()
+/// The most characters of a class name a card shows.
+const MAX_CELL: usize = 64;
+
+/// Characters that change how text is displayed without being visible:
+/// bidirectional controls, zero-width characters, soft hyphens.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}')
+}
+
+/// Markdown text of a prover-chosen string (class names come from the
+/// dataset's schema): every ASCII punctuation character backslash-escaped
+/// (so no HTML, link, emphasis or table syntax survives), line breaks
+/// turned into spaces, control and invisible characters dropped, and at most
+/// [`MAX_CELL`] characters.
+pub fn cell(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .enumerate()
+    {
+        if i == MAX_CELL {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            c if c.is_whitespace() => out.push(' '),
+            c if invisible(c) => {}
+            c if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn model_desc(run: &RunVerdict) -> String {
@@ -74,7 +101,9 @@ fn front_matter(f: &Facts) -> String {
     for t in ["zkpot", "zero-knowledge-proof", "proof-of-training"] {
         let _ = writeln!(s, "- {t}");
     }
-    let _ = writeln!(s, "model-index:\n- name: {}\n  results:", f.name);
+    // Names are restricted to a repository name's characters, so quoting
+    // keeps YAML from reading one as a number, a boolean or null.
+    let _ = writeln!(s, "model-index:\n- name: \"{}\"\n  results:", f.name);
     if let Some(e) = f.eval {
         let _ = write!(
             s,
@@ -140,7 +169,8 @@ pub fn model_card(f: &Facts) -> String {
     );
     s.push_str("## Proven\n\n| claim | value |\n|---|---|\n");
     let mut row = |k: &str, v: String| {
-        let _ = writeln!(s, "| {k} | {} |", cell(&v));
+        // Values are formatted here from verified numbers and hex.
+        let _ = writeln!(s, "| {k} | {v} |");
     };
     row(
         "dataset (public root: tree, rows, depth, schema)",
@@ -267,7 +297,9 @@ pub fn model_card(f: &Facts) -> String {
     let rep = f.report;
     let _ = writeln!(
         s,
-        "\n## Training report (not proven)\n\n![loss](report/loss.svg)\n\n![accuracy](report/accuracy.svg)\n"
+        "\n## Training report (not proven)\n\nThe prover's replay of its run. It reveals aggregate \
+         statistics of the private rows: each step's batch loss and the accuracy on the rows below \
+         at a few steps.\n\n![loss](report/loss.svg)\n\n![accuracy](report/accuracy.svg)\n"
     );
     if let (Some(first), Some(last)) = (rep.accuracy.first(), rep.final_accuracy()) {
         let _ = writeln!(
@@ -356,4 +388,39 @@ pub fn attestation(f: &Facts, files: &BTreeMap<String, String>) -> Result<String
         .map_err(|_| Error::Internal("attestation serialization"))?;
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prover_chosen_names_cannot_inject_markup() {
+        assert_eq!(cell("cat"), "cat");
+        assert_eq!(cell("a|b"), "a\\|b");
+        assert_eq!(cell("x\\"), "x\\\\");
+        assert_eq!(cell("<img src=x>"), "\\<img src\\=x\\>");
+        assert_eq!(cell("[99%](https://e)"), "\\[99\\%\\]\\(https\\:\\/\\/e\\)");
+        assert_eq!(cell("a\nb\u{202e}c\u{200b}\u{0007}"), "a bc");
+        assert_eq!(cell(&"n".repeat(100)).chars().count(), MAX_CELL + 3);
+        assert_eq!(cell("chat\u{e9}"), "chat\u{e9}");
+    }
+
+    #[test]
+    fn names_are_repository_names() {
+        for ok in ["iris-mlp", "a", "v1.2_b"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".hidden",
+            "has space",
+            "quo\"te",
+            "new\nline",
+            "colon:x",
+        ] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+        assert!(!valid_name(&"x".repeat(97)));
+    }
 }

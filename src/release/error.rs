@@ -54,6 +54,14 @@ pub enum ReleaseError {
         /// The first difference.
         reason: String,
     },
+    /// A part of the release that does not verify.
+    #[error("{file}: {source}")]
+    Part {
+        /// The part.
+        file: String,
+        /// Why.
+        source: Box<crate::Error>,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use crate::train::run::report::{CurvePoint, TrainingReport};
+use crate::train::run::report::{CurvePoint, TrainingReport, MAX_LOSS};
 use crate::Error;
 
 const SIZE: (u32, u32) = (720, 420);
@@ -68,7 +68,7 @@ pub fn loss_svg(report: &TrainingReport) -> Result<String, Error> {
         "Training loss per step (batch)",
         "loss",
         &report.loss,
-        (top * 1.1).max(1e-3),
+        (top * 1.1).clamp(1e-3, 1.1 * MAX_LOSS),
     )
 }
 

@@ -19,7 +19,7 @@ use crate::data::Commitment;
 use crate::eval::{verify_run_eval, EvalVerdict};
 use crate::hex::fp_from_hex;
 use crate::params::ParamsCache;
-use crate::train::run::report::TrainingReport;
+use crate::train::run::report::{TrainingReport, ACCURACY_ROWS, MAX_LOSS};
 use crate::train::run::{verify_run_against, RunVerdict};
 use crate::Error;
 
@@ -66,14 +66,24 @@ pub(super) fn list_files(dir: &Path) -> Result<Vec<String>, Error> {
         for entry in std::fs::read_dir(&path).map_err(io)? {
             let entry = entry.map_err(io)?;
             let name = entry.file_name();
-            let name = name
-                .to_str()
-                .ok_or_else(|| malformed(&rel, "a file name that is not UTF-8"))?;
+            let name = name.to_str().ok_or_else(|| {
+                malformed(
+                    &format!(
+                        "{}/{}",
+                        if rel.is_empty() { "." } else { &rel },
+                        name.to_string_lossy()
+                    ),
+                    "a file name that is not UTF-8",
+                )
+            })?;
             let child = if rel.is_empty() {
                 name.to_string()
             } else {
                 format!("{rel}/{name}")
             };
+            if out.len() + stack.len() >= MAX_FILES {
+                return Err(malformed(&child, format!("more than {MAX_FILES} files")));
+            }
             let kind = entry.file_type().map_err(io)?;
             if kind.is_dir() {
                 stack.push((entry.path(), child));
@@ -81,9 +91,6 @@ pub(super) fn list_files(dir: &Path) -> Result<Vec<String>, Error> {
                 out.push(child);
             } else {
                 return Err(malformed(&child, "not a regular file (a link?)"));
-            }
-            if out.len() + stack.len() > MAX_FILES {
-                return Err(malformed(&rel, format!("more than {MAX_FILES} files")));
             }
         }
     }
@@ -97,7 +104,11 @@ fn read_document(dir: &Path, file: &str) -> Result<Vec<u8>, Error> {
         path: path.clone(),
         source,
     };
-    let len = std::fs::metadata(&path).map_err(io)?.len();
+    let meta = std::fs::symlink_metadata(&path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(malformed(file, "not a regular file (a link?)"));
+    }
+    let len = meta.len();
     if len > MAX_DOCUMENT {
         return Err(malformed(file, format!("{len} bytes is too large")));
     }
@@ -208,13 +219,13 @@ pub(super) fn check_report(
     if r.accuracy.first().map(|p| p.step) != Some(0)
         || r.accuracy.last().map(|p| p.step) != Some(run.steps)
         || r.accuracy.windows(2).any(|w| w[0].step >= w[1].step)
-        || r.accuracy.len() > 1 + super::super::train::run::report::ACCURACY_POINTS as usize
+        || r.accuracy.len() > 1 + crate::train::run::report::ACCURACY_POINTS as usize
     {
         return Err(bad(
             "its accuracy points are not in step order from 0 to the last".into(),
         ));
     }
-    let finite = |v: f64| v.is_finite() && v >= 0.0;
+    let finite = |v: f64| (0.0..=MAX_LOSS).contains(&v);
     if r.loss.iter().any(|p| !finite(p.fixed) || !finite(p.float))
         || r.accuracy
             .iter()
@@ -224,15 +235,15 @@ pub(super) fn check_report(
             "a value is not a finite loss or an accuracy in [0, 1]".into()
         ));
     }
-    let expected_rows = if run.holdout > 0 {
-        "held-out"
+    let (expected_rows, count) = if run.holdout > 0 {
+        ("held-out", run.holdout.min(ACCURACY_ROWS))
     } else {
-        "training"
+        ("training", run.n_rows.min(ACCURACY_ROWS))
     };
-    if r.accuracy_rows != expected_rows {
+    if r.accuracy_rows != expected_rows || r.accuracy_count != count {
         return Err(bad(format!(
-            "it measures {} rows, not {expected_rows}",
-            r.accuracy_rows
+            "it measures {} {} rows, not the {count} {expected_rows} rows a report measures",
+            r.accuracy_count, r.accuracy_rows
         )));
     }
     if let (Some(e), Some(last)) = (eval, r.final_accuracy()) {
@@ -244,6 +255,45 @@ pub(super) fn check_report(
         }
     }
     Ok(())
+}
+
+fn part(file: &str, source: Error) -> Error {
+    ReleaseError::Part {
+        file: file.into(),
+        source: Box::new(source),
+    }
+    .into()
+}
+
+/// The files a release may hold: the documents, the commitment, the run's
+/// and the evaluation's description files and their proofs at the names
+/// those list, and released weights.
+fn expected_files(
+    dir: &Path,
+    present: &BTreeMap<String, String>,
+) -> Result<std::collections::BTreeSet<String>, Error> {
+    let mut expected: std::collections::BTreeSet<String> = [
+        CARD,
+        COMMITMENT,
+        REPORT,
+        LOSS_PLOT,
+        ACCURACY_PLOT,
+        WEIGHTS,
+        "run/run.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let run = crate::train::run::RunFile::read(&dir.join("run/run.json"))
+        .map_err(|e| part("run/run.json", e))?;
+    expected.extend(run.proofs.iter().map(|p| format!("run/{p}")));
+    if present.contains_key("eval/eval.json") {
+        let eval = crate::eval::EvalFile::read(&dir.join("eval/eval.json"))
+            .map_err(|e| part("eval/eval.json", e))?;
+        expected.insert("eval/eval.json".into());
+        expected.extend(eval.proofs.iter().map(|p| format!("eval/{p}")));
+    }
+    Ok(expected)
 }
 
 fn require_same(file: &str, sources: &str, expected: &[u8], actual: &[u8]) -> Result<(), Error> {
@@ -271,6 +321,7 @@ pub fn verify_release(
     dir: &Path,
     published: Option<&Commitment>,
 ) -> Result<ReleaseVerdict, Error> {
+    let files = list_files(dir)?;
     let att: Attestation = read_json(dir, ATTESTATION)?;
     if att.kind != STATEMENT_TYPE || att.predicate_type != PREDICATE_TYPE {
         return Err(malformed(
@@ -285,7 +336,6 @@ pub fn verify_release(
         ));
     }
     // Every file listed, every listed file present, every digest right.
-    let files = list_files(dir)?;
     let signatures = files
         .iter()
         .filter(|f| f.starts_with(&format!("{SIGNATURES}/")))
@@ -329,6 +379,12 @@ pub fn verify_release(
             attestation: ATTESTATION,
         }
         .into());
+    }
+
+    // Only the files a release holds, at their places.
+    let expected = expected_files(dir, &digests)?;
+    if let Some(f) = digests.keys().find(|f| !expected.contains(*f)) {
+        return Err(malformed(f, "not a file a release holds"));
     }
 
     // The proofs, against the bundled commitment.

@@ -110,10 +110,20 @@ pub fn write_release(
     let report = training_report(run_dir)?;
     check_report(&report, &run, eval.as_ref())?;
 
-    let mut partial = out_dir.as_os_str().to_owned();
-    partial.push(".partial");
-    let tmp = PathBuf::from(partial);
+    // Assembled beside the destination under a name of this process's own,
+    // removed again if anything fails.
+    let parent = match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(".{base}.partial-{}", std::process::id()));
+    let guard = Cleanup(tmp.clone());
     if tmp.exists() {
+        // An earlier process of the same id was interrupted here.
         std::fs::remove_dir_all(&tmp).map_err(|source| ReleaseError::Io {
             path: tmp.clone(),
             source,
@@ -165,10 +175,17 @@ pub fn write_release(
         digests.insert(f, d);
     }
     write_file(&tmp, ATTESTATION, attestation(&facts, &digests)?.as_bytes())?;
+    if out_dir.exists() {
+        return Err(Error::Options(format!(
+            "{} appeared while the release was written; nothing was replaced",
+            out_dir.display()
+        )));
+    }
     std::fs::rename(&tmp, out_dir).map_err(|source| ReleaseError::Io {
         path: out_dir.to_path_buf(),
         source,
     })?;
+    std::mem::forget(guard);
     Ok(ReleaseReport {
         dir: out_dir.to_path_buf(),
         name,
@@ -176,6 +193,15 @@ pub fn write_release(
         run,
         eval,
     })
+}
+
+/// Removes a partial release folder when dropped.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Pretty JSON with a final newline.

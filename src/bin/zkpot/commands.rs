@@ -341,21 +341,70 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
     Ok(())
 }
 
+/// What `zkpot eval` scores.
+pub(crate) enum EvalSource {
+    /// A run's trained model on its held-out rows.
+    Run(PathBuf),
+    /// An imported model on a range of a committed dataset.
+    Model {
+        model: PathBuf,
+        data: PathBuf,
+        rows: Option<String>,
+        secret: Option<PathBuf>,
+    },
+}
+
+fn parse_rows(s: &str) -> Result<(u64, u64), zkpot::Error> {
+    s.split_once("..")
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)))
+        .filter(|(a, b)| b > a)
+        .map(|(a, b)| (a, b - a))
+        .ok_or_else(|| zkpot::Error::Options(format!("rows {s:?}: expected a..b with a < b")))
+}
+
 pub(crate) fn eval(
     cache: &ParamsCache,
-    run: &std::path::Path,
+    source: EvalSource,
     out: &std::path::Path,
-    rows_per_proof: Option<u64>,
-    quiet: bool,
+    opts: &zkpot::eval::EvalOptions,
 ) -> Result<(), zkpot::Error> {
-    let opts = zkpot::eval::EvalOptions {
-        rows_per_proof,
-        progress: !quiet,
+    let (r, verify) = match source {
+        EvalSource::Run(run) => (
+            zkpot::eval::evaluate_run(cache, &run, out, opts)?,
+            format!("zkpot verify {} {}", run.display(), out.display()),
+        ),
+        EvalSource::Model {
+            model,
+            data,
+            rows,
+            secret,
+        } => {
+            let rows = rows.as_deref().map(parse_rows).transpose()?;
+            let secret_path = secret.unwrap_or_else(|| {
+                let mut p = model.clone().into_os_string();
+                p.push(".zkpot-secret");
+                PathBuf::from(p)
+            });
+            let secret = zkpot::infer::prover::load_or_create_secret(&secret_path)?;
+            (
+                zkpot::eval::evaluate_model(cache, &model, &data, rows, &secret, out, opts)?,
+                format!(
+                    "zkpot verify {} --dataset {}",
+                    out.display(),
+                    data.join("commitment.json").display()
+                ),
+            )
+        }
     };
-    let r = zkpot::eval::evaluate_run(cache, run, out, &opts)?;
     let f = &r.file;
+    let what = match &f.selection {
+        zkpot::eval::Selection::Holdout { .. } => "held-out rows".to_string(),
+        zkpot::eval::Selection::Range { first, count } => {
+            format!("rows ({first}..{})", first + count)
+        }
+    };
     println!(
-        "scored {} held-out rows in {} proof(s) of up to {} rows (k = {}); {} created in {:.1} s",
+        "scored {} {what} in {} proof(s) of up to {} rows (k = {}); {} created in {:.1} s",
         f.selection.rows(),
         f.proofs.len(),
         f.rows_per_proof,
@@ -363,11 +412,6 @@ pub(crate) fn eval(
         r.proved,
         r.prove_s
     );
-    println!(
-        "written to {}; verify with `zkpot verify {} {}`",
-        out.display(),
-        run.display(),
-        out.display()
-    );
+    println!("written to {}; verify with `{verify}`", out.display());
     Ok(())
 }

@@ -10,7 +10,7 @@ mod commands;
 mod release;
 mod verify;
 
-use commands::{bench, data, demo, eval, infer, train};
+use commands::{bench, data, demo, eval, infer, train, EvalSource};
 use verify::{inspect, verify};
 
 /// Zero-knowledge proofs of training and inference on committed datasets.
@@ -89,18 +89,37 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
-    /// Prove the held-out accuracy of a run's trained model: every held-out
-    /// row opened against the dataset root, the committed model's forward
-    /// pass and argmax on it, and the confusion counts, in proofs of a few
-    /// rows each. Verify with `zkpot verify EVAL` or `zkpot verify RUN EVAL`.
+    /// Prove the accuracy of a model on committed rows. With --run: the run's
+    /// trained model on every held-out row of its split (verify with `zkpot
+    /// verify RUN EVAL`). With --model and --data: an imported model (ONNX or
+    /// JSON) on a range of a committed dataset, a private benchmark (verify
+    /// with `zkpot verify EVAL --dataset commitment.json`). Each row is opened
+    /// against the dataset root, the committed model's forward pass and argmax
+    /// run on it, and the confusion counts are proven, a few rows a proof.
     Eval {
         /// The training run (its private files are needed for the weights).
-        #[arg(long)]
-        run: PathBuf,
+        #[arg(long, conflicts_with_all = ["model", "data", "rows", "secret"])]
+        run: Option<PathBuf>,
+        /// An imported model to score instead: ONNX or zkpot's JSON form. It
+        /// reads the rows as committed (normalized, in the dataset's feature
+        /// format); its formats are calibrated on the scored rows.
+        #[arg(long, requires = "data")]
+        model: Option<PathBuf>,
+        /// The committed dataset directory (`zkpot data commit`) to score
+        /// --model on.
+        #[arg(long, requires = "model")]
+        data: Option<PathBuf>,
+        /// Rows a..b of the dataset to score (default: all).
+        #[arg(long, requires = "model")]
+        rows: Option<String>,
+        /// A 32-byte secret file the weight commitment's salt derives from
+        /// (created, mode 0600, if missing). Default: <model>.zkpot-secret.
+        #[arg(long, requires = "model")]
+        secret: Option<PathBuf>,
         /// Directory for eval.json and the proofs.
         #[arg(long)]
         out: PathBuf,
-        /// Rows a proof (default: the most, up to 64, that fit k = 13).
+        /// Rows a proof (default: the most, up to 256, that fit k = 12).
         #[arg(long)]
         rows_per_proof: Option<u64>,
         /// Do not show progress bars.
@@ -346,10 +365,34 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
         Command::Bench { suite, json, rows } => bench(&cache, suite, json, rows)?,
         Command::Eval {
             run,
+            model,
+            data,
+            rows,
+            secret,
             out,
             rows_per_proof,
             quiet,
-        } => eval(&cache, &run, &out, rows_per_proof, quiet)?,
+        } => {
+            let opts = zkpot::eval::EvalOptions {
+                rows_per_proof,
+                progress: !quiet,
+            };
+            let source = match (run, model, data) {
+                (Some(run), None, None) => EvalSource::Run(run),
+                (None, Some(model), Some(data)) => EvalSource::Model {
+                    model,
+                    data,
+                    rows,
+                    secret,
+                },
+                _ => {
+                    return Err(zkpot::Error::Options(
+                        "give --run RUN, or --model MODEL with --data DATASET".into(),
+                    ))
+                }
+            };
+            eval(&cache, source, &out, &opts)?
+        }
         Command::Release {
             run,
             eval,

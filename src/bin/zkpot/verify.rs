@@ -169,7 +169,12 @@ pub(crate) fn verify(
             )));
         }
     }
-    if path.join(zkpot::release::ATTESTATION).is_file() {
+    // A folder with a model card or an attestation is a release: verified
+    // whole, never as the run or evaluation files it may also hold.
+    if path.is_dir()
+        && (path.join(zkpot::release::ATTESTATION).exists()
+            || path.join(zkpot::release::CARD).exists())
+    {
         if let Some(second) = inference {
             return Err(zkpot::Error::Options(format!(
                 "{} is a release, verified alone; {} is not part of it",

@@ -24,6 +24,17 @@ use crate::Error;
 pub const ACCURACY_POINTS: u64 = 40;
 /// The most rows a report measures accuracy on.
 pub const ACCURACY_ROWS: u64 = 2048;
+/// The largest loss a report records: larger losses (and a diverged float
+/// reference's infinities or NaNs) are recorded as this.
+pub const MAX_LOSS: f64 = 1e9;
+
+fn clamp_loss(v: f64) -> f64 {
+    if v.is_finite() {
+        v.clamp(0.0, MAX_LOSS)
+    } else {
+        MAX_LOSS
+    }
+}
 
 /// One point of a training curve.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,8 +137,8 @@ pub fn training_report(run_dir: &std::path::Path) -> Result<TrainingReport, Erro
         float.step(spec.lr(), &xs, &ys);
         loss.push(CurvePoint {
             step: t + 1,
-            fixed: fixed_loss(spec, &params, &batch)?,
-            float: float.loss(&xs, &ys),
+            fixed: clamp_loss(fixed_loss(spec, &params, &batch)?),
+            float: clamp_loss(float.loss(&xs, &ys)),
         });
         if (t + 1) % every == 0 || t + 1 == run.steps {
             accuracy.push(point(t + 1, &params, &float)?);
