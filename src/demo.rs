@@ -266,6 +266,7 @@ pub fn run_demo(
         &EvalOptions {
             rows_per_proof: None,
             progress,
+            sample: None,
         },
     )?;
     let t = Instant::now();

@@ -32,6 +32,7 @@ fn held_out_run(data: &Path, dir: &Path, seed: u64) {
 const OPTS: EvalOptions = EvalOptions {
     rows_per_proof: Some(15),
     progress: false,
+    sample: None,
 };
 
 /// An envelope for `s` with the proof of `circuit` and its own public
@@ -68,6 +69,49 @@ fn held_out_accuracy_is_proven_and_forgeries_are_rejected() {
     assert_eq!((v.rows, v.confusion.iter().sum::<u64>()), (30, 30));
     let (rv, ev) = verify_run_eval(&cache, &run, &out, None).unwrap();
     assert_eq!(ev.weights_commitment, rv.final_commitment);
+
+    assert_eq!(
+        ev.interval_95, None,
+        "every held-out row scored: no interval"
+    );
+
+    // A sample: the first 12 held-out rows in the split's order, with an
+    // interval for the whole split; its size is part of what is verified.
+    let sampled = f.dir.path().join("sampled");
+    let opts = EvalOptions {
+        sample: Some(12),
+        ..OPTS
+    };
+    evaluate_run(&cache, &run, &sampled, &opts).unwrap();
+    let (_, sv) = verify_run_eval(&cache, &run, &sampled, None).unwrap();
+    assert_eq!(sv.rows, 12);
+    let held: Vec<Vec<i64>> = rows[..12].to_vec();
+    assert_eq!(
+        sv.confusion,
+        confusion_native(&model.model, &model.weights, &held).unwrap()
+    );
+    let (lo, hi) = sv.interval_95.unwrap();
+    assert!(
+        lo <= sv.accuracy && sv.accuracy <= hi && hi - lo > 0.05,
+        "{lo} {hi}"
+    );
+    let text = std::fs::read_to_string(sampled.join("eval.json")).unwrap();
+    std::fs::write(
+        sampled.join("eval.json"),
+        text.replace("\"sample\": 12", "\"sample\": 13"),
+    )
+    .unwrap();
+    assert!(verify_run_eval(&cache, &run, &sampled, None).is_err());
+    for m in [0, 31] {
+        let opts = EvalOptions {
+            sample: Some(m),
+            ..OPTS
+        };
+        let err = evaluate_run(&cache, &run, &f.dir.path().join("bad-sample"), &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("held-out rows"), "{err}");
+    }
 
     let file = EvalFile::read(&out.join("eval.json")).unwrap();
     let scratch = f.dir.path().join("scratch");
@@ -167,6 +211,7 @@ fn held_out_accuracy_is_proven_and_forgeries_are_rejected() {
     let selection = Selection::Holdout {
         beacon: child_run.beacon.clone(),
         holdout: child_run.holdout,
+        sample: None,
     };
     evaluate(&cache, &child_model, &data, selection, &forced, &OPTS).unwrap();
     let err = verify_run_eval(&cache, &child, &forced, None)
@@ -213,6 +258,7 @@ fn an_imported_model_is_scored_on_a_range_of_a_committed_dataset() {
     let opts = EvalOptions {
         rows_per_proof: Some(20),
         progress: false,
+        sample: None,
     };
     let report =
         evaluate_model(&cache, &onnx, &f.data, Some((10, 40)), &secret, &out, &opts).unwrap();

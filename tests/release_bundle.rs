@@ -70,6 +70,7 @@ fn a_release_verifies_alone_and_any_changed_file_is_named() {
         &EvalOptions {
             rows_per_proof: Some(15),
             progress: false,
+            sample: None,
         },
     )
     .unwrap();

@@ -26,13 +26,19 @@ pub const EVAL_VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Selection {
-    /// Every held-out row of the split a run with this beacon and `holdout`
-    /// held-out rows trained beside.
+    /// The held-out rows of the split a run with this beacon and `holdout`
+    /// held-out rows trained beside: all of them, or the first `sample` in
+    /// the split's order, which is itself a pseudorandom permutation keyed by
+    /// the dataset's root and the beacon, so a uniformly random sample of
+    /// the held-out rows that the prover does not choose.
     Holdout {
         /// The run's beacon (64 hex digits).
         beacon: String,
         /// The number of held-out rows.
         holdout: u64,
+        /// How many of them are scored, when not all.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sample: Option<u64>,
     },
     /// Rows `first .. first + count` of the dataset.
     Range {
@@ -44,10 +50,27 @@ pub enum Selection {
 }
 
 impl Selection {
+    /// The 95% confidence interval of the accuracy over the whole held-out
+    /// split that `correct` of the scored rows imply, when the rows are a
+    /// sample of it (see [`wilson_interval`]); `None` when every row of the
+    /// selection's population is scored.
+    pub fn interval(&self, correct: u64) -> Option<(f64, f64)> {
+        match self {
+            Selection::Holdout {
+                holdout,
+                sample: Some(m),
+                ..
+            } if m < holdout => Some(wilson_interval(correct, *m, *holdout)),
+            _ => None,
+        }
+    }
+
     /// The number of rows scored.
     pub fn rows(&self) -> u64 {
         match self {
-            Selection::Holdout { holdout, .. } => *holdout,
+            Selection::Holdout {
+                holdout, sample, ..
+            } => sample.unwrap_or(*holdout),
             Selection::Range { count, .. } => *count,
         }
     }
@@ -57,7 +80,9 @@ impl Selection {
         let first = g.saturating_mul(per_proof);
         let count = per_proof.min(self.rows().saturating_sub(first));
         match self {
-            Selection::Holdout { beacon, holdout } => EvalRows::Holdout {
+            Selection::Holdout {
+                beacon, holdout, ..
+            } => EvalRows::Holdout {
                 beacon: beacon.clone(),
                 holdout: *holdout,
                 first,
@@ -69,6 +94,30 @@ impl Selection {
             },
         }
     }
+}
+
+/// A 95% Wilson score interval for a proportion from `correct` of `m` rows
+/// drawn without replacement from `n`: the sample size is inflated by the
+/// finite population correction `(n - 1) / (n - m)`, so the interval
+/// narrows to the observed proportion as the sample approaches the whole
+/// population.
+pub fn wilson_interval(correct: u64, m: u64, n: u64) -> (f64, f64) {
+    let z = 1.959_963_984_540_054_f64;
+    let (c, m_f, n_f) = (correct as f64, m.max(1) as f64, n.max(1) as f64);
+    let p = (c / m_f).clamp(0.0, 1.0);
+    if m >= n {
+        return (p, p);
+    }
+    let fpc = if n > 1 {
+        (n_f - m_f) / (n_f - 1.0)
+    } else {
+        1.0
+    };
+    let eff = m_f / fpc.max(f64::MIN_POSITIVE);
+    let z2 = z * z / eff;
+    let center = (p + z2 / 2.0) / (1.0 + z2);
+    let half = z / (1.0 + z2) * (p * (1.0 - p) / eff + z2 / (4.0 * eff)).sqrt();
+    ((center - half).max(0.0), (center + half).min(1.0))
 }
 
 /// The public description of an evaluation.
@@ -134,9 +183,16 @@ impl EvalFile {
         )?;
         let n = self.dataset.n_rows;
         match &self.selection {
-            Selection::Holdout { beacon, holdout } => {
+            Selection::Holdout {
+                beacon,
+                holdout,
+                sample,
+            } => {
                 bytes32(beacon).ok_or_else(|| statement_error("the beacon is not 32 hex bytes"))?;
                 bound(|| "held-out rows".into(), *holdout, 1, n.saturating_sub(1))?;
+                if let Some(m) = sample {
+                    bound(|| "sampled held-out rows".into(), *m, 1, *holdout)?;
+                }
             }
             Selection::Range { first, count } => {
                 bound(|| "evaluated rows".into(), *count, 1, MAX_ROWS)?;
@@ -193,5 +249,27 @@ impl EvalFile {
             capacity: self.rows_per_proof.min(self.selection.rows()),
             confusion,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wilson_interval;
+
+    #[test]
+    fn wilson_intervals_cover_the_estimate_and_narrow_with_the_sample() {
+        let (lo, hi) = wilson_interval(80, 100, 100_000);
+        // The textbook 95% Wilson interval for 80 of 100: 0.711 to 0.867.
+        assert!(
+            (lo - 0.711).abs() < 2e-3 && (hi - 0.867).abs() < 2e-3,
+            "{lo} {hi}"
+        );
+        let (lo2, hi2) = wilson_interval(80, 100, 120);
+        assert!(lo2 > lo && hi2 < hi && lo2 < 0.8 && hi2 > 0.8);
+        assert_eq!(wilson_interval(30, 30, 30), (1.0, 1.0));
+        let (lo, hi) = wilson_interval(0, 10, 50);
+        assert!(lo == 0.0 && hi > 0.0 && hi < 0.35);
+        let (lo, hi) = wilson_interval(10, 10, 50);
+        assert!(hi == 1.0 && lo > 0.65);
     }
 }

@@ -21,7 +21,7 @@ pub mod prove;
 pub mod statement;
 pub mod verify;
 
-pub use file::{EvalFile, Selection};
+pub use file::{wilson_interval, EvalFile, Selection};
 pub use prove::{evaluate, evaluate_model, evaluate_run, EvalOptions, EvalReport};
 pub use statement::{verify_evals, EvalRows, EvalStatement};
 pub use verify::{verify_eval, verify_run_eval, EvalVerdict};

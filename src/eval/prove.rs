@@ -31,6 +31,10 @@ pub struct EvalOptions {
     pub rows_per_proof: Option<u64>,
     /// Show progress.
     pub progress: bool,
+    /// With [`evaluate_run`]: score only the first this many held-out rows
+    /// (a uniformly random sample fixed by the root and the beacon), not
+    /// all of them; verification reports a 95% confidence interval.
+    pub sample: Option<u64>,
 }
 
 /// What an evaluation did.
@@ -83,9 +87,20 @@ pub fn evaluate_run(
     }
     let dataset = run_dataset(run_dir, &run)?;
     let (model, _) = trained_model(run_dir)?;
+    let sample = match opts.sample {
+        Some(m) if m == 0 || m > run.holdout => {
+            return Err(Error::Options(format!(
+                "a sample of {m} held-out rows: the run holds out {} (give 1 to {})",
+                run.holdout, run.holdout
+            )))
+        }
+        Some(m) if m < run.holdout => Some(m),
+        _ => None,
+    };
     let selection = Selection::Holdout {
         beacon: run.beacon.clone(),
         holdout: run.holdout,
+        sample,
     };
     evaluate(cache, &model, &dataset, selection, out_dir, opts)
 }

@@ -39,6 +39,9 @@ pub struct EvalVerdict {
     pub correct: u64,
     /// `correct / rows`.
     pub accuracy: f64,
+    /// When the rows are a sample of the held-out split, the 95% confidence
+    /// interval of the split's accuracy they imply.
+    pub interval_95: Option<(f64, f64)>,
     /// Class names, in label order.
     pub classes: Vec<String>,
     /// Confusion counts, row `a` the label, column `b` the prediction.
@@ -112,6 +115,7 @@ pub fn verify_eval(
         rows,
         correct,
         accuracy: correct as f64 / rows as f64,
+        interval_95: file.selection.interval(correct),
         classes: file.dataset.schema.classes.clone(),
         confusion: file.confusion.clone(),
         proofs: envelopes.len(),
@@ -152,11 +156,12 @@ pub fn verify_run_eval(
         )
         .into());
     }
-    let split = Selection::Holdout {
-        beacon: run_verdict.beacon.clone(),
-        holdout: run_verdict.holdout,
-    };
-    if verdict.selection != split {
+    let on_split = matches!(
+        &verdict.selection,
+        Selection::Holdout { beacon, holdout, .. }
+            if *beacon == run_verdict.beacon && *holdout == run_verdict.holdout
+    );
+    if !on_split {
         return Err(ProofError::Mismatch(
             "the evaluation did not score the run's held-out rows".into(),
         )

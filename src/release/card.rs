@@ -141,9 +141,15 @@ fn short(hex: &str) -> String {
 
 fn rows_desc(e: &EvalVerdict) -> String {
     match &e.selection {
-        Selection::Holdout { holdout, .. } => format!(
-            "the {holdout} rows the run held out of training (chosen by the dataset root and the \
-             beacon; no training step sampled them)"
+        Selection::Holdout {
+            holdout, sample, ..
+        } => format!(
+            "{} rows the run held out of training (chosen by the dataset root and the beacon; no \
+             training step sampled them)",
+            match sample {
+                Some(m) => format!("a pseudorandom sample of {m} of the {holdout}"),
+                None => format!("the {holdout}"),
+            }
         ),
         Selection::Range { first, count } => {
             format!(
@@ -263,6 +269,15 @@ pub fn model_card(f: &Facts) -> String {
             rows_desc(e),
             e.proofs
         );
+        if let Some((lo, hi)) = e.interval_95 {
+            let _ = writeln!(
+                s,
+                "On the whole held-out split: {:.2}% to {:.2}% (95% Wilson interval with the finite \
+                 population correction).\n",
+                100.0 * lo,
+                100.0 * hi
+            );
+        }
         s.push_str("Confusion counts (rows: committed label, columns: prediction):\n\n|  |");
         for c in &e.classes {
             let _ = write!(s, " {} |", cell(c));
@@ -350,6 +365,7 @@ pub fn attestation(f: &Facts, files: &BTreeMap<String, String>) -> Result<String
             "rows": e.rows,
             "correct": e.correct,
             "accuracy": e.accuracy,
+            "interval_95": e.interval_95,
             "classes": e.classes,
             "confusion": e.confusion,
             "weights_commitment": e.weights_commitment,

@@ -116,6 +116,12 @@ enum Command {
         /// (created, mode 0600, if missing). Default: <model>.zkpot-secret.
         #[arg(long, requires = "model")]
         secret: Option<PathBuf>,
+        /// With --run: score a sample of this many held-out rows (the first
+        /// in the split's pseudorandom order, fixed by the root and the
+        /// beacon) instead of all; verification prints a 95% confidence
+        /// interval for the whole split.
+        #[arg(long, requires = "run")]
+        sample: Option<u64>,
         /// Directory for eval.json and the proofs.
         #[arg(long)]
         out: PathBuf,
@@ -369,6 +375,7 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
             data,
             rows,
             secret,
+            sample,
             out,
             rows_per_proof,
             quiet,
@@ -376,6 +383,7 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
             let opts = zkpot::eval::EvalOptions {
                 rows_per_proof,
                 progress: !quiet,
+                sample,
             };
             let source = match (run, model, data) {
                 (Some(run), None, None) => EvalSource::Run(run),

@@ -113,10 +113,27 @@ fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunV
         v.correct,
         v.rows
     );
+    if let Some((lo, hi)) = v.interval_95 {
+        println!(
+            "  95% interval     {:.2}% to {:.2}% on the whole held-out split (Wilson, finite \
+             population)",
+            100.0 * lo,
+            100.0 * hi
+        );
+    }
+    let sampled = |holdout: &u64, sample: &Option<u64>| match sample {
+        Some(m) => format!("a sample of {m} of the {holdout}"),
+        None => format!("the {holdout}"),
+    };
     let rows = match (&v.selection, run) {
-        (zkpot::eval::Selection::Holdout { holdout, .. }, Some(r)) => format!(
-            "the {holdout} held-out rows of the run's split, chosen by the root and the beacon \
-             {}{}",
+        (
+            zkpot::eval::Selection::Holdout {
+                holdout, sample, ..
+            },
+            Some(r),
+        ) => format!(
+            "{} held-out rows of the run's split, chosen by the root and the beacon {}{}",
+            sampled(holdout, sample),
             r.beacon,
             if r.beacon_derived {
                 " (derived from the commitments: grindable)"
@@ -124,8 +141,16 @@ fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunV
                 ""
             }
         ),
-        (zkpot::eval::Selection::Holdout { holdout, beacon }, None) => format!(
-            "{holdout} pseudorandom rows for beacon {beacon} (not linked to a run: verify RUN EVAL)"
+        (
+            zkpot::eval::Selection::Holdout {
+                holdout,
+                beacon,
+                sample,
+            },
+            None,
+        ) => format!(
+            "{} pseudorandom rows for beacon {beacon} (not linked to a run: verify RUN EVAL)",
+            sampled(holdout, sample)
         ),
         (zkpot::eval::Selection::Range { first, count }, _) => {
             format!("rows {first}..{} of the dataset", first + count)
