@@ -184,6 +184,7 @@ mod tests {
         Schema {
             n_features: 2,
             feature_names: vec!["a".into(), "b".into()],
+            feature_columns: vec![],
             label_column: 2,
             classes: vec!["x".into(), "y".into(), "z".into()],
             format: QFormat::constant(6, 8),

@@ -19,7 +19,8 @@ use zkpot_circuits::fixed::QFormat;
 use zkpot_circuits::Fp;
 
 use super::binding::DatasetRef;
-use super::csv::{fields, CsvStream, Header};
+use super::columns::{choose, Column, ColumnChecks, ColumnChoice, Columns};
+use super::csv::{field_text, CsvStream, Header, NOT_UTF8};
 use super::error::{io, DataError};
 use super::rows::RowsWriter;
 use super::schema::{FeatureStats, NormKind, Schema};
@@ -124,14 +125,8 @@ impl Commitment {
     }
 }
 
-/// Which CSV column holds the label.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LabelColumn {
-    /// 0-based column index.
-    Index(usize),
-    /// Column name (plain headers only).
-    Name(String),
-}
+/// Which CSV column holds the label (a [`Column`]).
+pub type LabelColumn = Column;
 
 /// Options of [`commit_csv`].
 #[derive(Clone, Debug)]
@@ -142,6 +137,13 @@ pub struct CommitOptions {
     pub normalize: NormKind,
     /// The label column (default: the last).
     pub label_column: Option<LabelColumn>,
+    /// The feature columns, in the committed order (default: every column
+    /// but the label, less `drop` and a pandas index).
+    pub features: Option<Vec<Column>>,
+    /// Columns to leave out of the features.
+    pub drop: Vec<Column>,
+    /// The field delimiter (`,` by default; `;` and tab are common).
+    pub delimiter: u8,
     /// Show progress bars on stderr.
     pub progress: bool,
     /// The salt secret (default: fresh randomness).
@@ -154,6 +156,9 @@ impl Default for CommitOptions {
             format: QFormat::constant(6, 8),
             normalize: NormKind::MinMax,
             label_column: None,
+            features: None,
+            drop: vec![],
+            delimiter: b',',
             progress: false,
             secret: None,
         }
@@ -188,18 +193,20 @@ struct Parsed {
     label: String,
 }
 
-struct Columns {
-    total: usize,
-    label: usize,
-}
-
 fn parse_line(
     path: &Path,
     line_no: usize,
-    line: &str,
+    f: &::csv::ByteRecord,
     cols: &Columns,
 ) -> Result<Parsed, DataError> {
-    let f = fields(line);
+    let text = |j: usize| {
+        field_text(f, j).ok_or_else(|| DataError::Csv {
+            path: path.to_path_buf(),
+            line: line_no,
+            column: j + 1,
+            reason: NOT_UTF8.into(),
+        })
+    };
     if f.len() != cols.total {
         return Err(DataError::Csv {
             path: path.to_path_buf(),
@@ -208,11 +215,9 @@ fn parse_line(
             reason: format!("expected {} fields, found {}", cols.total, f.len()),
         });
     }
-    let mut features = Vec::with_capacity(cols.total - 1);
-    for (j, s) in f.iter().enumerate() {
-        if j == cols.label {
-            continue;
-        }
+    let mut features = Vec::with_capacity(cols.features.len());
+    for &j in &cols.features {
+        let s = text(j)?;
         match s.parse::<f64>() {
             Ok(x) if x.is_finite() => features.push(x),
             _ => {
@@ -228,7 +233,7 @@ fn parse_line(
     Ok(Parsed {
         line: line_no,
         features,
-        label: f[cols.label].to_string(),
+        label: text(cols.label)?.to_string(),
     })
 }
 
@@ -299,7 +304,7 @@ impl Pass2<'_> {
 fn quantize_line(
     path: &Path,
     line_no: usize,
-    line: &str,
+    line: &::csv::ByteRecord,
     cols: &Columns,
     schema: &Schema,
 ) -> Result<Vec<i64>, DataError> {
@@ -317,7 +322,7 @@ fn quantize_line(
         .map_err(|(j, e)| DataError::Quantize {
             path: path.to_path_buf(),
             line: p.line,
-            column: if j >= cols.label { j + 2 } else { j + 1 },
+            column: cols.features.get(j).map_or(0, |c| c + 1),
             source: e,
         })
 }
@@ -353,53 +358,58 @@ pub fn commit_csv(
     out_dir: &Path,
     opts: &CommitOptions,
 ) -> Result<Commitment, DataError> {
+    commit_csv_noting(csv, out_dir, opts).map(|(c, _)| c)
+}
+
+/// [`commit_csv`], and notes for the user: columns left out without being
+/// asked (a pandas index) and feature columns that are usually a mistake
+/// (constant, or an identifier).
+pub fn commit_csv_noting(
+    csv: &Path,
+    out_dir: &Path,
+    opts: &CommitOptions,
+) -> Result<(Commitment, Vec<String>), DataError> {
     let file_len = std::fs::metadata(csv).map_err(io(csv))?.len();
 
     // Pass 1: columns, classes and feature statistics.
-    let mut stream = CsvStream::open(csv)?;
+    let mut stream = CsvStream::open(csv, opts.delimiter)?;
     let header = stream.header.clone();
-    let first = stream.next_line()?.ok_or_else(|| DataError::Empty {
+    let first = stream.next_record()?.ok_or_else(|| DataError::Empty {
         path: csv.to_path_buf(),
     })?;
-    let total = fields(&first.1).len();
+    // A header fixes the field count every record must have, the first too.
+    let total = match &header {
+        Header::Names(names) => names.len(),
+        Header::Bundled { n_features, .. } => n_features + 1,
+        Header::None => first.1.len(),
+    };
     if total < 2 {
+        let text = match &header {
+            Header::Names(n) => n.join(""),
+            _ => String::from_utf8_lossy(first.1.as_slice()).into_owned(),
+        };
+        let hint = [(';', "';'"), ('\t', "tab"), ('|', "'|'")]
+            .iter()
+            .find(|(c, _)| text.contains(*c))
+            .map(|(_, name)| format!(" (fields look separated by {name}: give that delimiter)"))
+            .unwrap_or_default();
         return Err(DataError::Csv {
             path: csv.to_path_buf(),
             line: first.0,
             column: 1,
-            reason: "a row needs at least one feature and a label".into(),
+            reason: format!("a row needs at least one feature and a label{hint}"),
         });
     }
-    let label = match (&opts.label_column, &header) {
-        (None, _) => total - 1,
-        (Some(LabelColumn::Index(i)), _) if *i < total => *i,
-        (Some(LabelColumn::Name(n)), Header::Names(names)) => {
-            names.iter().position(|x| x == n).ok_or_else(|| {
-                DataError::Options(format!("no column named {n:?} in {}", csv.display()))
-            })?
-        }
-        (Some(other), _) => {
-            return Err(DataError::Options(format!(
-                "label column {other:?} does not exist in {} ({total} columns)",
-                csv.display()
-            )))
-        }
+    let mut notes = Vec::new();
+    let choice = ColumnChoice {
+        label: opts.label_column.as_ref(),
+        features: opts.features.as_deref(),
+        drop: &opts.drop,
     };
-    let cols = Columns { total, label };
-    if let Header::Bundled { n_features, .. } = &header {
-        if *n_features + 1 != total {
-            return Err(DataError::Csv {
-                path: csv.to_path_buf(),
-                line: first.0,
-                column: 1,
-                reason: format!(
-                    "the header declares {n_features} features, rows have {} fields",
-                    total
-                ),
-            });
-        }
-    }
-    let mut stats = FeatureStats::new(total - 1);
+    let cols = choose(csv, &header, total, choice, &mut notes)?;
+    let label = cols.label;
+    let mut stats = FeatureStats::new(cols.features.len());
+    let mut checks = ColumnChecks::new(cols.features.len());
     let mut labels: BTreeSet<String> = BTreeSet::new();
     let mut n_rows: u64 = 0;
     let bytes = stream.bytes_read();
@@ -420,6 +430,7 @@ pub fn commit_csv(
         for p in parsed {
             let p = p?;
             stats.add(&p.features);
+            checks.add(&p.features);
             if labels.len() <= 4096 {
                 labels.insert(p.label);
             }
@@ -448,12 +459,7 @@ pub fn commit_csv(
         }
         Header::Names(names) => (
             infer_classes(&labels),
-            names
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != label)
-                .map(|(_, n)| n.clone())
-                .collect(),
+            cols.features.iter().map(|j| names[*j].clone()).collect(),
         ),
         Header::None => (infer_classes(&labels), vec![]),
     };
@@ -463,9 +469,15 @@ pub fn commit_csv(
             classes.len()
         )));
     }
+    notes.extend(checks.warnings(&feature_names, &cols));
     let schema = Schema {
-        n_features: total - 1,
+        n_features: cols.features.len(),
         feature_names,
+        feature_columns: if cols.is_default() {
+            vec![]
+        } else {
+            cols.features.clone()
+        },
         label_column: label,
         classes,
         format: opts.format,
@@ -485,7 +497,7 @@ pub fn commit_csv(
         dir: created,
     };
     let rows = RowsWriter::create(&rows_tmp, schema.n_features + 1)?;
-    let stream = CsvStream::open(csv)?;
+    let stream = CsvStream::open(csv, opts.delimiter)?;
     let bar = progress_bar(opts.progress, file_len, "commit");
     let pass = Pass2 {
         csv,
@@ -538,7 +550,7 @@ pub fn commit_csv(
     write_atomic(&files.commitment, json.as_bytes()).map_err(io(&files.commitment))?;
     cleanup.dir = None;
     drop(cleanup);
-    Ok(commitment)
+    Ok((commitment, notes))
 }
 
 /// Classes when the file does not name them: `0..=max` for integer labels,

@@ -1,21 +1,24 @@
-//! Streaming CSV input, plain or gzip-compressed.
+//! Streaming CSV input, plain or gzip-compressed, read by the `csv` crate
+//! (RFC 4180 quoting and escaped quotes, CRLF, a leading UTF-8 byte-order
+//! mark, a chosen delimiter).
 //!
-//! Three header forms are recognized from the first line:
+//! Three header forms are recognized from the first record:
 //! - the bundled form `n_rows,n_features,class names...` (two integers, then
 //!   either class names or, for numeric class names, a field count that differs
 //!   from the data rows');
 //! - a plain header of column names (some field is not a number);
-//! - no header (the first line is data).
+//! - no header (the first record is data).
 //!
 //! Blank lines are skipped. Files are read as a stream, never held in memory.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use ::csv::ByteRecord;
 use flate2::read::MultiGzDecoder;
 
 use super::error::{io, DataError};
@@ -38,6 +41,9 @@ pub enum Header {
     None,
 }
 
+/// What a field that is not UTF-8 text is told.
+pub const NOT_UTF8: &str = "not UTF-8 text (a binary file? Parquet is not CSV)";
+
 /// Counts the bytes read from the file (before decompression), for progress.
 struct Counting<R> {
     inner: R,
@@ -56,29 +62,30 @@ fn is_number(s: &str) -> bool {
     s.parse::<f64>().is_ok()
 }
 
-/// Splits a line into trimmed fields.
-pub fn fields(line: &str) -> Vec<&str> {
-    line.split(',').map(str::trim).collect()
+/// Data records with their 1-based line numbers. Fields are raw bytes,
+/// untrimmed: the consumer decodes and trims them (in parallel), which
+/// keeps the reading thread to splitting records.
+pub type Records = Vec<(usize, ByteRecord)>;
+
+/// A field as trimmed UTF-8 text, `None` if it is not UTF-8.
+pub fn field_text(record: &ByteRecord, j: usize) -> Option<&str> {
+    std::str::from_utf8(record.get(j)?).ok().map(str::trim)
 }
 
-/// Data lines with their 1-based line numbers.
-pub type Lines = Vec<(usize, String)>;
-
-/// A CSV data stream: the header and the data lines after it.
+/// A CSV data stream: the header and the data records after it.
 pub struct CsvStream {
     path: PathBuf,
-    reader: Box<dyn BufRead + Send>,
+    reader: ::csv::Reader<Box<dyn Read + Send>>,
     /// The header found.
     pub header: Header,
-    queued: VecDeque<(usize, String)>,
-    line_no: usize,
+    queued: VecDeque<(usize, ByteRecord)>,
     bytes: Arc<AtomicU64>,
 }
 
 impl CsvStream {
-    /// Opens `path`, decompressing it if it starts with the gzip magic bytes,
-    /// and detects its header form.
-    pub fn open(path: &Path) -> Result<Self, DataError> {
+    /// Opens `path` with fields separated by `delimiter`, decompressing it if
+    /// it starts with the gzip magic bytes, and detects its header form.
+    pub fn open(path: &Path, delimiter: u8) -> Result<Self, DataError> {
         let mut magic = [0u8; 2];
         let n = File::open(path)
             .and_then(|mut f| f.read(&mut magic))
@@ -88,23 +95,40 @@ impl CsvStream {
             inner: File::open(path).map_err(io(path))?,
             count: bytes.clone(),
         };
-        let reader: Box<dyn BufRead + Send> = if n == 2 && magic == [0x1f, 0x8b] {
-            Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(raw)))
+        let input: Box<dyn Read + Send> = if n == 2 && magic == [0x1f, 0x8b] {
+            Box::new(MultiGzDecoder::new(raw))
         } else {
-            Box::new(BufReader::with_capacity(1 << 20, raw))
+            Box::new(raw)
         };
+        let reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            // Records end at `\n` (a `\r` before it is trimmed with the last
+            // field), so line numbers stay exact in CRLF files too.
+            .terminator(::csv::Terminator::Any(b'\n'))
+            .buffer_capacity(1 << 20)
+            .from_reader(input);
         let mut s = Self {
             path: path.to_path_buf(),
             reader,
             header: Header::None,
             queued: VecDeque::new(),
-            line_no: 0,
             bytes,
         };
-        let first = s.read_line()?.ok_or_else(|| DataError::Empty {
+        let first = s.read_record()?.ok_or_else(|| DataError::Empty {
             path: path.to_path_buf(),
         })?;
-        let f = fields(&first.1);
+        let f: Vec<&str> = (0..first.1.len())
+            .map(|j| {
+                field_text(&first.1, j).ok_or_else(|| DataError::Csv {
+                    path: path.to_path_buf(),
+                    line: first.0,
+                    column: j + 1,
+                    reason: NOT_UTF8.into(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let int = |i: usize| f.get(i).and_then(|s| s.parse::<usize>().ok());
         let bundled = |f: &[&str]| Header::Bundled {
             n_rows: int(0).unwrap_or(0),
@@ -117,10 +141,10 @@ impl CsvStream {
                 _ => Header::Names(f.iter().map(|s| s.to_string()).collect()),
             };
         } else {
-            let second = s.read_line()?;
+            let second = s.read_record()?;
             let looks_bundled = match (&second, int(0), int(1)) {
-                (Some((_, line)), Some(_), Some(n_features)) => {
-                    let n = fields(line).len();
+                (Some((_, r)), Some(_), Some(n_features)) => {
+                    let n = r.len();
                     f.len() > 2 && n != f.len() && n == n_features + 1
                 }
                 _ => false,
@@ -137,40 +161,49 @@ impl CsvStream {
         Ok(s)
     }
 
-    fn read_line(&mut self) -> Result<Option<(usize, String)>, DataError> {
+    fn read_record(&mut self) -> Result<Option<(usize, ByteRecord)>, DataError> {
         loop {
-            let mut line = String::new();
-            let n = self.reader.read_line(&mut line).map_err(io(&self.path))?;
-            if n == 0 {
+            let mut record = ByteRecord::with_capacity(256, 16);
+            let more = self.reader.read_byte_record(&mut record).map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                match e.into_kind() {
+                    ::csv::ErrorKind::Io(source) => DataError::Io {
+                        path: self.path.clone(),
+                        source,
+                    },
+
+                    other => DataError::Csv {
+                        path: self.path.clone(),
+                        line,
+                        column: 1,
+                        reason: format!("{other:?}"),
+                    },
+                }
+            })?;
+            if !more {
                 return Ok(None);
             }
-            self.line_no += 1;
-            while line.ends_with(['\n', '\r']) {
-                line.pop();
+            let line = record.position().map_or(0, |p| p.line() as usize);
+            if record.iter().all(|f| f.trim_ascii().is_empty()) {
+                continue;
             }
-            let t = line.trim();
-            if t.len() == line.len() && !t.is_empty() {
-                return Ok(Some((self.line_no, line)));
-            }
-            if !t.is_empty() {
-                return Ok(Some((self.line_no, t.to_string())));
-            }
+            return Ok(Some((line, record)));
         }
     }
 
-    /// The next non-blank data line and its 1-based number.
-    pub fn next_line(&mut self) -> Result<Option<(usize, String)>, DataError> {
+    /// The next non-blank data record and its 1-based line number.
+    pub fn next_record(&mut self) -> Result<Option<(usize, ByteRecord)>, DataError> {
         if let Some(l) = self.queued.pop_front() {
             return Ok(Some(l));
         }
-        self.read_line()
+        self.read_record()
     }
 
-    /// Up to `n` more data lines.
-    pub fn next_chunk(&mut self, n: usize) -> Result<Lines, DataError> {
+    /// Up to `n` more data records.
+    pub fn next_chunk(&mut self, n: usize) -> Result<Records, DataError> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            match self.next_line()? {
+            match self.next_record()? {
                 Some(l) => out.push(l),
                 None => break,
             }
@@ -178,11 +211,11 @@ impl CsvStream {
         Ok(out)
     }
 
-    /// Reads the rest of the stream in chunks of up to `n` lines on a
+    /// Reads the rest of the stream in chunks of up to `n` records on a
     /// background thread, a chunk or two ahead of the consumer, so reading
     /// overlaps the work done on each chunk. The iterator ends after the last
     /// chunk or the first error; dropping it stops the thread.
-    pub fn into_chunks(mut self, n: usize) -> impl Iterator<Item = Result<Lines, DataError>> {
+    pub fn into_chunks(mut self, n: usize) -> impl Iterator<Item = Result<Records, DataError>> {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
         std::thread::spawn(move || loop {
             let chunk = self.next_chunk(n);
@@ -192,7 +225,7 @@ impl CsvStream {
             }
         });
         rx.into_iter()
-            .take_while(|c| !matches!(c, Ok(lines) if lines.is_empty()))
+            .take_while(|c| !matches!(c, Ok(records) if records.is_empty()))
     }
 
     /// A shared counter of the file bytes read so far.
@@ -216,11 +249,20 @@ mod tests {
         p
     }
 
+    fn fields(r: &(usize, ByteRecord)) -> (usize, Vec<String>) {
+        (
+            r.0,
+            (0..r.1.len())
+                .map(|j| field_text(&r.1, j).unwrap().to_string())
+                .collect(),
+        )
+    }
+
     #[test]
     fn header_forms() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "a.csv", "3,2,a,b\n1,2,0\n3,4,1\n\n5,6,1\n");
-        let mut s = CsvStream::open(&p).unwrap();
+        let mut s = CsvStream::open(&p, b',').unwrap();
         assert_eq!(
             s.header,
             Header::Bundled {
@@ -233,25 +275,65 @@ mod tests {
 
         let p = write(d.path(), "b.csv", "x,y,label\n1,2,0\n");
         assert_eq!(
-            CsvStream::open(&p).unwrap().header,
+            CsvStream::open(&p, b',').unwrap().header,
             Header::Names(vec!["x".into(), "y".into(), "label".into()])
         );
 
         let p = write(d.path(), "c.csv", "1,2,0\n3,4,1\n");
-        let mut s = CsvStream::open(&p).unwrap();
+        let mut s = CsvStream::open(&p, b',').unwrap();
         assert_eq!(s.header, Header::None);
-        assert_eq!(s.next_line().unwrap(), Some((1, "1,2,0".into())));
-        assert_eq!(s.next_line().unwrap(), Some((2, "3,4,1".into())));
-        assert_eq!(s.next_line().unwrap(), None);
+        let r = s.next_record().unwrap().unwrap();
+        assert_eq!(fields(&r), (1, vec!["1".into(), "2".into(), "0".into()]));
+        let r = s.next_record().unwrap().unwrap();
+        assert_eq!(r.0, 2);
+        assert!(s.next_record().unwrap().is_none());
 
         // Numeric class names: the header's field count differs from the rows'.
         let p = write(d.path(), "d.csv", "2,2,0,1,2\n1,2,0\n3,4,1\n");
         assert!(matches!(
-            CsvStream::open(&p).unwrap().header,
+            CsvStream::open(&p, b',').unwrap().header,
             Header::Bundled { n_features: 2, .. }
         ));
 
         let p = write(d.path(), "e.csv", "\n\n");
-        assert!(matches!(CsvStream::open(&p), Err(DataError::Empty { .. })));
+        assert!(matches!(
+            CsvStream::open(&p, b','),
+            Err(DataError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn quoting_crlf_bom_and_delimiters() {
+        let d = tempfile::tempdir().unwrap();
+        let text = "\u{feff}\"x\",\"y, with comma\",\"say \"\"hi\"\"\"\r\n\"1.5\",\"2\",\"B\"\r\n";
+        let p = write(d.path(), "q.csv", text);
+        let mut s = CsvStream::open(&p, b',').unwrap();
+        assert_eq!(
+            s.header,
+            Header::Names(vec![
+                "x".into(),
+                "y, with comma".into(),
+                "say \"hi\"".into()
+            ])
+        );
+        let r = s.next_record().unwrap().unwrap();
+        assert_eq!(fields(&r), (2, vec!["1.5".into(), "2".into(), "B".into()]));
+
+        let p = write(d.path(), "s.csv", "a;b;c\n1,5;2;0\n");
+        let mut s = CsvStream::open(&p, b';').unwrap();
+        assert_eq!(
+            s.header,
+            Header::Names(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(s.next_record().unwrap().unwrap().1.len(), 3);
+        let p = write(d.path(), "t.tsv", "a\tb\n1\t0\n");
+        let s = CsvStream::open(&p, b'\t').unwrap();
+        assert_eq!(s.header, Header::Names(vec!["a".into(), "b".into()]));
+
+        // A binary file is named as such, with its line.
+        let p = d.path().join("bin.parquet");
+        std::fs::write(&p, b"PAR1\xff\xfe\x00\x01,\x80\n").unwrap();
+        let err = CsvStream::open(&p, b',').err().unwrap().to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-//! Datasets: loading CSV files, committing to them with a salted Poseidon
+//! Datasets: loading CSV files (choosing their columns), committing to them with a salted Poseidon
 //! Merkle tree, and opening rows natively and in proofs.
 //!
 //! `commit_csv` writes a public commitment (a public root binding the Merkle
@@ -8,6 +8,7 @@
 //! belongs to a committed dataset without revealing the row.
 
 mod binding;
+mod columns;
 mod commit;
 mod csv;
 mod dataset;
@@ -19,8 +20,10 @@ mod secret;
 mod tree;
 
 pub use binding::{public_root, DatasetRef};
+pub use columns::{Column, ColumnChecks, ColumnChoice, Columns};
 pub use commit::{
-    commit_csv, CommitOptions, Commitment, DatasetFiles, LabelColumn, COMMITMENT_VERSION,
+    commit_csv, commit_csv_noting, CommitOptions, Commitment, DatasetFiles, LabelColumn,
+    COMMITMENT_VERSION,
 };
 pub use csv::{CsvStream, Header};
 pub use dataset::Dataset;

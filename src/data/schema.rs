@@ -138,6 +138,11 @@ pub struct Schema {
     pub n_features: usize,
     /// Feature names, when the CSV had a header of names.
     pub feature_names: Vec<String>,
+    /// The CSV columns (0-based) the features were read from, in order,
+    /// when they were chosen (`--features`, `--drop`, a pandas index left
+    /// out); empty when every column but the label was read in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_columns: Vec<usize>,
     /// 0-based CSV column of the label.
     pub label_column: usize,
     /// Class names in label order; a label is an index into this list.
@@ -197,6 +202,7 @@ mod tests {
         let mut schema = Schema {
             n_features: 1,
             feature_names: vec![],
+            feature_columns: vec![],
             label_column: 1,
             classes: vec!["a".into(), "b".into(), "c".into()],
             format: QFormat::new(6, 8).unwrap(),

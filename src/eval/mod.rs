@@ -22,6 +22,6 @@ pub mod statement;
 pub mod verify;
 
 pub use file::{wilson_interval, EvalFile, Selection};
-pub use prove::{evaluate, evaluate_model, evaluate_run, EvalOptions, EvalReport};
+pub use prove::{evaluate, evaluate_model, evaluate_run, prepare_model, EvalOptions, EvalReport};
 pub use statement::{verify_evals, EvalRows, EvalStatement};
 pub use verify::{verify_eval, verify_run_eval, EvalVerdict};

@@ -126,6 +126,18 @@ pub fn evaluate_model(
     out_dir: &Path,
     opts: &EvalOptions,
 ) -> Result<EvalReport, Error> {
+    let (model, dataset, selection) = prepare_model(model_path, data_dir, rows, secret)?;
+    evaluate(cache, &model, &dataset, selection, out_dir, opts)
+}
+
+/// The checks and quantization of [`evaluate_model`], before any proof: the
+/// model as it will be scored, the dataset and the rows.
+pub fn prepare_model(
+    model_path: &Path,
+    data_dir: &Path,
+    rows: Option<(u64, u64)>,
+    secret: &[u8; 32],
+) -> Result<(LoadedModel, Dataset, Selection), Error> {
     let dataset = Dataset::load(data_dir)?;
     let c = dataset.commitment();
     let (first, count) = rows.unwrap_or((0, c.n_rows));
@@ -170,14 +182,7 @@ pub fn evaluate_model(
             schema.classes.len()
         )));
     }
-    evaluate(
-        cache,
-        &model,
-        &dataset,
-        Selection::Range { first, count },
-        out_dir,
-        opts,
-    )
+    Ok((model, dataset, Selection::Range { first, count }))
 }
 
 /// The most rows (up to `want`, at most 256) of `model` on `dataset` whose

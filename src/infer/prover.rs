@@ -214,18 +214,40 @@ impl InferenceProver {
 
 /// Reads a 32-byte secret file, or creates one (mode 0600) if it is missing.
 pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32], Error> {
+    let (s, fresh) = read_or_draw_secret(path)?;
+    if fresh {
+        write_secret(path, &s)?;
+    }
+    Ok(s)
+}
+
+/// Reads a 32-byte secret file, or draws a fresh secret when the file does
+/// not exist; the flag says it is fresh, to be written with
+/// [`write_secret`] once the work it salts has succeeded (so a failed
+/// command leaves no new file behind).
+pub fn read_or_draw_secret(path: &Path) -> Result<([u8; 32], bool), Error> {
     match std::fs::read(path) {
-        Ok(b) => b.as_slice().try_into().map_err(|_| {
+        Ok(b) => b.as_slice().try_into().map(|s| (s, false)).map_err(|_| {
             Error::Options(format!(
                 "{}: a secret file holds exactly 32 bytes",
                 path.display()
             ))
         }),
-        Err(_) => {
-            let s = crate::data::random_bytes32();
-            crate::files::write_private(path, &s)
-                .map_err(|e| Error::Options(format!("{}: {e}", path.display())))?;
-            Ok(s)
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok((crate::data::random_bytes32(), true))
         }
+        Err(e) => Err(Error::Options(format!("{}: {e}", path.display()))),
     }
+}
+
+/// Writes a secret file (mode 0600), refusing to replace an existing one.
+pub fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<(), Error> {
+    if path.exists() {
+        return Err(Error::Options(format!(
+            "{} appeared meanwhile; it was not replaced",
+            path.display()
+        )));
+    }
+    crate::files::write_private(path, secret)
+        .map_err(|e| Error::Options(format!("{}: {e}", path.display())))
 }

@@ -120,6 +120,7 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         output_visibility,
         secret,
         out,
+        quiet,
     } = command;
     let vis = |s: &str| match s {
         "public" => Ok(Visibility::Public),
@@ -139,10 +140,13 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         .into_iter()
         .next()
         .ok_or_else(|| zkpot::Error::Options("the input file holds no input".into()))?;
+    // A new secret file is written only once the proof exists.
+    let mut new_secret: Option<(PathBuf, [u8; 32])> = None;
     let (loaded, x) = match (model, run) {
         (Some(m), None) => {
             let secret_path = secret.unwrap_or_else(|| m.with_extension("zkpot-secret"));
-            let key = zkpot::infer::prover::load_or_create_secret(&secret_path)?;
+            let (key, fresh) = zkpot::infer::prover::read_or_draw_secret(&secret_path)?;
+            new_secret = fresh.then_some((secret_path, key));
             let cal = match calibrate {
                 Some(c) => read(&c)?,
                 None => vec![x.clone()],
@@ -177,10 +181,10 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         _ => return Err(zkpot::Error::Options("give --model or --run".into())),
     };
     let start = std::time::Instant::now();
-    let prover = loaded.keygen_with_progress(cache, iv, ov, true)?;
+    let prover = loaded.keygen_with_progress(cache, iv, ov, !quiet)?;
     let keygen_s = start.elapsed().as_secs_f64();
     let start = std::time::Instant::now();
-    let bar = zkpot::progress::spinner(true, format!("proving at k = {}", prover.k()));
+    let bar = zkpot::progress::spinner(!quiet, format!("proving at k = {}", prover.k()));
     let proof = prover.prove(&x);
     bar.finish_and_clear();
     let proof = proof?;
@@ -188,6 +192,10 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     let bytes = proof.envelope.to_bytes();
     std::fs::write(&out, &bytes)
         .map_err(|e| zkpot::Error::Options(format!("{}: {e}", out.display())))?;
+    if let Some((path, key)) = new_secret {
+        zkpot::infer::prover::write_secret(&path, &key)?;
+        println!("new weight secret written to {} (keep it)", path.display());
+    }
     println!(
         "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}; {} bytes written to {}",
         prover.k(),
@@ -204,8 +212,9 @@ pub(crate) fn demo(
     cache: &ParamsCache,
     dir: Option<PathBuf>,
     steps: u64,
+    quiet: bool,
 ) -> Result<(), zkpot::Error> {
-    let r = zkpot::demo::run_demo(cache, dir.as_deref(), steps, true)?;
+    let r = zkpot::demo::run_demo(cache, dir.as_deref(), steps, !quiet)?;
     println!("{}", r.table());
     Ok(())
 }
@@ -274,7 +283,7 @@ pub(crate) fn bench(
 }
 
 pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
-    use zkpot::data::{commit_csv, CommitOptions, Commitment, LabelColumn};
+    use zkpot::data::{commit_csv_noting, Column, CommitOptions, Commitment};
     match command {
         DataCommand::Commit {
             csv,
@@ -283,22 +292,36 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
             bits,
             normalize,
             label_column,
+            features,
+            drop,
+            delimiter,
             quiet,
         } => {
             let format = zkpot::circuits::fixed::QFormat::new(frac_bits, bits)?;
-            let label_column = label_column.map(|l| match l.parse::<usize>() {
-                Ok(i) => LabelColumn::Index(i),
-                Err(_) => LabelColumn::Name(l),
-            });
+            let delimiter = match delimiter.as_str() {
+                "tab" | "\\t" | "\t" => b'\t',
+                d if d.len() == 1 && d.is_ascii() && d != "\"" => d.as_bytes()[0],
+                d => {
+                    return Err(zkpot::Error::Options(format!(
+                        "delimiter {d:?}: give one ASCII character (not a quote) or `tab`"
+                    )))
+                }
+            };
             let opts = CommitOptions {
                 format,
                 normalize,
-                label_column,
+                label_column: label_column.as_deref().map(Column::parse),
+                features: features.as_deref().map(Column::parse_list),
+                drop: drop.as_deref().map(Column::parse_list).unwrap_or_default(),
+                delimiter,
                 progress: !quiet,
                 secret: None,
             };
             let start = std::time::Instant::now();
-            let c = commit_csv(&csv, &out, &opts)?;
+            let (c, notes) = commit_csv_noting(&csv, &out, &opts)?;
+            for n in &notes {
+                eprintln!("note: {n}");
+            }
             println!(
                 "committed {} rows of {} features in {:.2} s",
                 c.n_rows,
@@ -385,9 +408,17 @@ pub(crate) fn eval(
                 p.push(".zkpot-secret");
                 PathBuf::from(p)
             });
-            let secret = zkpot::infer::prover::load_or_create_secret(&secret_path)?;
+            let (secret, fresh) = zkpot::infer::prover::read_or_draw_secret(&secret_path)?;
+            // A new secret is kept once the model is known to fit, before
+            // any proof (an interrupted evaluation resumes under it).
+            let (loaded, dataset, selection) =
+                zkpot::eval::prepare_model(&model, &data, rows, &secret)?;
+            if fresh {
+                zkpot::infer::prover::write_secret(&secret_path, &secret)?;
+            }
+            let report = zkpot::eval::evaluate(cache, &loaded, &dataset, selection, out, opts)?;
             (
-                zkpot::eval::evaluate_model(cache, &model, &data, rows, &secret, out, opts)?,
+                report,
                 format!(
                     "zkpot verify {} --dataset {}",
                     out.display(),

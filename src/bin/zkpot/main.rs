@@ -44,6 +44,9 @@ enum Command {
         /// held-out accuracy in about a minute and a half of proving).
         #[arg(long, default_value_t = zkpot::demo::DEMO_STEPS)]
         steps: u64,
+        /// Do not show progress bars.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Train a model on a committed dataset with proofs of every step.
     Train {
@@ -190,13 +193,17 @@ enum InferCommand {
         #[arg(long, default_value = "public")]
         output_visibility: String,
         /// A 32-byte secret file the weight commitment's salt derives from
-        /// (created, mode 0600, if missing; keep it to prove again under the
-        /// same commitment). Default: <model>.zkpot-secret.
+        /// (created, mode 0600, once the proof exists, if missing; keep it to
+        /// prove again under the same commitment). Default:
+        /// <model>.zkpot-secret.
         #[arg(long)]
         secret: Option<PathBuf>,
         /// Where to write the proof.
         #[arg(long)]
         out: PathBuf,
+        /// Do not show progress bars.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -301,6 +308,17 @@ enum DataCommand {
         /// Label column: a 0-based index or a header name (default: last).
         #[arg(long)]
         label_column: Option<String>,
+        /// Feature columns, in order: names or 0-based indices, comma
+        /// separated (default: every column but the label).
+        #[arg(long, conflicts_with = "drop")]
+        features: Option<String>,
+        /// Columns to leave out of the features (names or indices, comma
+        /// separated), e.g. an id.
+        #[arg(long)]
+        drop: Option<String>,
+        /// Field delimiter: a single character, or `tab`.
+        #[arg(long, default_value = ",")]
+        delimiter: String,
         /// Do not show progress bars.
         #[arg(long)]
         quiet: bool,
@@ -339,7 +357,7 @@ enum Suite {
 fn run(cli: Cli) -> Result<(), zkpot::Error> {
     let cache = ParamsCache::locate(cli.cache_dir.as_deref())?.regenerating(cli.verify_params);
     match cli.command {
-        Command::Demo { dir, steps } => demo(&cache, dir, steps)?,
+        Command::Demo { dir, steps, quiet } => demo(&cache, dir, steps, quiet)?,
         Command::Train { action, args } => match action {
             Some(TrainAction::Prove { run, range }) => {
                 let (a, b) = range
