@@ -10,6 +10,8 @@
 //! - no header (the first record is data).
 //!
 //! Blank lines are skipped. Files are read as a stream, never held in memory.
+//! A Parquet file (recognized by its magic bytes) is read through the same
+//! stream ([`super::parquet`]): its column names are the header.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -42,7 +44,7 @@ pub enum Header {
 }
 
 /// What a field that is not UTF-8 text is told.
-pub const NOT_UTF8: &str = "not UTF-8 text (a binary file? Parquet is not CSV)";
+pub const NOT_UTF8: &str = "not UTF-8 text (a binary file?)";
 
 /// Counts the bytes read from the file (before decompression), for progress.
 struct Counting<R> {
@@ -72,10 +74,16 @@ pub fn field_text(record: &ByteRecord, j: usize) -> Option<&str> {
     std::str::from_utf8(record.get(j)?).ok().map(str::trim)
 }
 
-/// A CSV data stream: the header and the data records after it.
+/// Where records come from.
+enum Source {
+    Csv(::csv::Reader<Box<dyn Read + Send>>),
+    Parquet(super::parquet::ParquetRows),
+}
+
+/// A CSV (or Parquet) data stream: the header and the data records after it.
 pub struct CsvStream {
     path: PathBuf,
-    reader: ::csv::Reader<Box<dyn Read + Send>>,
+    source: Source,
     /// The header found.
     pub header: Header,
     queued: VecDeque<(usize, ByteRecord)>,
@@ -86,6 +94,17 @@ impl CsvStream {
     /// Opens `path` with fields separated by `delimiter`, decompressing it if
     /// it starts with the gzip magic bytes, and detects its header form.
     pub fn open(path: &Path, delimiter: u8) -> Result<Self, DataError> {
+        if super::parquet::is_parquet(path) {
+            let names = super::parquet::column_names(path)?;
+            let len = std::fs::metadata(path).map_err(io(path))?.len();
+            return Ok(Self {
+                path: path.to_path_buf(),
+                source: Source::Parquet(super::parquet::ParquetRows::open(path)?),
+                header: Header::Names(names),
+                queued: VecDeque::new(),
+                bytes: Arc::new(AtomicU64::new(len)),
+            });
+        }
         let mut magic = [0u8; 2];
         let n = File::open(path)
             .and_then(|mut f| f.read(&mut magic))
@@ -111,7 +130,7 @@ impl CsvStream {
             .from_reader(input);
         let mut s = Self {
             path: path.to_path_buf(),
-            reader,
+            source: Source::Csv(reader),
             header: Header::None,
             queued: VecDeque::new(),
             bytes,
@@ -162,9 +181,13 @@ impl CsvStream {
     }
 
     fn read_record(&mut self) -> Result<Option<(usize, ByteRecord)>, DataError> {
+        let reader = match &mut self.source {
+            Source::Csv(r) => r,
+            Source::Parquet(rows) => return rows.next(),
+        };
         loop {
             let mut record = ByteRecord::with_capacity(256, 16);
-            let more = self.reader.read_byte_record(&mut record).map_err(|e| {
+            let more = reader.read_byte_record(&mut record).map_err(|e| {
                 let line = e.position().map_or(0, |p| p.line() as usize);
                 match e.into_kind() {
                     ::csv::ErrorKind::Io(source) => DataError::Io {
@@ -332,8 +355,9 @@ mod tests {
 
         // A binary file is named as such, with its line.
         let p = d.path().join("bin.parquet");
-        std::fs::write(&p, b"PAR1\xff\xfe\x00\x01,\x80\n").unwrap();
+        std::fs::write(&p, b"PAQ1\xff\xfe\x00\x01,\x80\n").unwrap();
         let err = CsvStream::open(&p, b',').err().unwrap().to_string();
+        assert!(!err.contains("Parquet"), "{err}");
         assert!(err.contains("not UTF-8"), "{err}");
     }
 }

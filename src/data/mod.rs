@@ -14,6 +14,7 @@ mod csv;
 mod dataset;
 mod error;
 pub mod membership;
+mod parquet;
 mod rows;
 mod schema;
 mod secret;

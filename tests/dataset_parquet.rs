@@ -1,0 +1,73 @@
+//! Parquet input (`scripts/make_parquet_fixtures.py` writes the fixtures
+//! from iris with pyarrow): the same rows as the CSV file commit the same
+//! root; integer, float32 and categorical columns are read; a null and a
+//! nested column are refused, naming the column, before anything is
+//! written.
+
+use std::path::{Path, PathBuf};
+
+use zkpot::data::{commit_csv_noting, Column, CommitOptions, DatasetSecret};
+
+fn fixture(dir: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir)
+        .join(name)
+}
+
+fn opts() -> CommitOptions {
+    CommitOptions {
+        secret: Some(DatasetSecret::from_bytes([3; 32])),
+        label_column: Some(Column::Name("species".into())),
+        ..CommitOptions::default()
+    }
+}
+
+#[test]
+fn parquet_and_csv_of_the_same_rows_commit_the_same_root() {
+    let d = tempfile::tempdir().unwrap();
+    let (csv, _) = commit_csv_noting(
+        &fixture("csv", "iris_plain.csv"),
+        &d.path().join("a"),
+        &opts(),
+    )
+    .unwrap();
+    let (pq, notes) = commit_csv_noting(
+        &fixture("parquet", "iris.parquet"),
+        &d.path().join("b"),
+        &opts(),
+    )
+    .unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(pq.n_rows, 150);
+    assert_eq!(pq.schema.feature_names, csv.schema.feature_names);
+    assert_eq!(pq.root, csv.root);
+
+    let (typed, _) = commit_csv_noting(
+        &fixture("parquet", "iris_types.parquet"),
+        &d.path().join("c"),
+        &opts(),
+    )
+    .unwrap();
+    assert_eq!(typed.n_rows, 150);
+    assert_eq!(typed.schema.n_features, 4);
+    assert_eq!(typed.schema.classes, ["setosa", "versicolor", "virginica"]);
+}
+
+#[test]
+fn nulls_and_nested_columns_are_refused_naming_the_column() {
+    for (name, want) in [
+        ("iris_null.parquet", ["row 5", "petal_length", "null"]),
+        ("iris_nested.parquet", ["tags", "nested", "flat"]),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("d");
+        let err = commit_csv_noting(&fixture("parquet", name), &out, &opts())
+            .unwrap_err()
+            .to_string();
+        for w in want {
+            assert!(err.contains(w), "{name}: {err}");
+        }
+        assert!(!out.exists(), "{name}: nothing written");
+    }
+}
