@@ -4,22 +4,18 @@
 //! commits the intended columns: the same rows give the same tree, the same
 //! layout the same public root, and defects are refused with their line.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use zkpot::data::{commit_csv_noting, Column, CommitOptions, Commitment, Dataset, DatasetSecret};
+use zkpot::data::{commit_csv_noting, Column, CommitOptions, Commitment, Dataset};
+
+mod common;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/csv")
-        .join(name)
+    common::shaped("csv", name)
 }
 
 fn opts() -> CommitOptions {
-    CommitOptions {
-        secret: Some(DatasetSecret::from_bytes([3; 32])),
-        label_column: Some(Column::Name("species".into())),
-        ..CommitOptions::default()
-    }
+    common::species_opts()
 }
 
 fn commit(name: &str, opts: &CommitOptions) -> (Commitment, Vec<String>, tempfile::TempDir) {

@@ -4,23 +4,18 @@
 //! nested column are refused, naming the column, before anything is
 //! written.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use zkpot::data::{commit_csv_noting, Column, CommitOptions, DatasetSecret};
+use zkpot::data::{commit_csv_noting, CommitOptions};
+
+mod common;
 
 fn fixture(dir: &str, name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir)
-        .join(name)
+    common::shaped(dir, name)
 }
 
 fn opts() -> CommitOptions {
-    CommitOptions {
-        secret: Some(DatasetSecret::from_bytes([3; 32])),
-        label_column: Some(Column::Name("species".into())),
-        ..CommitOptions::default()
-    }
+    common::species_opts()
 }
 
 #[test]

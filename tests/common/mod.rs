@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use zkpot::circuits::proving::{prove, proving_key};
 use zkpot::circuits::train::{StepWitness, TrainStepCircuit};
 use zkpot::circuits::Fp;
-use zkpot::data::{commit_csv, CommitOptions, DatasetSecret};
+use zkpot::data::{commit_csv, Column, CommitOptions, DatasetSecret};
 use zkpot::params::ParamsCache;
 use zkpot::proof::Envelope;
 use zkpot::train::run::{train, TrainOptions};
@@ -121,4 +121,21 @@ pub fn assert_pinned(
         digest,
         "the verifying key of {name} changed; if intended, update the fixture"
     );
+}
+
+/// A file of `fixtures/<dir>/`.
+pub fn shaped(dir: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir)
+        .join(name)
+}
+
+/// Options for committing the iris shapes: a fixed secret, `species` as the label.
+pub fn species_opts() -> CommitOptions {
+    CommitOptions {
+        secret: Some(DatasetSecret::from_bytes([3; 32])),
+        label_column: Some(Column::Name("species".into())),
+        ..CommitOptions::default()
+    }
 }
