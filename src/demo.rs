@@ -248,6 +248,8 @@ pub fn run_demo(
         sampling: Sampling::Shuffle,
         holdout: DEMO_HOLDOUT,
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         progress,
     };
     let run_dir = dir.join("run");

@@ -4,13 +4,18 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// A temporary sibling of `path` in the same directory, for write-then-rename.
+/// A temporary sibling of `path` in the same directory, for write-then-rename:
+/// unique to this process and call, so concurrent writers of one file (other
+/// processes, or threads of this one) never share a temporary file, and the
+/// last rename wins whole.
 pub fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
 /// Creates `path` for writing with owner-only permissions (0600 on Unix).

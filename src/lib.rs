@@ -23,6 +23,7 @@ pub mod progress;
 pub mod proof;
 pub mod release;
 pub mod train;
+pub mod verify;
 
 pub use error::Error;
 

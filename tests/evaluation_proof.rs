@@ -24,6 +24,8 @@ fn held_out_run(data: &Path, dir: &Path, seed: u64) {
         holdout: 0.2,
         seed,
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         ..common::options(data)
     };
     train(&ParamsCache::locate(None).unwrap(), dir, &opts).unwrap();
@@ -197,6 +199,8 @@ fn held_out_accuracy_is_proven_and_forgeries_are_rejected() {
         seed: 0,
         beacon: Some([5; 32]),
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         from_run: Some(f.run.clone()),
         ..common::options(&f.data)
     };

@@ -99,6 +99,8 @@ fn runs_train_on_the_honest_split_only() {
     let opts = TrainOptions {
         holdout: 0.2,
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         ..common::options(&f.data)
     };
     train(&cache, &held, &opts).unwrap();

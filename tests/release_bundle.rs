@@ -221,6 +221,8 @@ fn a_release_without_evaluation_or_weights_names_the_commitment() {
     let run: PathBuf = f.dir.path().join("private-weights");
     let opts = TrainOptions {
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         ..common::options(&f.data)
     };
     train(&cache, &run, &opts).unwrap();

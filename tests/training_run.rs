@@ -210,6 +210,8 @@ fn interrupted_runs_resume_without_reproving() {
     std::fs::remove_file(f.run.join(&run.proofs[1])).unwrap();
     let t = TrainOptions {
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         ..options(&f.data)
     };
     let report = train(&cache, &f.run, &t).unwrap();
@@ -237,6 +239,8 @@ fn fine_tuning_starts_from_the_parent_runs_model_only() {
         seed: 0,
         beacon: Some([6; 32]),
         release_weights: false,
+        prove_later: false,
+        observer: Default::default(),
         from_run: Some(f.run.clone()),
         ..options(&f.data)
     };

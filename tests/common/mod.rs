@@ -53,6 +53,8 @@ pub fn options(data: &Path) -> TrainOptions {
         sampling: Sampling::Shuffle,
         holdout: 0.0,
         release_weights: true,
+        prove_later: false,
+        observer: Default::default(),
         from_run: None,
         progress: false,
     }

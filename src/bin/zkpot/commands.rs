@@ -82,6 +82,8 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
         sampling,
         holdout,
         release_weights: a.release_weights,
+        prove_later: a.prove_later,
+        observer: Default::default(),
         progress: !a.quiet,
     };
     let out = a.out.ok_or_else(|| missing("out"))?;
@@ -92,6 +94,17 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
         );
     }
     let r = train(cache, &out, &opts)?;
+    if opts.prove_later {
+        println!(
+            "trained {} steps natively; {} group(s) to prove: `zkpot train prove --run {} \
+             --range 0..{}` (or split the range across processes or machines)",
+            r.run.steps,
+            r.run.proofs.len(),
+            out.display(),
+            r.run.steps
+        );
+        return Ok(());
+    }
     println!(
         "trained {} steps; {} proof(s) created in {:.1} s ({} already present); {} proof bytes",
         r.run.steps,

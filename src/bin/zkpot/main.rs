@@ -263,6 +263,12 @@ struct TrainArgs {
     /// Publish the final weights with the opening of their commitment.
     #[arg(long)]
     release_weights: bool,
+    /// Train natively and write the run and its checkpoints, but prove
+    /// nothing yet: prove later with `zkpot train prove --run RUN --range
+    /// a..b` in any number of processes, or with the Python package's
+    /// `zkpot.ray.prove_run` across a Ray cluster.
+    #[arg(long)]
+    prove_later: bool,
     /// Run directory.
     #[arg(long)]
     out: Option<PathBuf>,

@@ -38,17 +38,7 @@ pub(crate) fn release(
     Ok(())
 }
 
-pub(crate) fn verify_release(
-    cache: &ParamsCache,
-    dir: &Path,
-    published: Option<&zkpot::data::Commitment>,
-    json: bool,
-) -> Result<(), zkpot::Error> {
-    let v = zkpot::release::verify_release(cache, dir, published)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(());
-    }
+pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool) {
     let r = &v.run;
     println!(
         "VALID release {}: {} files match the attestation, every proof verified",
@@ -58,7 +48,7 @@ pub(crate) fn verify_release(
         "  dataset root     {} ({} rows){}",
         r.dataset_root,
         r.n_rows,
-        if published.is_some() {
+        if published {
             ", the given commitment"
         } else {
             ": compare it with the published commitment, or pass --dataset"
@@ -107,5 +97,4 @@ pub(crate) fn verify_release(
             v.signatures
         );
     }
-    Ok(())
 }

@@ -185,188 +185,101 @@ pub(crate) fn verify(
     dataset: Option<&std::path::Path>,
     json: bool,
 ) -> Result<(), zkpot::Error> {
+    use zkpot::verify::Verified;
     let published = dataset.map(zkpot::data::Commitment::read).transpose()?;
-    for p in std::iter::once(path).chain(inference) {
-        if !p.exists() {
-            return Err(zkpot::Error::Options(format!(
-                "{}: no such proof file or directory",
-                p.display()
-            )));
-        }
-    }
-    // A folder with a model card or an attestation is a release: verified
-    // whole, never as the run or evaluation files it may also hold.
-    if path.is_dir()
-        && (path.join(zkpot::release::ATTESTATION).exists()
-            || path.join(zkpot::release::CARD).exists())
-    {
-        if let Some(second) = inference {
-            return Err(zkpot::Error::Options(format!(
-                "{} is a release, verified alone; {} is not part of it",
-                path.display(),
-                second.display()
-            )));
-        }
-        return crate::release::verify_release(cache, path, published.as_ref(), json);
-    }
-    if path.is_file() {
-        if inference.is_some() {
-            return Err(zkpot::Error::Options(format!(
-                "{} is a proof file, verified alone; to check it against a run, give the run \
-                 first: zkpot verify RUN {}",
-                path.display(),
-                path.display()
-            )));
-        }
-        if published.is_some() {
-            return Err(zkpot::Error::Options(
-                "--dataset checks a training run directory, not a proof file".into(),
-            ));
-        }
-        let e = read_envelope(path)?;
-        let start = std::time::Instant::now();
-        match e.kind {
-            zkpot::proof::StatementKind::Inference => {
-                let (mut s, timing) =
-                    zkpot::infer::verify_inferences_timed(cache, std::slice::from_ref(&e), !json)?;
-                let s = s.pop().ok_or(zkpot::Error::Internal("no statement"))?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
-                } else {
-                    println!(
-                        "VALID proof of inference (verified in {:.3} s: verifying key rebuilt \
-                         from the statement in {:.3} s, proof checked in {:.3} s)",
-                        start.elapsed().as_secs_f64(),
-                        timing.keys,
-                        timing.check
-                    );
-                    print_inference(&s);
-                }
-            }
-            zkpot::proof::StatementKind::TrainingStep => {
-                let s = zkpot::train::statement::verify_steps(cache, std::slice::from_ref(&e))?
-                    .pop()
-                    .ok_or(zkpot::Error::Internal("no statement"))?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
-                } else {
-                    println!(
-                        "VALID proof of training steps {}..{} ({:.3} s)",
-                        s.first_step,
-                        s.first_step + s.steps,
-                        start.elapsed().as_secs_f64()
-                    );
-                }
-            }
-            zkpot::proof::StatementKind::Evaluation => {
-                let s = zkpot::eval::verify_evals(cache, std::slice::from_ref(&e))?
-                    .pop()
-                    .ok_or(zkpot::Error::Internal("no statement"))?;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
-                } else {
-                    let c = s.classes();
-                    let correct: u64 = (0..c).map(|a| s.confusion[a * c + a]).sum();
-                    println!(
-                        "VALID proof of evaluation: {correct} of {} rows ({:?}) correct ({:.3} s)",
-                        s.rows.count(),
-                        s.rows,
-                        start.elapsed().as_secs_f64()
-                    );
-                }
-            }
-            zkpot::proof::StatementKind::Membership => {
-                return Err(zkpot::Error::Options(
-                    "membership proofs are verified through the library".into(),
-                ))
-            }
-        }
+    let start = std::time::Instant::now();
+    let verified = zkpot::verify::verify_path(cache, path, inference, published.as_ref(), !json)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verified).unwrap_or_default()
+        );
         return Ok(());
     }
-    let is_eval = |p: &std::path::Path| p.join("eval.json").is_file();
-    if is_eval(path) && inference.is_some() {
-        return Err(zkpot::Error::Options(format!(
-            "to check an evaluation against a run, give the run first: zkpot verify RUN {}",
-            path.display()
-        )));
-    }
-    if is_eval(path) {
-        let v = zkpot::eval::verify_eval(cache, path, published.as_ref())?;
-        if json {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        } else {
+    let secs = start.elapsed().as_secs_f64();
+    let v = match verified {
+        Verified::Release { release } => {
+            crate::release::print_release(&release, published.is_some());
+            return Ok(());
+        }
+        Verified::Inference {
+            statement,
+            keys_s,
+            check_s,
+        } => {
+            println!(
+                "VALID proof of inference (verified in {secs:.3} s: verifying key rebuilt \
+                 from the statement in {keys_s:.3} s, proof checked in {check_s:.3} s)"
+            );
+            print_inference(&statement);
+            return Ok(());
+        }
+        Verified::TrainingSteps { statement: s } => {
+            println!(
+                "VALID proof of training steps {}..{} ({secs:.3} s)",
+                s.first_step,
+                s.first_step + s.steps
+            );
+            return Ok(());
+        }
+        Verified::EvaluationProof { statement: s } => {
+            let c = s.classes();
+            let correct: u64 = (0..c).map(|a| s.confusion[a * c + a]).sum();
+            println!(
+                "VALID proof of evaluation: {correct} of {} rows ({:?}) correct ({secs:.3} s)",
+                s.rows.count(),
+                s.rows
+            );
+            return Ok(());
+        }
+        Verified::Evaluation { evaluation: v } => {
             println!(
                 "VALID proof of evaluation ({} proofs, verified in {:.2} s)",
                 v.proofs, v.verify_s
             );
             print_eval(&v, None);
+            return Ok(());
         }
-        return Ok(());
-    }
-    let run = path;
-    if let Some(eval) = inference.filter(|p| is_eval(p)) {
-        let (r, v) = zkpot::eval::verify_run_eval(cache, run, eval, published.as_ref())?;
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({"run": r, "evaluation": v}))
-                    .unwrap_or_default()
-            );
-        } else {
+        Verified::RunEvaluation {
+            run: r,
+            evaluation: v,
+        } => {
             println!(
                 "VALID: the model this run trained ({} proven steps) scores on its held-out rows:",
                 r.steps
             );
             print_eval(&v, Some(&r));
             println!("  final weights    {}", r.final_commitment);
+            return Ok(());
         }
-        return Ok(());
-    }
-    if let Some(parent) = inference.filter(|p| p.is_dir()) {
-        let (c, p) = zkpot::train::run::verify_parent(cache, run, parent, published.as_ref())?;
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({"run": c, "parent": p}))
-                    .unwrap_or_default()
-            );
-        } else {
+        Verified::FineTune { run: c, parent: p } => {
             println!(
                 "VALID: {} fine-tuned the model {} trained ({} + {} proven steps)",
-                run.display(),
-                parent.display(),
+                path.display(),
+                inference
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
                 p.steps,
                 c.steps
             );
             println!("  checkpoint       {}", c.initial_commitment);
             println!("  final weights    {}", c.final_commitment);
+            return Ok(());
         }
-        return Ok(());
-    }
-    if let Some(i) = inference {
-        let e = read_envelope(i)?;
-        let (v, s) = zkpot::train::run::verify_linked(cache, run, &e, published.as_ref())?;
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({"run": v, "inference": s}))
-                    .unwrap_or_default()
-            );
-        } else {
+        Verified::LinkedInference {
+            run: v,
+            inference: s,
+        } => {
             println!(
                 "VALID: the inference came from the model this run trained ({} proven steps)",
                 v.steps
             );
             println!("  final weights    {}", v.final_commitment);
             print_inference(&s);
+            return Ok(());
         }
-        return Ok(());
-    }
-    let v = zkpot::train::run::verify_run_against(cache, run, published.as_ref())?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(());
-    }
+        Verified::Run { run } => run,
+    };
     println!(
         "VALID proof of training ({} proofs, verified in {:.2} s)",
         v.proofs, v.verify_s

@@ -20,12 +20,14 @@
 //! - [`private`]: the private files;
 //! - [`prove`]: training and proving;
 //! - [`report`]: the training report, replayed from the private files;
+//! - [`tasks`]: self-contained group tasks for proving on other machines;
 //! - [`verify`]: verifying runs, fine-tuning links and linked inferences.
 
 pub mod file;
 mod private;
 pub mod prove;
 pub mod report;
+pub mod tasks;
 pub mod verify;
 
 use ff::FromUniformBytes;
@@ -34,9 +36,10 @@ use zkpot_circuits::Fp;
 
 pub use file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
 pub use prove::{
-    holdout_rows, parse_model, prove_range, run_dataset, train, trained_model, TrainOptions,
-    TrainReport,
+    holdout_rows, parse_model, prove_range, prove_range_observed, run_dataset, train,
+    trained_model, TrainOptions, TrainReport,
 };
+pub use tasks::{group_task, install_proofs, pending_groups, GroupTask, TaskProver};
 pub use verify::{verify_linked, verify_parent, verify_run, verify_run_against, RunVerdict};
 pub use zkpot_circuits::train::circuit::TRAIN_MAX_K;
 

@@ -13,8 +13,7 @@ use zkpot_circuits::envelope::bound;
 use zkpot_circuits::proving::{prove, proving_key};
 use zkpot_circuits::train::circuit::{MAX_STEPS_PER_PROOF, TRAIN_MAX_K};
 use zkpot_circuits::train::{
-    init_params, sgd_step, weights_commitment_native, MlpParams, StepWitness, TrainSpec,
-    TrainStepCircuit,
+    init_params, sgd_step, weights_commitment_native, MlpParams, TrainSpec, TrainStepCircuit,
 };
 use zkpot_circuits::Fp;
 
@@ -22,12 +21,13 @@ use super::super::sampling::{Sampler, Sampling};
 use super::super::statement::MAX_RUN_STEPS;
 use super::file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
 use super::private::Private;
+use super::tasks::{group_witness, has_proof};
 use super::{derived_beacon, init_salt, io, salt_at};
 use crate::data::Dataset;
 use crate::files::{write_atomic, write_private};
 use crate::hex::{bytes_to_hex, fp_from_hex, fp_to_hex};
 use crate::params::ParamsCache;
-use crate::proof::Envelope;
+use crate::progress::Observer;
 use crate::Error;
 
 /// Options of [`train`].
@@ -62,8 +62,15 @@ pub struct TrainOptions {
     pub holdout: f64,
     /// Publish the final weights with the opening of `C_{W_T}`.
     pub release_weights: bool,
-    /// Show progress.
+    /// Show progress bars on standard error.
     pub progress: bool,
+    /// Train natively and write the run file and checkpoints, but prove
+    /// nothing: prove later with [`prove_range`] or as distributed tasks
+    /// ([`group_task`](super::tasks::group_task)).
+    pub prove_later: bool,
+    /// Receives progress: `"training"` (steps done, steps) and `"proving"`
+    /// (proofs done, proofs).
+    pub observer: Observer,
 }
 
 /// The number of rows a fraction `fraction` of `n_rows` holds out: `round(f
@@ -234,6 +241,7 @@ pub fn train(
     let mut chain = vec![c0];
     private.write_checkpoint(0, &params)?;
     for t in 0..opts.steps {
+        opts.observer.report("training", t, opts.steps);
         let batch: Vec<Vec<i64>> = sampler
             .indices(t)
             .into_iter()
@@ -257,6 +265,7 @@ pub fn train(
             )));
         }
     }
+    opts.observer.report("training", opts.steps, opts.steps);
     let groups = opts.steps.div_ceil(s) as usize;
     let run = RunFile {
         format: RUN_FORMAT.into(),
@@ -303,8 +312,9 @@ pub fn train(
         &dataset,
         &private,
         &secret,
-        0..groups,
+        if opts.prove_later { 0..0 } else { 0..groups },
         opts.progress,
+        &opts.observer,
     )?;
     if opts.release_weights {
         release(run_dir, &run, &params, &private, &secret)?;
@@ -366,18 +376,9 @@ fn prove_groups(
     secret: &[u8; 32],
     range: std::ops::Range<usize>,
     progress: bool,
+    observer: &Observer,
 ) -> Result<(usize, f64), Error> {
-    let bar = if progress {
-        let b = indicatif::ProgressBar::new(range.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "proving steps [{bar:30}] {pos}/{len} proofs ({eta} left)",
-        ) {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = crate::progress::bar(progress, range.len() as u64, "proving steps");
     let proofs_dir = run_dir.join("proofs");
     std::fs::create_dir_all(&proofs_dir).map_err(io(&proofs_dir))?;
     let mut keys: Option<(
@@ -385,36 +386,19 @@ fn prove_groups(
         halo2_proofs::plonk::ProvingKey<halo2_proofs::pasta::EqAffine>,
         u32,
     )> = None;
-    let salt0 = private.init_salt(run)?;
     let mut proved = 0;
     let mut seconds = 0.0;
-    for g in range {
-        let statement = run.statement(g)?;
-        let path = run_dir.join(&run.proofs[g]);
-        if let Ok(bytes) = std::fs::read(&path) {
-            if let Ok(e) = Envelope::from_bytes(&bytes) {
-                if e.statement == statement.to_bytes()? {
-                    bar.inc(1);
-                    continue;
-                }
-            }
+    let total = range.len() as u64;
+    for (n, g) in range.enumerate() {
+        observer.report("proving", n as u64, total);
+        if has_proof(run_dir, run, g)? {
+            bar.inc(1);
+            continue;
         }
+        let path = run_dir.join(&run.proofs[g]);
+        let (statement, witness) = group_witness(run, dataset, private, secret, g)?;
         let sampler = statement.sampler()?;
         let public = statement.public_inputs(&sampler)?;
-        let first = statement.first_step;
-        let mut openings = Vec::new();
-        for t in first..first + statement.steps {
-            for i in sampler.indices(t) {
-                openings.push(dataset.opening(i)?);
-            }
-        }
-        let witness = StepWitness {
-            params: private.read_checkpoint(first)?,
-            salt_in: salt_at(secret, salt0, first),
-            salt_out: salt_at(secret, salt0, first + statement.steps),
-            openings,
-            context: statement.context()?,
-        };
         let circuit = TrainStepCircuit::new(
             run.spec.clone(),
             run.dataset.schema.layout(),
@@ -446,6 +430,7 @@ fn prove_groups(
         proved += 1;
         bar.inc(1);
     }
+    observer.report("proving", total, total);
     bar.finish_and_clear();
     Ok((proved, seconds))
 }
@@ -458,11 +443,23 @@ pub fn prove_range(
     steps: std::ops::Range<u64>,
     progress: bool,
 ) -> Result<(usize, f64), Error> {
+    prove_range_observed(cache, run_dir, steps, progress, &Observer::none())
+}
+
+/// [`prove_range`], reporting progress (`"proving"`, proofs done, proofs in
+/// the range) to `observer`.
+pub fn prove_range_observed(
+    cache: &ParamsCache,
+    run_dir: &Path,
+    steps: std::ops::Range<u64>,
+    progress: bool,
+    observer: &Observer,
+) -> Result<(usize, f64), Error> {
     let run = RunFile::read(&run_dir.join("run.json"))?;
     run.check()?;
     let private = Private::new(run_dir)?;
     let dataset = run_dataset(run_dir, &run)?;
-    let secret = private.secret()?;
+    let secret = private.existing_secret()?;
     let s = run.steps_per_proof;
     let first = (steps.start.div_ceil(s)) as usize;
     let last = (steps.end.div_ceil(s) as usize).min(run.groups());
@@ -475,6 +472,7 @@ pub fn prove_range(
         &secret,
         first..last.max(first),
         progress,
+        observer,
     )
 }
 
