@@ -9,7 +9,6 @@ use crate::{DataCommand, InferCommand, Suite, TrainArgs};
 
 pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Error> {
     use zkpot::train::run::{parse_model, train, TrainOptions};
-    use zkpot::train::sampling::Sampling;
     let missing = |what: &str| zkpot::Error::Options(format!("zkpot train needs --{what}"));
     let file = match &a.spec {
         Some(p) => zkpot::train::spec_file::SpecFile::read(p)?,
@@ -22,30 +21,16 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
         ),
         None => None,
     };
-    let sampling = match a
-        .sampling
-        .or(file.sampling)
-        .unwrap_or_else(|| "shuffle".into())
-        .as_str()
-    {
-        "shuffle" => Sampling::Shuffle,
-        "replacement" => Sampling::Replacement,
-        other => return Err(zkpot::Error::Options(format!("unknown sampling {other:?}"))),
-    };
-    let loss = match a
-        .loss
-        .or(file.loss)
-        .unwrap_or_else(|| "cross-entropy".into())
-        .as_str()
-    {
-        "cross-entropy" | "ce" => zkpot::circuits::train::Loss::CrossEntropy,
-        "mse" => zkpot::circuits::train::Loss::Mse,
-        other => {
-            return Err(zkpot::Error::Options(format!(
-                "unknown loss {other:?} (cross-entropy, mse)"
-            )))
-        }
-    };
+    let sampling = zkpot::train::run::parse_sampling(
+        &a.sampling
+            .or(file.sampling)
+            .unwrap_or_else(|| "shuffle".into()),
+    )?;
+    let loss = zkpot::train::run::parse_loss(
+        &a.loss
+            .or(file.loss)
+            .unwrap_or_else(|| "cross-entropy".into()),
+    )?;
     let data_dir = a.data.ok_or_else(|| missing("data"))?;
     let batch = a.batch.or(file.batch).unwrap_or(16);
     let holdout = a.holdout.or(file.holdout).unwrap_or(0.0);

@@ -36,8 +36,8 @@ use zkpot_circuits::Fp;
 
 pub use file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
 pub use prove::{
-    holdout_rows, parse_model, prove_range, prove_range_observed, run_dataset, train,
-    trained_model, TrainOptions, TrainReport,
+    holdout_rows, parse_loss, parse_model, parse_sampling, prove_range, prove_range_observed,
+    run_dataset, train, trained_model, TrainOptions, TrainReport,
 };
 pub use tasks::{group_task, install_proofs, pending_groups, GroupTask, TaskProver};
 pub use verify::{verify_linked, verify_parent, verify_run, verify_run_against, RunVerdict};

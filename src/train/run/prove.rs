@@ -113,6 +113,28 @@ pub fn parse_model(s: &str) -> Result<Vec<usize>, Error> {
     Ok(widths)
 }
 
+/// A loss by name: `cross-entropy` (or `ce`) or `mse`.
+pub fn parse_loss(s: &str) -> Result<zkpot_circuits::train::Loss, Error> {
+    match s {
+        "cross-entropy" | "ce" => Ok(zkpot_circuits::train::Loss::CrossEntropy),
+        "mse" => Ok(zkpot_circuits::train::Loss::Mse),
+        other => Err(Error::Options(format!(
+            "unknown loss {other:?} (cross-entropy, mse)"
+        ))),
+    }
+}
+
+/// A batch sampling by name: `shuffle` or `replacement`.
+pub fn parse_sampling(s: &str) -> Result<Sampling, Error> {
+    match s {
+        "shuffle" => Ok(Sampling::Shuffle),
+        "replacement" => Ok(Sampling::Replacement),
+        other => Err(Error::Options(format!(
+            "unknown sampling {other:?} (shuffle, replacement)"
+        ))),
+    }
+}
+
 /// What `train` did.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainReport {

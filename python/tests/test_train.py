@@ -1,0 +1,46 @@
+import shutil
+
+import pytest
+
+import zkpot
+from conftest import TRAIN
+
+
+def test_train_verify_and_tampering(iris_dir, tmp_path):
+    seen = []
+    report = zkpot.train(iris_dir, tmp_path / "run", progress=lambda s, d, t: seen.append((s, d, t)), **TRAIN)
+    assert report.proved == 3
+    assert ("training", 3, 3) in seen and ("proving", 3, 3) in seen
+    v = zkpot.verify(tmp_path / "run", dataset=iris_dir)
+    assert v.kind == "run"
+    # A tampered proof does not verify.
+    bad = tmp_path / "bad"
+    shutil.copytree(tmp_path / "run", bad)
+    proof = sorted((bad / "proofs").iterdir())[1]
+    data = bytearray(proof.read_bytes())
+    data[-40] ^= 1
+    proof.write_bytes(bytes(data))
+    with pytest.raises(zkpot.VerificationError):
+        zkpot.verify(bad)
+    with pytest.raises(zkpot.InputError, match="no such file"):
+        zkpot.verify(tmp_path / "nothing")
+    with pytest.raises(zkpot.InputError, match="model"):
+        zkpot.train(iris_dir, tmp_path / "r2", model="cnn", steps=1)
+    with pytest.raises(zkpot.InputError, match="loss"):
+        zkpot.train(iris_dir, tmp_path / "r2", model="mlp:4-3", loss="hinge", steps=1)
+
+
+def test_prove_later_with_tasks(iris_dir, tmp_path):
+    run = tmp_path / "run"
+    r = zkpot.train(iris_dir, run, prove_later=True, **TRAIN)
+    assert r.proved == 0
+    assert zkpot.pending_groups(run) == [0, 1, 2]
+    prover = zkpot.TaskProver()
+    proof = prover.prove(zkpot.group_task(run, 2))
+    with pytest.raises(zkpot.VerificationError, match="another statement"):
+        zkpot.install_proofs(run, [(0, proof)])
+    zkpot.install_proofs(run, [(2, proof)])
+    assert zkpot.pending_groups(run) == [0, 1]
+    n, _ = zkpot.prove_range(run, 0, 3)
+    assert n == 2
+    assert zkpot.verify(run).kind == "run"
