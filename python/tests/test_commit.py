@@ -8,7 +8,8 @@ from conftest import IRIS, SECRET, iris_arrays
 def test_arrays_commit_to_the_same_root_as_the_csv(tmp_path):
     from_csv = zkpot.commit_dataset(IRIS, tmp_path / "a", secret=SECRET)
     X, y, classes = iris_arrays()
-    from_arrays = zkpot.commit_dataset(X, y, tmp_path / "b", classes=classes, secret=SECRET)
+    from_arrays = zkpot.commit_dataset(X, y, out=tmp_path / "b", classes=classes, secret=SECRET.hex())
+    assert from_arrays.path == tmp_path / "b"
     assert from_arrays.root == from_csv.root
     assert from_arrays.n_rows == 150
     # Labels by name give the same table.

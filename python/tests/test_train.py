@@ -9,7 +9,7 @@ from conftest import TRAIN
 def test_train_verify_and_tampering(iris_dir, tmp_path):
     seen = []
     report = zkpot.train(iris_dir, tmp_path / "run", progress=lambda s, d, t: seen.append((s, d, t)), **TRAIN)
-    assert report.proved == 3
+    assert report.proved == 3 and report.path == tmp_path / "run"
     assert ("training", 3, 3) in seen and ("proving", 3, 3) in seen
     v = zkpot.verify(tmp_path / "run", dataset=iris_dir)
     assert v.kind == "run"
@@ -28,11 +28,16 @@ def test_train_verify_and_tampering(iris_dir, tmp_path):
         zkpot.train(iris_dir, tmp_path / "r2", model="cnn", steps=1)
     with pytest.raises(zkpot.InputError, match="loss"):
         zkpot.train(iris_dir, tmp_path / "r2", model="mlp:4-3", loss="hinge", steps=1)
+    with pytest.raises(zkpot.InputError, match="beacon"):
+        zkpot.train(iris_dir, tmp_path / "r2", model="mlp:4-3", beacon="12", steps=1)
+    with pytest.raises(zkpot.InputError, match="dataset"):
+        zkpot.train(42, tmp_path / "r2", model="mlp:4-3", steps=1)
 
 
 def test_prove_later_with_tasks(iris_dir, tmp_path):
     run = tmp_path / "run"
-    r = zkpot.train(iris_dir, run, prove_later=True, **TRAIN)
+    r = zkpot.train(iris_dir, model="mlp:4-8-3", steps=3, batch=4, lr=0.25, seed=9,
+                    beacon="05" * 32, out=run, prove_later=True)
     assert r.proved == 0
     assert zkpot.pending_groups(run) == [0, 1, 2]
     prover = zkpot.TaskProver()
@@ -43,4 +48,6 @@ def test_prove_later_with_tasks(iris_dir, tmp_path):
     assert zkpot.pending_groups(run) == [0, 1]
     n, _ = zkpot.prove_range(run, 0, 3)
     assert n == 2
-    assert zkpot.verify(run).kind == "run"
+    assert zkpot.verify(r).kind == "run"
+    # The same spec with the beacon as bytes or hex is the same run.
+    assert r.run.to_dict() == zkpot.train(iris_dir, run, prove_later=True, **TRAIN).run.to_dict()

@@ -7,9 +7,9 @@ the interpreter released, so other Python threads keep running.
 Typical use::
 
     import zkpot
-    c = zkpot.commit_dataset(X, y, "data", classes=["a", "b", "c"])
-    r = zkpot.train("data", "run", model="mlp:4-8-3", steps=20)
-    print(zkpot.verify("run").kind)       # "run"
+    data = zkpot.commit_dataset(X, y, out="data", classes=["a", "b", "c"])
+    run = zkpot.train(data, model="mlp:4-8-3", steps=20, out="run")
+    print(zkpot.verify(run.path).kind)    # "run"
 
 Every failure raises :class:`zkpot.Error`: :class:`zkpot.InputError` for
 input zkpot refuses, :class:`zkpot.VerificationError` for something that
@@ -32,6 +32,8 @@ __all__ = [
     "InputError",
     "VerificationError",
     "Result",
+    "Dataset",
+    "Run",
     "TaskProver",
     "commit_dataset",
     "train",
@@ -83,12 +85,59 @@ class Result:
         return f"zkpot.Result({head}fields={sorted(self._data)})"
 
 
-def _secret(secret: Optional[bytes]) -> Optional[bytes]:
-    if secret is None:
+class Dataset(Result):
+    """A committed dataset: the public commitment's fields (``root``,
+    ``n_rows``, ``schema``, ...) and ``path``, its directory."""
+
+    def __init__(self, data: Dict[str, Any], path: Path):
+        super().__init__(data)
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"zkpot.Dataset(path={str(self.path)!r}, root={self._data.get('root')!r})"
+
+
+class Run(Result):
+    """A training run: the report's fields (``run``, ``proved``,
+    ``prove_s``, ``proof_bytes``) and ``path``, its directory."""
+
+    def __init__(self, data: Dict[str, Any], path: Path):
+        super().__init__(data)
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"zkpot.Run(path={str(self.path)!r}, proved={self._data.get('proved')!r})"
+
+
+def _path(x: Any, what: str) -> Path:
+    """A path from a str, an os.PathLike, or a zkpot object with ``.path``."""
+    if isinstance(x, (Dataset, Run)):
+        return x.path
+    if isinstance(x, (str, os.PathLike)):
+        return Path(x)
+    raise InputError(f"{what}: expected a path, not {type(x).__name__}")
+
+
+def _bytes32(v: Any, what: str) -> Optional[bytes]:
+    """32 bytes from bytes or 64 hex digits (``0x`` allowed)."""
+    if v is None:
         return None
-    if not isinstance(secret, (bytes, bytearray)) or len(secret) != 32:
-        raise InputError("secret must be 32 bytes")
-    return bytes(secret)
+    if isinstance(v, str):
+        h = v[2:] if v.startswith(("0x", "0X")) else v
+        try:
+            b = bytes.fromhex(h)
+        except ValueError:
+            b = b""
+        if len(b) != 32:
+            raise InputError(f"{what} must be 64 hex digits or 32 bytes, not {v!r}")
+        return b
+    if isinstance(v, (bytes, bytearray)) and len(v) == 32:
+        return bytes(v)
+    raise InputError(f"{what} must be 64 hex digits or 32 bytes")
+
+
+def _secret(secret: Any) -> Optional[bytes]:
+    return _bytes32(secret, "secret")
 
 
 def _as_matrix(X: Any) -> Any:
@@ -152,71 +201,72 @@ def _csv_cell(text: str) -> str:
 
 
 def commit_dataset(
-    data: Any,
+    features: Any,
     labels: Any = None,
-    out_dir: Optional[PathLike] = None,
+    out: Optional[PathLike] = None,
     *,
     classes: Optional[Sequence[str]] = None,
     feature_names: Optional[Sequence[str]] = None,
     label_column: Optional[str] = None,
-    secret: Optional[bytes] = None,
+    secret: Optional[Union[bytes, str]] = None,
     frac_bits: Optional[int] = None,
     bits: Optional[int] = None,
     progress: bool = False,
-) -> Result:
-    """Commits a dataset into ``out_dir`` and returns its public commitment.
+) -> Dataset:
+    """Commits a dataset into the directory ``out`` and returns it
+    (:class:`Dataset`: the public commitment and its ``path``).
 
-    ``data`` is a path to a CSV or Parquet file (then ``label_column`` picks
-    the label, the last column by default), or a 2-D array of features with
-    ``labels`` a 1-D array of the same length: class indices, or names when
-    ``classes`` lists them. Arrays are committed exactly as the same table
-    written as CSV would be, so the root does not depend on the route taken.
-    ``secret`` (32 bytes) fixes the salts; by default a fresh one is drawn
-    and kept in ``out_dir``.
+    ``features`` is a path to a CSV or Parquet file (then ``label_column``
+    picks the label, the last column by default), or a 2-D array of
+    features with ``labels`` a 1-D array of the same length: class indices,
+    or names when ``classes`` lists them. Arrays are committed exactly as
+    the same table written as CSV would be, so the root does not depend on
+    the route taken. ``secret`` (32 bytes or 64 hex digits) fixes the salts;
+    by default a fresh one is drawn and kept in ``out``.
     """
-    if isinstance(data, (str, os.PathLike)):
-        if out_dir is None:
-            out_dir, labels = labels, None
+    if isinstance(features, (str, os.PathLike)):
+        if out is None and labels is not None and isinstance(labels, (str, os.PathLike)):
+            out, labels = labels, None
         if labels is not None:
             raise InputError("labels are given with arrays, not with a file (use label_column)")
-        if out_dir is None:
-            raise InputError("commit_dataset needs out_dir")
+        if out is None:
+            raise InputError("commit_dataset needs out (the dataset directory to write)")
         c = _native.commit_csv(
-            Path(data), Path(out_dir), secret=_secret(secret), label_column=label_column,
+            Path(features), Path(out), secret=_secret(secret), label_column=label_column,
             frac_bits=frac_bits, bits=bits, progress=progress,
         )
-        return Result(json.loads(c))
-    if out_dir is None:
-        raise InputError("commit_dataset needs out_dir")
+        return Dataset(json.loads(c), Path(out))
+    if out is None:
+        raise InputError("commit_dataset needs out (the dataset directory to write)")
     if labels is None:
-        raise InputError("commit_dataset(X, y, out_dir): labels are missing")
-    X = _as_matrix(data)
+        raise InputError("commit_dataset(features, labels, out=DIR): labels are missing")
+    X = _as_matrix(features)
     ys, names = _labels(labels, X.shape[0], classes)
     n, f = X.shape
     with tempfile.TemporaryDirectory(prefix="zkpot-commit-") as tmp:
         path = Path(tmp) / "table.csv"
-        with open(path, "w", encoding="utf-8", newline="") as out:
+        with open(path, "w", encoding="utf-8", newline="") as fh:
             if feature_names is None and names is not None:
                 # scikit-learn's bundled header: rows, features, class names.
-                out.write(",".join([str(n), str(f)] + [_csv_cell(c) for c in names]) + "\n")
+                fh.write(",".join([str(n), str(f)] + [_csv_cell(c) for c in names]) + "\n")
             else:
                 fn = [str(c) for c in feature_names] if feature_names is not None else [f"x{i}" for i in range(f)]
                 if len(fn) != f:
                     raise InputError(f"feature_names: {len(fn)} names for {f} features")
-                out.write(",".join([_csv_cell(c) for c in fn] + ["label"]) + "\n")
+                fh.write(",".join([_csv_cell(c) for c in fn] + ["label"]) + "\n")
             for row, label in zip(X.tolist(), ys):
-                out.write(",".join(repr(v) for v in row))
-                out.write("," + _csv_cell(label) + "\n")
+                fh.write(",".join(repr(v) for v in row))
+                fh.write("," + _csv_cell(label) + "\n")
         c = _native.commit_csv(
-            path, Path(out_dir), secret=_secret(secret), frac_bits=frac_bits, bits=bits,
+            path, Path(out), secret=_secret(secret), frac_bits=frac_bits, bits=bits,
             progress=progress,
         )
-    return Result(json.loads(c))
+    return Dataset(json.loads(c), Path(out))
 
 
 def train(
-    data_dir: PathLike,
-    run_dir: PathLike,
+    dataset: Union[PathLike, Dataset],
+    out: Optional[PathLike] = None,
     *,
     model: Union[str, Sequence[int]],
     steps: int = 10,
@@ -225,7 +275,7 @@ def train(
     loss: str = "cross-entropy",
     steps_per_proof: int = 1,
     seed: int = 0,
-    beacon: Optional[bytes] = None,
+    beacon: Optional[Union[bytes, str]] = None,
     sampling: str = "shuffle",
     holdout: float = 0.0,
     release_weights: bool = False,
@@ -233,10 +283,12 @@ def train(
     from_run: Optional[PathLike] = None,
     cache_dir: Optional[PathLike] = None,
     progress: Optional[Progress] = None,
-) -> Result:
-    """Trains an MLP on the committed dataset in ``data_dir`` with a proof of
-    every step, into ``run_dir``, and returns the report (``run``,
-    ``proved``, ``prove_s``, ``proof_bytes``).
+) -> Run:
+    """Trains an MLP on the committed ``dataset`` (a :class:`Dataset` or its
+    directory) with a proof of every step, into the directory ``out``, and
+    returns the :class:`Run` (``path``; the report's ``run``, ``proved``,
+    ``prove_s``, ``proof_bytes``). ``beacon`` is 64 hex digits or 32 bytes
+    of public randomness fixing the batches.
 
     ``model`` is ``"mlp:4-8-3"`` or the layer widths ``[4, 8, 3]``. With
     ``prove_later`` nothing is proved yet: prove with :func:`prove_range` or
@@ -254,19 +306,20 @@ def train(
             raise InputError(f"model {model!r}: expected mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10")
     else:
         widths = [int(w) for w in model]
-    if beacon is not None and (not isinstance(beacon, (bytes, bytearray)) or len(beacon) != 32):
-        raise InputError("beacon must be 32 bytes")
+    beacon_bytes = _bytes32(beacon, "beacon")
+    if out is None:
+        raise InputError("train needs out (the run directory to write)")
     for name, v in (("steps", steps), ("batch", batch), ("steps_per_proof", steps_per_proof), ("seed", seed)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise InputError(f"{name} must be a non-negative integer, not {v!r}")
     r = _native.train(
-        Path(data_dir), Path(run_dir), widths, loss=loss, lr=float(lr), batch=batch, steps=steps,
-        steps_per_proof=steps_per_proof, seed=seed, beacon=None if beacon is None else bytes(beacon),
+        _path(dataset, "dataset"), Path(out), widths, loss=loss, lr=float(lr), batch=batch, steps=steps,
+        steps_per_proof=steps_per_proof, seed=seed, beacon=beacon_bytes,
         sampling=sampling, holdout=float(holdout), release_weights=release_weights,
         prove_later=prove_later, from_run=None if from_run is None else Path(from_run),
         cache_dir=None if cache_dir is None else Path(cache_dir), progress=progress,
     )
-    return Result(json.loads(r))
+    return Run(json.loads(r), Path(out))
 
 
 def prove_range(
@@ -283,21 +336,21 @@ def prove_range(
     if start < 0 or end < start:
         raise InputError(f"range {start}..{end}: expected 0 <= start <= end")
     return _native.prove_range(
-        Path(run_dir), start, end, cache_dir=None if cache_dir is None else Path(cache_dir),
+        _path(run_dir, "run"), start, end, cache_dir=None if cache_dir is None else Path(cache_dir),
         progress=progress,
     )
 
 
 def pending_groups(run_dir: PathLike) -> List[int]:
     """The groups of a run that have no proof file of their statement."""
-    return _native.pending_groups(Path(run_dir))
+    return _native.pending_groups(_path(run_dir, "run"))
 
 
 def group_task(run_dir: PathLike, group: int) -> bytes:
     """The self-contained proving task of one group, to send to a worker
     (:class:`TaskProver`). It carries the group's rows and weights: keep it
     private."""
-    return _native.group_task(Path(run_dir), group)
+    return _native.group_task(_path(run_dir, "run"), group)
 
 
 def install_proofs(
@@ -310,16 +363,16 @@ def install_proofs(
     them to its proof files; raises :class:`VerificationError` (and writes
     nothing) when one does not verify."""
     _native.install_proofs(
-        Path(run_dir), [(int(g), bytes(b)) for g, b in proofs],
+        _path(run_dir, "run"), [(int(g), bytes(b)) for g, b in proofs],
         cache_dir=None if cache_dir is None else Path(cache_dir),
     )
 
 
 def verify(
-    path: PathLike,
+    path: Union[PathLike, Run],
     other: Optional[PathLike] = None,
     *,
-    dataset: Optional[PathLike] = None,
+    dataset: Optional[Union[PathLike, Dataset]] = None,
     cache_dir: Optional[PathLike] = None,
 ) -> Result:
     """Verifies a proof file, a run, an evaluation or a release folder (with
@@ -329,11 +382,11 @@ def verify(
     :class:`VerificationError` when it does not verify."""
     ds = None
     if dataset is not None:
-        ds = Path(dataset)
+        ds = _path(dataset, "dataset")
         if ds.is_dir():
             ds = ds / "commitment.json"
     v = _native.verify(
-        Path(path), None if other is None else Path(other), dataset=ds,
+        _path(path, "path"), None if other is None else _path(other, "other"), dataset=ds,
         cache_dir=None if cache_dir is None else Path(cache_dir),
     )
     return Result(json.loads(v))

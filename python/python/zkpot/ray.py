@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from . import Error, InputError, _native
+from . import Error, InputError, _native, _path
 
 __all__ = ["prove_run"]
 
@@ -57,7 +57,7 @@ def prove_run(
     """
     import ray
 
-    run_dir = Path(run_dir)
+    run_dir = _path(run_dir, "run")
     if max_retries < 0:
         raise InputError(f"max_retries must be at least 0, not {max_retries}")
     pending = _native.pending_groups(run_dir)
