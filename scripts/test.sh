@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust workspace's tests, then the Python package built
+# Runs every test: the Rust workspace's tests and examples, then the Python package built
 # into a fresh virtual environment and its pytest suite (Ray included).
 # Usage: scripts/test.sh [--locked]   (extra arguments go to cargo test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace "$@"
+# The library examples, end to end.
+cargo run "$@" --example train_and_verify
+cargo run "$@" --example inference
 
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then

@@ -286,6 +286,47 @@ fn verify(
     serde_json::to_string(&verified).map_err(|e| Error::new_err(e.to_string()))
 }
 
+/// Proves one inference of an ONNX/JSON `model` file or of a training
+/// `run`'s trained model on `input`, writes the proof to `out` and returns
+/// the outcome as JSON.
+#[pyfunction]
+#[pyo3(signature = (input, out, *, model=None, run=None, calibration=None, input_visibility="private", output_visibility="public", secret=None, cache_dir=None))]
+#[allow(clippy::too_many_arguments)]
+fn prove_inference(
+    py: Python<'_>,
+    input: Vec<f64>,
+    out: PathBuf,
+    model: Option<PathBuf>,
+    run: Option<PathBuf>,
+    calibration: Option<Vec<Vec<f64>>>,
+    input_visibility: &str,
+    output_visibility: &str,
+    secret: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
+) -> PyResult<String> {
+    use zkpot::infer::request::{parse_visibility, InferRequest, ModelSource};
+    let model = match (model, run) {
+        (Some(m), None) => ModelSource::File(m),
+        (None, Some(r)) => ModelSource::Run(r),
+        _ => return Err(InputError::new_err("give exactly one of model and run")),
+    };
+    let req = InferRequest {
+        model,
+        input,
+        calibration,
+        input_visibility: parse_visibility(input_visibility).map_err(to_py)?,
+        output_visibility: parse_visibility(output_visibility).map_err(to_py)?,
+        secret,
+        out,
+        progress: false,
+    };
+    let cache = cache(cache_dir.as_deref())?;
+    let o = py
+        .detach(|| zkpot::infer::request::prove_inference(&cache, &req))
+        .map_err(to_py)?;
+    serde_json::to_string(&o).map_err(|e| Error::new_err(e.to_string()))
+}
+
 /// The zkpot library's version.
 #[pyfunction]
 fn version() -> &'static str {
@@ -308,6 +349,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(group_task, m)?,
         wrap_pyfunction!(install_proofs, m)?,
         wrap_pyfunction!(verify, m)?,
+        wrap_pyfunction!(prove_inference, m)?,
         wrap_pyfunction!(version, m)?,
     ] {
         m.add_function(f)?;

@@ -2,6 +2,7 @@
 //! trained models, statements, and verification from the proof bytes alone.
 
 pub mod prover;
+pub mod request;
 pub mod statement;
 
 pub use prover::{salt_from_secret, InferenceProof, InferenceProver, LoadedModel};

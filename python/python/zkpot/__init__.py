@@ -42,6 +42,7 @@ __all__ = [
     "group_task",
     "install_proofs",
     "verify",
+    "infer",
     "__version__",
 ]
 
@@ -390,3 +391,61 @@ def verify(
         cache_dir=None if cache_dir is None else Path(cache_dir),
     )
     return Result(json.loads(v))
+
+
+def _vector(x: Any, what: str) -> List[float]:
+    import numpy as np
+
+    a = np.asarray(x)
+    if a.ndim == 2 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 1 or a.shape[0] == 0:
+        raise InputError(f"{what}: expected one input (a 1-D array), got shape {a.shape}")
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"{what}: expected numbers, got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{what}: element {i} is {a[i]} (only finite numbers)")
+    return a.tolist()
+
+
+def infer(
+    model: Union[PathLike, Run],
+    x: Any,
+    *,
+    out: PathLike,
+    calibration: Any = None,
+    input_visibility: str = "private",
+    output_visibility: str = "public",
+    secret: Optional[PathLike] = None,
+    cache_dir: Optional[PathLike] = None,
+) -> Result:
+    """Proves one inference and writes the proof file ``out``; returns the
+    outcome (``class``, ``output``, ``k``, ``prove_s``, ``proof_bytes``).
+
+    ``model`` is an ONNX or JSON model file, or a training run (a
+    :class:`Run` or its directory: the proof then names the run's final
+    weight commitment, and ``x`` is raw features, normalized as the
+    dataset's were). ``calibration`` (a 2-D array) calibrates an imported
+    model's fixed-point scales (default: ``x``). ``secret`` is the weight
+    secret file (default ``<model>.zkpot-secret``, created if missing).
+    Verify with ``zkpot.verify(out)``, or ``zkpot.verify(run, out)`` to check
+    the link to a run.
+    """
+    xs = _vector(x, "input")
+    cal = None
+    if calibration is not None:
+        import numpy as np
+
+        cal = _as_matrix(np.asarray(calibration)).tolist()
+    p = _path(model, "model")
+    is_run = isinstance(model, Run) or p.is_dir()
+    o = _native.prove_inference(
+        xs, Path(out), model=None if is_run else p, run=p if is_run else None, calibration=cal,
+        input_visibility=input_visibility, output_visibility=output_visibility,
+        secret=None if secret is None else Path(secret),
+        cache_dir=None if cache_dir is None else Path(cache_dir),
+    )
+    return Result(json.loads(o))

@@ -37,3 +37,9 @@ def verify(
     dataset: Optional[PathLike[str]] = ..., cache_dir: Optional[PathLike[str]] = ...,
 ) -> str: ...
 def version() -> str: ...
+def prove_inference(
+    input: List[float], out: PathLike[str], *, model: Optional[PathLike[str]] = ...,
+    run: Optional[PathLike[str]] = ..., calibration: Optional[List[List[float]]] = ...,
+    input_visibility: str = ..., output_visibility: str = ..., secret: Optional[PathLike[str]] = ...,
+    cache_dir: Optional[PathLike[str]] = ...,
+) -> str: ...

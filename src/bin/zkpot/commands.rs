@@ -107,8 +107,7 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
 }
 
 pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zkpot::Error> {
-    use zkpot::circuits::infer::Visibility;
-    use zkpot::infer::LoadedModel;
+    use zkpot::infer::request::{parse_visibility, prove_inference, InferRequest, ModelSource};
     let InferCommand::Prove {
         model,
         run,
@@ -120,15 +119,6 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         out,
         quiet,
     } = command;
-    let vis = |s: &str| match s {
-        "public" => Ok(Visibility::Public),
-        "private" => Ok(Visibility::Private),
-        "committed" => Ok(Visibility::Committed),
-        other => Err(zkpot::Error::Options(format!(
-            "unknown visibility {other:?} (public, private, committed)"
-        ))),
-    };
-    let (iv, ov) = (vis(&input_visibility)?, vis(&output_visibility)?);
     let read = |p: &std::path::Path| -> Result<Vec<Vec<f64>>, zkpot::Error> {
         let text = std::fs::read_to_string(p)
             .map_err(|e| zkpot::Error::Options(format!("{}: {e}", p.display())))?;
@@ -138,70 +128,39 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         .into_iter()
         .next()
         .ok_or_else(|| zkpot::Error::Options("the input file holds no input".into()))?;
-    // A new secret file is written only once the proof exists.
-    let mut new_secret: Option<(PathBuf, [u8; 32])> = None;
-    let (loaded, x) = match (model, run) {
-        (Some(m), None) => {
-            let secret_path = secret.unwrap_or_else(|| m.with_extension("zkpot-secret"));
-            let (key, fresh) = zkpot::infer::prover::read_or_draw_secret(&secret_path)?;
-            new_secret = fresh.then_some((secret_path, key));
-            let cal = match calibrate {
-                Some(c) => read(&c)?,
-                None => vec![x.clone()],
-            };
-            let l = LoadedModel::load(&m, &cal, &key)?;
-            if let Some(r) = &l.report {
-                println!(
-                    "quantization on {} calibration input(s): max |error| {:.5}, mean |error| {:.5}, top-1 agreement {:.1}%",
-                    r.samples, r.max_abs_error, r.mean_abs_error, 100.0 * r.top1_agreement
-                );
-            }
-            (l, x)
-        }
-        (None, Some(r)) => {
-            let (l, schema) = zkpot::train::run::trained_model(&r)?;
-            // Raw features are normalized as the dataset's were.
-            let n = &schema.normalization;
-            if x.len() != n.offset.len() {
-                return Err(zkpot::Error::Options(format!(
-                    "the input has {} features, the dataset {}",
-                    x.len(),
-                    n.offset.len()
-                )));
-            }
-            let x = x
-                .iter()
-                .enumerate()
-                .map(|(j, v)| (v - n.offset[j]) * n.scale[j])
-                .collect();
-            (l, x)
-        }
+    let model = match (model, run) {
+        (Some(m), None) => ModelSource::File(m),
+        (None, Some(r)) => ModelSource::Run(r),
         _ => return Err(zkpot::Error::Options("give --model or --run".into())),
     };
-    let start = std::time::Instant::now();
-    let prover = loaded.keygen_with_progress(cache, iv, ov, !quiet)?;
-    let keygen_s = start.elapsed().as_secs_f64();
-    let start = std::time::Instant::now();
-    let bar = zkpot::progress::spinner(!quiet, format!("proving at k = {}", prover.k()));
-    let proof = prover.prove(&x);
-    bar.finish_and_clear();
-    let proof = proof?;
-    let prove_s = start.elapsed().as_secs_f64();
-    let bytes = proof.envelope.to_bytes();
-    std::fs::write(&out, &bytes)
-        .map_err(|e| zkpot::Error::Options(format!("{}: {e}", out.display())))?;
-    if let Some((path, key)) = new_secret {
-        zkpot::infer::prover::write_secret(&path, &key)?;
+    let req = InferRequest {
+        model,
+        input: x,
+        calibration: calibrate.as_deref().map(read).transpose()?,
+        input_visibility: parse_visibility(&input_visibility)?,
+        output_visibility: parse_visibility(&output_visibility)?,
+        secret,
+        out,
+        progress: !quiet,
+    };
+    let o = prove_inference(cache, &req)?;
+    if let Some(r) = &o.quantization {
+        println!(
+            "quantization on {} calibration input(s): max |error| {:.5}, mean |error| {:.5}, top-1 agreement {:.1}%",
+            r.samples, r.max_abs_error, r.mean_abs_error, 100.0 * r.top1_agreement
+        );
+    }
+    if let Some(path) = &o.new_secret {
         println!("new weight secret written to {} (keep it)", path.display());
     }
     println!(
         "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}; {} bytes written to {}",
-        prover.k(),
-        keygen_s,
-        prove_s,
-        proof.class,
-        bytes.len(),
-        out.display()
+        o.k,
+        o.keygen_s,
+        o.prove_s,
+        o.class,
+        o.proof_bytes,
+        o.out.display()
     );
     Ok(())
 }

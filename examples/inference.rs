@@ -1,0 +1,48 @@
+//! Prove one inference of the bundled ONNX MLP on an input and verify the
+//! proof from its bytes alone: `cargo run --release --example inference`.
+
+use std::path::PathBuf;
+
+use zkpot::infer::request::{parse_visibility, prove_inference, InferRequest, ModelSource};
+use zkpot::params::ParamsCache;
+use zkpot::verify::{verify_path, Verified};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/models");
+    let work = std::env::temp_dir().join(format!("zkpot-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let model = work.join("mlp.onnx");
+    std::fs::copy(models.join("mlp_4_16_3.onnx"), &model)?;
+    let read = |name: &str| -> Result<Vec<Vec<f64>>, Box<dyn std::error::Error>> {
+        Ok(zkpot::model::read_inputs(&std::fs::read_to_string(
+            models.join(name),
+        )?)?)
+    };
+    let input = read("mlp_4_16_3.input.json")?.remove(0);
+    let cache = ParamsCache::locate(None)?;
+    let out = work.join("inference.zkpot");
+    let o = prove_inference(
+        &cache,
+        &InferRequest {
+            model: ModelSource::File(model),
+            input,
+            calibration: Some(read("mlp_4_16_3.calibration.json")?),
+            input_visibility: parse_visibility("private")?,
+            output_visibility: parse_visibility("public")?,
+            secret: None,
+            out: out.clone(),
+            progress: true,
+        },
+    )?;
+    println!(
+        "class {} proved at k = {} in {:.2} s ({} bytes)",
+        o.class, o.k, o.prove_s, o.proof_bytes
+    );
+    if let Verified::Inference { statement, .. } = verify_path(&cache, &out, None, None, false)? {
+        println!(
+            "VALID inference proof, weights {}",
+            statement.weights_commitment
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import zkpot
+from conftest import ROOT, TRAIN
+
+MODELS = ROOT / "fixtures" / "models"
+
+
+def test_onnx_inference_on_numpy_input(tmp_path):
+    model = tmp_path / "mlp.onnx"
+    shutil.copy(MODELS / "mlp_4_16_3.onnx", model)
+    x = np.array(json.loads((MODELS / "mlp_4_16_3.input.json").read_text())["input_data"][0])
+    cal = np.array(json.loads((MODELS / "mlp_4_16_3.calibration.json").read_text())["input_data"])
+    o = zkpot.infer(model, x, out=tmp_path / "p.zkpot", calibration=cal)
+    assert o["class"] == int(np.argmax(o.output))
+    assert (tmp_path / "mlp.zkpot-secret").exists(), "a new weight secret is kept"
+    v = zkpot.verify(tmp_path / "p.zkpot")
+    assert v.kind == "inference"
+    bad = bytearray((tmp_path / "p.zkpot").read_bytes())
+    bad[-50] ^= 1
+    (tmp_path / "bad.zkpot").write_bytes(bytes(bad))
+    with pytest.raises(zkpot.VerificationError):
+        zkpot.verify(tmp_path / "bad.zkpot")
+    with pytest.raises(zkpot.InputError, match="element 1"):
+        zkpot.infer(model, np.array([1.0, np.inf, 0.0, 0.0]), out=tmp_path / "q.zkpot")
+    with pytest.raises(zkpot.InputError, match="shape"):
+        zkpot.infer(model, np.zeros((2, 4)), out=tmp_path / "q.zkpot")
+    assert not (tmp_path / "q.zkpot").exists()
+
+
+def test_inference_of_a_trained_run_links_to_it(iris_dir, tmp_path):
+    run = zkpot.train(iris_dir, tmp_path / "run", release_weights=False, **TRAIN)
+    o = zkpot.infer(run, [5.1, 3.5, 1.4, 0.2], out=tmp_path / "i.zkpot")
+    assert 0 <= o["class"] < 3
+    assert zkpot.verify(run, tmp_path / "i.zkpot").kind == "linked_inference"
