@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::options;
-use zkpot::data::{commit_csv, CommitOptions, DatasetSecret};
+use common::{commit_iris, options};
 use zkpot::params::ParamsCache;
 use zkpot::proof::Envelope;
 use zkpot::train::run::{
@@ -17,13 +16,7 @@ use zkpot::train::run::{
 fn groups_are_proved_as_tasks_and_checked_before_install() {
     let cache = ParamsCache::locate(None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let iris = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris.csv");
-    let data = dir.path().join("iris");
-    let opts = CommitOptions {
-        secret: Some(DatasetSecret::from_bytes([21; 32])),
-        ..CommitOptions::default()
-    };
-    commit_csv(&iris, &data, &opts).unwrap();
+    let data = commit_iris(dir.path());
     let run_dir = dir.path().join("run");
     let t = TrainOptions {
         prove_later: true,

@@ -23,16 +23,22 @@ pub struct Fixture {
     pub run: PathBuf,
 }
 
-/// Commits `fixtures/iris.csv` with a fixed secret and trains [`options`].
-pub fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
+/// Commits `fixtures/iris.csv` with a fixed secret into `dir/iris`.
+pub fn commit_iris(dir: &Path) -> PathBuf {
     let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris.csv");
-    let data = dir.path().join("iris");
+    let data = dir.join("iris");
     let opts = CommitOptions {
         secret: Some(DatasetSecret::from_bytes([21; 32])),
         ..CommitOptions::default()
     };
     commit_csv(&iris, &data, &opts).unwrap();
+    data
+}
+
+/// Commits `fixtures/iris.csv` with a fixed secret and trains [`options`].
+pub fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let data = commit_iris(dir.path());
     let run = dir.path().join("run");
     train(&ParamsCache::locate(None).unwrap(), &run, &options(&data)).unwrap();
     Fixture { dir, data, run }

@@ -152,13 +152,22 @@ def _as_matrix(X: Any) -> Any:
         raise InputError(f"features: expected a 2-D array (rows x features), got shape {a.shape}")
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise InputError(f"features: empty array of shape {a.shape}")
+    return _finite(a, "features")
+
+
+def _finite(a: Any, what: str) -> Any:
+    """``a`` as float64, refusing non-numbers and NaN or infinite entries
+    (named by their position)."""
+    import numpy as np
+
     if a.dtype.kind not in "biuf":
-        raise InputError(f"features: expected numbers, got dtype {a.dtype}")
+        raise InputError(f"{what}: expected numbers, got dtype {a.dtype}")
     a = a.astype(np.float64)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        r, c = map(int, np.argwhere(bad)[0])
-        raise InputError(f"features: row {r}, column {c} is {a[r, c]} (only finite numbers)")
+    bad = np.argwhere(~np.isfinite(a))
+    if len(bad):
+        at = tuple(int(i) for i in bad[0])
+        where = f"row {at[0]}, column {at[1]}" if len(at) == 2 else f"element {at[0]}"
+        raise InputError(f"{what}: {where} is {a[at]} (only finite numbers)")
     return a
 
 
@@ -401,14 +410,7 @@ def _vector(x: Any, what: str) -> List[float]:
         a = a[0]
     if a.ndim != 1 or a.shape[0] == 0:
         raise InputError(f"{what}: expected one input (a 1-D array), got shape {a.shape}")
-    if a.dtype.kind not in "biuf":
-        raise InputError(f"{what}: expected numbers, got dtype {a.dtype}")
-    a = a.astype(np.float64)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise InputError(f"{what}: element {i} is {a[i]} (only finite numbers)")
-    return a.tolist()
+    return _finite(a, what).tolist()
 
 
 def infer(
