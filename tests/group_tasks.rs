@@ -60,6 +60,16 @@ fn groups_are_proved_as_tasks_and_checked_before_install() {
     salt.salt_out = task.salt_in.clone();
     assert!(prover.prove(&salt).is_err(), "a changed salt is refused");
 
+    let mut short = task.clone();
+    short.openings[1].siblings.pop();
+    let err = prover.prove(&short).unwrap_err().to_string();
+    assert!(err.contains("opening 1 has"), "{err}");
+    let mut layers = task.clone();
+    let w = layers.params.layers[1].pop().unwrap();
+    layers.params.layers[0].push(w);
+    let err = prover.prove(&layers).unwrap_err().to_string();
+    assert!(err.contains("layer sizes"), "{err}");
+
     let proof1 = prover.prove(&task).unwrap();
     // A proof offered for the wrong group, or a tampered one, is not installed.
     let err = install_proofs(&cache, &run_dir, &[(0, proof1.clone())])

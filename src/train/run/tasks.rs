@@ -128,7 +128,33 @@ impl GroupTask {
         self.run.statement(g)
     }
 
+    /// Refuses openings and weights of the wrong shape for the run (so a
+    /// malformed task is an error, not an out-of-bounds index later).
+    fn check_shapes(&self) -> Result<(), Error> {
+        let width = self.run.dataset.schema.n_features + 1;
+        let depth = self.run.dataset.depth as usize;
+        for (i, o) in self.openings.iter().enumerate() {
+            if o.values.len() != width || o.siblings.len() != depth {
+                return Err(bad_task(format!(
+                    "opening {i} has {} values and {} siblings; the dataset needs {width} and {depth}",
+                    o.values.len(),
+                    o.siblings.len()
+                )));
+            }
+        }
+        let widths = &self.run.spec.widths;
+        let layers: Vec<usize> = widths.windows(2).map(|w| (w[0] + 1) * w[1]).collect();
+        let found: Vec<usize> = self.params.layers.iter().map(Vec::len).collect();
+        if found != layers {
+            return Err(bad_task(format!(
+                "weights of layer sizes {found:?}; the model {widths:?} has {layers:?}"
+            )));
+        }
+        Ok(())
+    }
+
     fn witness(&self, statement: &StepStatement) -> Result<StepWitness, Error> {
+        self.check_shapes()?;
         let openings = self
             .openings
             .iter()
