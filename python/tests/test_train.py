@@ -51,3 +51,17 @@ def test_prove_later_with_tasks(iris_dir, tmp_path):
     assert zkpot.verify(r).kind == "run"
     # The same spec with the beacon as bytes or hex is the same run.
     assert r.run.to_dict() == zkpot.train(iris_dir, run, prove_later=True, **TRAIN).run.to_dict()
+
+
+def test_two_provers_on_one_run_leave_it_valid(iris_dir, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    run = zkpot.train(iris_dir, tmp_path / "run", prove_later=True, **TRAIN)
+    # Two provers racing over the same groups: every write is atomic and
+    # each proof is valid, so whichever lands last, the run verifies.
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda _: zkpot.prove_range(run, 0, 3), range(2)))
+    assert sum(n for n, _ in done) >= 3
+    assert zkpot.pending_groups(run) == []
+    assert zkpot.verify(run).kind == "run"
+    assert not [p for p in (run.path / "proofs").iterdir() if not p.name.endswith(".zkpot")]
