@@ -9,6 +9,8 @@ cargo test --workspace "$@"
 # The library examples, end to end.
 cargo run "$@" --example train_and_verify
 cargo run "$@" --example inference
+# The binary, for the tests that compare the package with the command line.
+cargo build "$@" --bin zkpot
 
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
@@ -23,5 +25,6 @@ trap 'rm -rf "$venv"' EXIT
 # links against already-built crates instead of compiling them again.
 MATURIN_PEP517_ARGS="--profile dev" CARGO_TARGET_DIR="$PWD/target" \
     "$venv/bin/python" -m pip install --quiet "./python[test]"
+export ZKPOT_BIN="$PWD/target/debug/zkpot"
 cd python
 "$venv/bin/pytest" -q tests

@@ -79,7 +79,7 @@ fn observer(progress: Option<Py<PyAny>>) -> Observer {
 /// Commits the CSV (or Parquet) file at `path` into `out_dir` and returns
 /// the public commitment as JSON.
 #[pyfunction]
-#[pyo3(signature = (path, out_dir, *, secret=None, label_column=None, features=None, drop=None, delimiter=b',', frac_bits=None, bits=None, progress=false))]
+#[pyo3(signature = (path, out_dir, *, secret=None, label_column=None, features=None, drop=None, delimiter=b',', normalize="minmax", frac_bits=None, bits=None, progress=false))]
 #[allow(clippy::too_many_arguments)]
 fn commit_csv(
     py: Python<'_>,
@@ -90,6 +90,7 @@ fn commit_csv(
     features: Option<Vec<String>>,
     drop: Option<Vec<String>>,
     delimiter: u8,
+    normalize: &str,
     frac_bits: Option<u32>,
     bits: Option<u32>,
     progress: bool,
@@ -103,6 +104,7 @@ fn commit_csv(
             .map(|c| Column::parse(c))
             .collect(),
         delimiter,
+        normalize: normalize.parse().map_err(InputError::new_err)?,
         progress,
         secret: bytes32(secret, "secret")?.map(DatasetSecret::from_bytes),
         ..CommitOptions::default()

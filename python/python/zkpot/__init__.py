@@ -218,6 +218,10 @@ def commit_dataset(
     classes: Optional[Sequence[str]] = None,
     feature_names: Optional[Sequence[str]] = None,
     label_column: Optional[str] = None,
+    columns: Optional[Sequence[str]] = None,
+    drop: Optional[Sequence[str]] = None,
+    delimiter: str = ",",
+    normalize: str = "minmax",
     secret: Optional[Union[bytes, str]] = None,
     frac_bits: Optional[int] = None,
     bits: Optional[int] = None,
@@ -227,13 +231,20 @@ def commit_dataset(
     (:class:`Dataset`: the public commitment and its ``path``).
 
     ``features`` is a path to a CSV or Parquet file (then ``label_column``
-    picks the label, the last column by default), or a 2-D array of
+    picks the label, the last column by default; ``columns`` the feature
+    columns in order and ``drop`` columns to leave out, by name or 0-based
+    index; ``delimiter`` one character or ``"tab"``), or a 2-D array of
     features with ``labels`` a 1-D array of the same length: class indices,
     or names when ``classes`` lists them. Arrays are committed exactly as
     the same table written as CSV would be, so the root does not depend on
     the route taken. ``secret`` (32 bytes or 64 hex digits) fixes the salts;
-    by default a fresh one is drawn and kept in ``out``.
+    by default a fresh one is drawn and kept in ``out``. ``normalize`` is
+    ``"minmax"``, ``"standard"`` or ``"none"``.
     """
+    if delimiter == "tab":
+        delimiter = "\t"
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or not delimiter.isascii() or delimiter == '"':
+        raise InputError(f"delimiter {delimiter!r}: give one ASCII character (not a quote) or 'tab'")
     if isinstance(features, (str, os.PathLike)):
         if out is None and labels is not None and isinstance(labels, (str, os.PathLike)):
             out, labels = labels, None
@@ -243,7 +254,10 @@ def commit_dataset(
             raise InputError("commit_dataset needs out (the dataset directory to write)")
         c = _native.commit_csv(
             Path(features), Path(out), secret=_secret(secret), label_column=label_column,
-            frac_bits=frac_bits, bits=bits, progress=progress,
+            features=None if columns is None else [str(c) for c in columns],
+            drop=None if drop is None else [str(c) for c in drop],
+            delimiter=ord(delimiter), normalize=normalize, frac_bits=frac_bits, bits=bits,
+            progress=progress,
         )
         return Dataset(json.loads(c), Path(out))
     if out is None:
@@ -268,8 +282,8 @@ def commit_dataset(
                 fh.write(",".join(repr(v) for v in row))
                 fh.write("," + _csv_cell(label) + "\n")
         c = _native.commit_csv(
-            path, Path(out), secret=_secret(secret), frac_bits=frac_bits, bits=bits,
-            progress=progress,
+            path, Path(out), secret=_secret(secret), normalize=normalize, frac_bits=frac_bits,
+            bits=bits, progress=progress,
         )
     return Dataset(json.loads(c), Path(out))
 

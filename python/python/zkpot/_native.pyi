@@ -12,7 +12,7 @@ class TaskProver:
 def commit_csv(
     path: PathLike[str], out_dir: PathLike[str], *, secret: Optional[bytes] = None,
     label_column: Optional[str] = None, features: Optional[List[str]] = None,
-    drop: Optional[List[str]] = None, delimiter: int = 44, frac_bits: Optional[int] = None,
+    drop: Optional[List[str]] = None, delimiter: int = 44, normalize: str = "minmax", frac_bits: Optional[int] = None,
     bits: Optional[int] = None, progress: bool = False,
 ) -> str: ...
 def train(
