@@ -6,11 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace "$@"
-# The library examples, end to end.
-cargo run "$@" --example train_and_verify
-cargo run "$@" --example inference
-# The binary, for the tests that compare the package with the command line.
-cargo build "$@" --bin zkpot
+# The library examples, end to end. `cargo test` built them (and the zkpot
+# binary) with the workspace's features; running the built files avoids a
+# second build under another feature set.
+target/debug/examples/train_and_verify
+target/debug/examples/inference
 
 python=${PYTHON:-python3}
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then

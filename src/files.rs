@@ -5,17 +5,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A temporary sibling of `path` in the same directory, for write-then-rename:
-/// unique to this process and call, so concurrent writers of one file (other
-/// processes, or threads of this one) never share a temporary file, and the
-/// last rename wins whole.
+/// its name carries this process's id, a per-call counter and 64 random
+/// bits, so concurrent writers of one file (threads, processes, or hosts
+/// sharing a filesystem) do not pick the same temporary file, and the last
+/// rename wins whole.
 pub fn temp_path(path: &Path) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let r = crate::data::random_bytes32();
+    let tag: String = r[..8].iter().map(|b| format!("{b:02x}")).collect();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
+    path.with_file_name(format!(".{name}.{}.{n}.{tag}.tmp", std::process::id()))
 }
 
 /// Creates `path` for writing with owner-only permissions (0600 on Unix).
@@ -30,22 +33,49 @@ pub fn create_private(path: &Path) -> std::io::Result<fs::File> {
     opts.open(path)
 }
 
+/// Writes `bytes` to a new temporary sibling of `path` (never an existing
+/// file: `create_new`), syncs it and renames it over `path`; the temporary
+/// file is removed if any step fails.
+fn write_renamed(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    for _ in 0..8 {
+        let tmp = temp_path(path);
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut f = match opts.open(&tmp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = f
+            .write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .and_then(|()| fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        return written;
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("no free temporary name beside {}", path.display()),
+    ))
+}
+
 /// Writes `bytes` to `path` atomically with owner-only permissions.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temp_path(path);
-    let mut f = create_private(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
+    write_renamed(path, bytes, true)
 }
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temp_path(path);
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
+    write_renamed(path, bytes, false)
 }
 
 /// The largest JSON description file (run, evaluation, commitment) read.

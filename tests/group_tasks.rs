@@ -56,6 +56,18 @@ fn groups_are_proved_as_tasks_and_checked_before_install() {
     let mut row = task.clone();
     row.openings[0].values[0] += 1;
     assert!(prover.prove(&row).is_err(), "a changed row is refused");
+    let mut later = task.clone();
+    later.openings[1].salt = task.openings[0].salt.clone();
+    let err = prover.prove(&later).unwrap_err().to_string();
+    assert!(err.contains("do not give the statement"), "{err}");
+    let mut huge = task.clone();
+    huge.params.layers[0][0] = i64::MIN;
+    let err = prover.prove(&huge).unwrap_err().to_string();
+    assert!(err.contains("outside 16 bits"), "{err}");
+    let mut label = task.clone();
+    *label.openings[0].values.last_mut().unwrap() = 7;
+    let err = prover.prove(&label).unwrap_err().to_string();
+    assert!(err.contains("label 7"), "{err}");
     let mut salt = task.clone();
     salt.salt_out = task.salt_in.clone();
     assert!(prover.prove(&salt).is_err(), "a changed salt is refused");

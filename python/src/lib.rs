@@ -6,7 +6,7 @@
 #![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -44,7 +44,7 @@ fn to_py(e: zkpot::Error) -> PyErr {
     let msg = e.to_string();
     match e {
         E::Proof(_) | E::Plonk(_) | E::Release(_) => VerificationError::new_err(msg),
-        E::Internal(_) => Error::new_err(msg),
+        E::Internal(_) | E::Params(_) => Error::new_err(msg),
         _ => InputError::new_err(msg),
     }
 }
@@ -61,18 +61,40 @@ fn bytes32(b: Option<&[u8]>, what: &str) -> PyResult<Option<[u8; 32]>> {
     .transpose()
 }
 
-/// An observer calling a Python callable `progress(stage, done, total)`;
-/// an exception it raises is printed and otherwise ignored.
-fn observer(progress: Option<Py<PyAny>>) -> Observer {
-    match progress {
+/// The first exception a progress callback raised (a `KeyboardInterrupt`
+/// from Ctrl-C included), re-raised when the library call returns.
+type Raised = Arc<Mutex<Option<PyErr>>>;
+
+/// An observer calling a Python callable `progress(stage, done, total)`.
+/// After a callback raises, it is not called again, and the exception is
+/// kept in the returned slot (the library call itself runs to its end:
+/// nothing it already wrote is lost).
+fn observer(progress: Option<Py<PyAny>>) -> (Observer, Raised) {
+    let raised: Raised = Arc::new(Mutex::new(None));
+    let obs = match progress {
         None => Observer::none(),
-        Some(cb) => Observer::new(Arc::new(move |stage: &str, done: u64, total: u64| {
-            Python::attach(|py| {
-                if let Err(e) = cb.bind(py).call1((stage, done, total)) {
-                    e.print(py);
-                }
-            })
-        })),
+        Some(cb) => {
+            let slot = Arc::clone(&raised);
+            Observer::new(Arc::new(move |stage: &str, done: u64, total: u64| {
+                Python::attach(|py| {
+                    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+                    if slot.is_none() {
+                        if let Err(e) = cb.bind(py).call1((stage, done, total)) {
+                            *slot = Some(e);
+                        }
+                    }
+                })
+            }))
+        }
+    };
+    (obs, raised)
+}
+
+/// `result`, unless a progress callback raised: then that exception.
+fn checked<T>(raised: &Raised, result: PyResult<T>) -> PyResult<T> {
+    match raised.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        Some(e) => Err(e),
+        None => result,
     }
 }
 
@@ -148,6 +170,7 @@ fn train(
     cache_dir: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
+    let (obs, raised) = observer(progress);
     let opts = TrainOptions {
         data_dir,
         widths,
@@ -164,12 +187,13 @@ fn train(
         release_weights,
         progress: false,
         prove_later,
-        observer: observer(progress),
+        observer: obs,
     };
     let cache = cache(cache_dir.as_deref())?;
     let report = py
         .detach(|| run::train(&cache, &run_dir, &opts))
-        .map_err(to_py)?;
+        .map_err(to_py);
+    let report = checked(&raised, report)?;
     serde_json::to_string(&report).map_err(|e| Error::new_err(e.to_string()))
 }
 
@@ -186,9 +210,11 @@ fn prove_range(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(usize, f64)> {
     let cache = cache(cache_dir.as_deref())?;
-    let obs = observer(progress);
-    py.detach(|| run::prove_range_observed(&cache, &run_dir, start..end, false, &obs))
-        .map_err(to_py)
+    let (obs, raised) = observer(progress);
+    let done = py
+        .detach(|| run::prove_range_observed(&cache, &run_dir, start..end, false, &obs))
+        .map_err(to_py);
+    checked(&raised, done)
 }
 
 /// The groups of the run in `run_dir` without a proof of their statement.
@@ -282,7 +308,9 @@ fn verify(
             zkpot::verify::verify_path(&cache, &path, second.as_deref(), commitment.as_ref(), false)
         })
         .map_err(|e| match e {
-            zkpot::Error::Internal(_) => to_py(e),
+            // The verifier's own trouble (its parameter cache, a bug) is
+            // not a verdict on what it was handed.
+            zkpot::Error::Internal(_) | zkpot::Error::Params(_) => to_py(e),
             other => VerificationError::new_err(other.to_string()),
         })?;
     serde_json::to_string(&verified).map_err(|e| Error::new_err(e.to_string()))

@@ -109,11 +109,12 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
         ModelSource::Run(r) => {
             let (l, schema) = crate::train::run::trained_model(r)?;
             let n = &schema.normalization;
-            if req.input.len() != n.offset.len() {
+            if req.input.len() != n.offset.len() || n.scale.len() != n.offset.len() {
                 return Err(Error::Options(format!(
-                    "the input has {} features, the dataset {}",
+                    "the input has {} features, the dataset {} ({} scales)",
                     req.input.len(),
-                    n.offset.len()
+                    n.offset.len(),
+                    n.scale.len()
                 )));
             }
             let x = req

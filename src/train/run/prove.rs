@@ -552,6 +552,7 @@ pub fn trained_model(
     run_dir: &Path,
 ) -> Result<(crate::infer::LoadedModel, crate::data::Schema), Error> {
     let run = RunFile::read(&run_dir.join("run.json"))?;
+    run.check()?;
     let (params, salt, _) = final_weights(run_dir, &run.spec)?;
     let (model, weights) = crate::model::from_trained(&run.spec, &params);
     Ok((

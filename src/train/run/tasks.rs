@@ -10,13 +10,13 @@
 //! machines allowed to see the run's data.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use halo2_proofs::pasta::EqAffine;
 use halo2_proofs::plonk::ProvingKey;
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::chips::merkle::MerklePath;
-use zkpot_circuits::circuits::membership::RowOpening;
+use zkpot_circuits::circuits::membership::{leaf_native, RowOpening};
 use zkpot_circuits::proving::{prove, proving_key};
 use zkpot_circuits::train::{MlpParams, StepWitness, TrainStepCircuit};
 use zkpot_circuits::Fp;
@@ -128,11 +128,19 @@ impl GroupTask {
         self.run.statement(g)
     }
 
-    /// Refuses openings and weights of the wrong shape for the run (so a
-    /// malformed task is an error, not an out-of-bounds index later).
+    /// Refuses openings and weights of the wrong shape or out of their
+    /// formats' ranges for the run (so a malformed task is an error, not an
+    /// out-of-bounds index or an overflow in the native pass).
     fn check_shapes(&self) -> Result<(), Error> {
-        let width = self.run.dataset.schema.n_features + 1;
+        let layout = self.run.dataset.schema.layout();
+        let width = layout.features + 1;
         let depth = self.run.dataset.depth as usize;
+        let widths = &self.run.spec.widths;
+        let classes = widths.last().copied().unwrap_or(0) as i64;
+        let fits = |v: i64, bits: u32| {
+            let half = 1i64 << bits.clamp(1, 62).saturating_sub(1);
+            (-half..half).contains(&v)
+        };
         for (i, o) in self.openings.iter().enumerate() {
             if o.values.len() != width || o.siblings.len() != depth {
                 return Err(bad_task(format!(
@@ -141,14 +149,30 @@ impl GroupTask {
                     o.siblings.len()
                 )));
             }
+            let (features, label) = o.values.split_at(layout.features);
+            if let Some(v) = features.iter().find(|v| !fits(**v, layout.feature_bits)) {
+                return Err(bad_task(format!(
+                    "opening {i} has feature value {v}, outside {} bits",
+                    layout.feature_bits
+                )));
+            }
+            if !(0..classes).contains(&label[0]) {
+                return Err(bad_task(format!(
+                    "opening {i} has label {}, the model has {classes} classes",
+                    label[0]
+                )));
+            }
         }
-        let widths = &self.run.spec.widths;
         let layers: Vec<usize> = widths.windows(2).map(|w| (w[0] + 1) * w[1]).collect();
         let found: Vec<usize> = self.params.layers.iter().map(Vec::len).collect();
         if found != layers {
             return Err(bad_task(format!(
                 "weights of layer sizes {found:?}; the model {widths:?} has {layers:?}"
             )));
+        }
+        let bits = self.run.spec.formats.weight.bits();
+        if let Some(v) = self.params.flatten().into_iter().find(|v| !fits(*v, bits)) {
+            return Err(bad_task(format!("weight {v} is outside {bits} bits")));
         }
         Ok(())
     }
@@ -279,7 +303,7 @@ pub fn group_task(run_dir: &Path, group: u64) -> Result<GroupTask, Error> {
 }
 
 /// A step circuit's proving key and what it was made for.
-type KeyEntry = (String, ProvingKey<EqAffine>);
+type KeyEntry = (String, Arc<ProvingKey<EqAffine>>);
 
 /// Proves group tasks, keeping the last proving key (a worker that proves
 /// many groups of one run makes it once).
@@ -310,9 +334,27 @@ impl TaskProver {
             Some(task.witness(&statement)?),
         )?;
         // The witness must reproduce the statement (the rows it samples, the
-        // commitments it chains); a wrong task fails here, before proving.
+        // commitments it chains, and every opening the statement's root); a
+        // wrong task fails here, before proving.
+        let layout = task.run.dataset.schema.layout();
+        let roots: Vec<Fp> = task
+            .openings
+            .iter()
+            .map(|o| {
+                let salt = fp(&o.salt, "a row salt")?;
+                let path = MerklePath {
+                    index: o.index,
+                    siblings: o
+                        .siblings
+                        .iter()
+                        .map(|s| fp(s, "a Merkle sibling"))
+                        .collect::<Result<_, _>>()?,
+                };
+                Ok(path.root(leaf_native(&layout, salt, &o.values)))
+            })
+            .collect::<Result<_, Error>>()?;
         let (native_public, _) = circuit.public_inputs()?;
-        if native_public != public {
+        if native_public != public || roots.windows(2).any(|r| r[0] != r[1]) {
             return Err(bad_task(format!(
                 "its weights, salts or rows do not give the statement of group {}",
                 task.group
@@ -328,17 +370,20 @@ impl TaskProver {
             k,
         ))
         .map_err(|_| Error::Internal("key description"))?;
-        let mut key = self
-            .key
-            .lock()
-            .map_err(|_| Error::Internal("proving key lock"))?;
-        if key.as_ref().map(|(i, _)| i != &id).unwrap_or(true) {
-            *key = Some((id, proving_key(&params, &circuit.describe())?));
-        }
-        let Some((_, pk)) = key.as_ref() else {
-            return Err(Error::Internal("proving key missing"));
+        // The lock is held only to look up or replace the key, not while
+        // proving; a poisoned lock still holds a valid key or none.
+        let pk = {
+            let mut key = self.key.lock().unwrap_or_else(|p| p.into_inner());
+            match key.as_ref() {
+                Some((i, pk)) if *i == id => Arc::clone(pk),
+                _ => {
+                    let pk = Arc::new(proving_key(&params, &circuit.describe())?);
+                    *key = Some((id, Arc::clone(&pk)));
+                    pk
+                }
+            }
         };
-        let proof = prove(&params, pk, circuit, &public)?;
+        let proof = prove(&params, &pk, circuit, &public)?;
         Ok(statement.envelope(public, proof)?.to_bytes())
     }
 }
