@@ -65,3 +65,16 @@ def test_two_provers_on_one_run_leave_it_valid(iris_dir, tmp_path):
     assert zkpot.pending_groups(run) == []
     assert zkpot.verify(run).kind == "run"
     assert not [p for p in (run.path / "proofs").iterdir() if not p.name.endswith(".zkpot")]
+
+
+def test_an_exception_in_the_progress_callback_is_raised(iris_dir, tmp_path):
+    class Stop(Exception):
+        pass
+
+    def stop(stage, done, total):
+        raise Stop(stage)
+
+    with pytest.raises(Stop, match="training"):
+        zkpot.train(iris_dir, tmp_path / "run", progress=stop, **TRAIN)
+    # The call ran to its end, so what it wrote is whole and verifies.
+    assert zkpot.verify(tmp_path / "run").kind == "run"
