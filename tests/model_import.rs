@@ -128,6 +128,7 @@ fn relu_after_a_max_pool_fuses_into_the_convolution_before_it() {
                 bias: vec![0.0; 3],
             },
         ],
+        ..Default::default()
     };
     m.validate().unwrap();
     let calibration: Vec<Vec<f64>> = (0..4)

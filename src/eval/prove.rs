@@ -158,6 +158,19 @@ pub fn prepare_model(
             schema.n_features
         )));
     }
+    if float.preprocess.is_some() {
+        return Err(Error::Options(format!(
+            "{} normalizes its raw input ({}); an evaluation reads the committed rows \
+             as they are, so commit the dataset with that normalization and export the \
+             model without it",
+            model_path.display(),
+            float
+                .notes
+                .iter()
+                .find(|n| n.contains("preprocessing"))
+                .map_or("a leading scale and shift", String::as_str)
+        )));
+    }
     let scale = schema.format.scale();
     let calibration: Vec<Vec<f64>> = (first..first + count.min(CALIBRATION_ROWS))
         .map(|i| {
@@ -173,7 +186,7 @@ pub fn prepare_model(
         input: Some(schema.format),
         ..crate::model::QuantOptions::default()
     };
-    let model = LoadedModel::load_with(model_path, &calibration, secret, quant)?;
+    let model = LoadedModel::from_float(&float, &calibration, secret, quant)?;
     let classes = zkpot_circuits::infer::eval::classes_of(&model.model);
     if classes != schema.classes.len() {
         return Err(Error::Options(format!(

@@ -14,7 +14,10 @@ use zkpot_circuits::Fp;
 
 use super::statement::InferenceStatement;
 use crate::hex::fp_to_hex;
-use crate::model::{load_model, quantize, quantize_input, QuantOptions, QuantReport};
+use crate::model::ir::Preprocess;
+use crate::model::{
+    load_model, quantize, quantize_input, Model, ModelError, QuantOptions, QuantReport,
+};
 use crate::params::ParamsCache;
 use crate::proof::Envelope;
 use crate::Error;
@@ -31,6 +34,25 @@ pub struct LoadedModel {
     pub weight_salt: Fp,
     /// The quantization report (for imported float models).
     pub report: Option<QuantReport>,
+    /// The preprocessing of raw inputs (an imported model's leading
+    /// normalization), applied natively before quantization.
+    pub preprocess: Option<Preprocess>,
+    /// The label of each class index, when the model's file names them.
+    pub labels: Option<Vec<String>>,
+    /// What the import rewrote or left out.
+    pub notes: Vec<String>,
+}
+
+/// Refuses an input whose length is not the model's.
+fn check_len(expected: usize, x: &[f64]) -> Result<(), Error> {
+    if x.len() != expected {
+        return Err(ModelError::Shape(format!(
+            "the input has {} values, the model takes {expected}",
+            x.len()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// A salt derived from a secret and a label, for `C_W` and other commitments.
@@ -61,12 +83,30 @@ impl LoadedModel {
         opts: QuantOptions,
     ) -> Result<Self, Error> {
         let float = load_model(path)?;
-        let q = quantize(&float, calibration, opts)?;
+        Self::from_float(&float, calibration, secret, opts)
+    }
+
+    /// Quantizes a float model (its preprocessing applied to the
+    /// calibration inputs first).
+    pub fn from_float(
+        float: &Model,
+        calibration: &[Vec<f64>],
+        secret: &[u8; 32],
+        opts: QuantOptions,
+    ) -> Result<Self, Error> {
+        let prepared: Vec<Vec<f64>> = calibration
+            .iter()
+            .map(|x| check_len(float.input_len, x).map(|_| float.prepare(x)))
+            .collect::<Result<_, _>>()?;
+        let q = quantize(float, &prepared, opts)?;
         Ok(Self {
             model: q.model,
             weights: q.weights,
             weight_salt: salt_from_secret(secret, b"weights"),
             report: Some(q.report),
+            preprocess: float.preprocess.clone(),
+            labels: float.labels.clone(),
+            notes: float.notes.clone(),
         })
     }
 
@@ -77,7 +117,25 @@ impl LoadedModel {
             weights,
             weight_salt,
             report: None,
+            preprocess: None,
+            labels: None,
+            notes: Vec::new(),
         }
+    }
+
+    /// A raw input as the circuit takes it, before quantization: the
+    /// preprocessing applied when the model has one.
+    pub fn prepare(&self, x: &[f64]) -> Result<Vec<f64>, Error> {
+        check_len(self.model.input_len(), x)?;
+        Ok(match &self.preprocess {
+            Some(p) => p.apply(x),
+            None => x.to_vec(),
+        })
+    }
+
+    /// The label of class `class`, when the model names its classes.
+    pub fn label(&self, class: usize) -> Option<&str> {
+        self.labels.as_ref()?.get(class).map(String::as_str)
     }
 
     /// Generates the proving key for the given visibilities (checking the model
@@ -158,7 +216,7 @@ impl InferenceProver {
 
     /// Proves one real-valued input (quantized to the model's input format).
     pub fn prove(&self, input: &[f64]) -> Result<InferenceProof, Error> {
-        let q = quantize_input(&self.loaded.model, input)?;
+        let q = quantize_input(&self.loaded.model, &self.loaded.prepare(input)?)?;
         self.prove_quantized(q)
     }
 
@@ -190,6 +248,12 @@ impl InferenceProver {
             output_values: (self.output == Visibility::Public).then(|| output.clone()),
             output_commitment: (self.output == Visibility::Committed)
                 .then(|| fp_to_hex(&public[public.len() - 1])),
+            preprocess: self.loaded.preprocess.clone(),
+            labels: self
+                .loaded
+                .labels
+                .clone()
+                .filter(|_| self.loaded.model.ends_in_argmax()),
         };
         if statement.public_inputs()? != public {
             return Err(Error::Internal(

@@ -23,6 +23,16 @@ pub enum ModelSource {
     /// A training run's trained weights (the proof names its final
     /// commitment; raw inputs are normalized as the dataset's were).
     Run(PathBuf),
+    /// A model file exported from a run (`zkpot model export`), proven with
+    /// the file's weights under the run's weight salt: refused unless the
+    /// file is exactly the run's trained model, so the proof links the
+    /// deployed file to the run.
+    RunFile {
+        /// The ONNX (or JSON) model file.
+        model: PathBuf,
+        /// The run directory (with its private files).
+        run: PathBuf,
+    },
 }
 
 /// What to prove.
@@ -69,6 +79,11 @@ pub struct InferOutcome {
     pub quantization: Option<QuantReport>,
     /// The weight secret file written by this call, if it drew a new one.
     pub new_secret: Option<PathBuf>,
+    /// The proven class's label, when the model's file names its classes.
+    pub label: Option<String>,
+    /// What the import rewrote or left out (folded layers, a softmax head
+    /// proven as its argmax, outputs not proven, input preprocessing).
+    pub notes: Vec<String>,
 }
 
 /// A visibility by name: `public`, `private` or `committed`.
@@ -106,8 +121,12 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
             };
             (LoadedModel::load(m, &cal, &key)?, req.input.clone())
         }
-        ModelSource::Run(r) => {
+        ModelSource::Run(r) | ModelSource::RunFile { run: r, .. } => {
             let (l, schema) = crate::train::run::trained_model(r)?;
+            if let ModelSource::RunFile { model, .. } = &req.model {
+                let float = crate::model::load_model(model)?;
+                crate::train::run::check_is_run_model(&float, &l, &schema)?;
+            }
             let n = &schema.normalization;
             if req.input.len() != n.offset.len() || n.scale.len() != n.offset.len() {
                 return Err(Error::Options(format!(
@@ -127,6 +146,8 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
         }
     };
     let quantization = loaded.report.clone();
+    let notes = loaded.notes.clone();
+    let labels = loaded.labels.clone();
     let start = Instant::now();
     let prover = loaded.keygen_with_progress(
         cache,
@@ -160,6 +181,8 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
         out: req.out.clone(),
         quantization,
         new_secret: written,
+        label: labels.and_then(|l| l.get(proof.class).cloned()),
+        notes,
     })
 }
 

@@ -9,6 +9,7 @@ use zkpot_circuits::infer::{AnyInference, QLayer, QModel, Visibility};
 use zkpot_circuits::Fp;
 
 use crate::hex::fp_from_hex;
+use crate::model::ir::Preprocess;
 use crate::params::ParamsCache;
 use crate::proof::{verify_group, Envelope, ProofError, StatementKind};
 use crate::Error;
@@ -16,7 +17,7 @@ use crate::Error;
 /// What an inference proof states: the model (architecture and formats, never
 /// weights), the weights' commitment, and the input and output as their
 /// visibility allows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InferenceStatement {
     /// The quantized model's description.
@@ -35,6 +36,17 @@ pub struct InferenceStatement {
     pub output_values: Option<Vec<i64>>,
     /// The output's commitment, if committed.
     pub output_commitment: Option<String>,
+    /// The preprocessing applied to the raw input before quantization (an
+    /// imported model's leading normalization), when there is one. It is
+    /// named here, not proven: the proof is of the quantized input, which
+    /// anyone holding the raw input can recompute through this map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocess: Option<Preprocess>,
+    /// The label of each class index, when the model ends in an argmax
+    /// whose classes the exported file names (named, not proven: the proof
+    /// is of the index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -62,7 +74,38 @@ impl InferenceStatement {
             serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         s.model.validate()?;
         s.check_shown()?;
+        s.check_named()?;
         Ok(s)
+    }
+
+    /// Checks the preprocessing and labels against the model: one scale
+    /// and shift per input, finite; one label per class of a final argmax,
+    /// each at most 256 bytes.
+    fn check_named(&self) -> Result<(), Error> {
+        if let Some(p) = &self.preprocess {
+            p.validate(self.model.input_len())
+                .map_err(|e| bad(format!("preprocess: {e}")))?;
+        }
+        if let Some(labels) = &self.labels {
+            let classes = match self.model.layers.last() {
+                Some(QLayer::Argmax { inputs }) => *inputs,
+                _ => {
+                    return Err(bad(
+                        "labels are given but the model does not end in an argmax",
+                    ))
+                }
+            };
+            if labels.len() != classes {
+                return Err(bad(format!(
+                    "{} labels for {classes} classes",
+                    labels.len()
+                )));
+            }
+            if let Some(l) = labels.iter().find(|l| l.len() > 256) {
+                return Err(bad(format!("a label of {} bytes (at most 256)", l.len())));
+            }
+        }
+        Ok(())
     }
 
     /// Checks that the statement shows exactly what its visibilities say:

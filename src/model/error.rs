@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 /// Why a model was refused.
-#[derive(Debug, Error)]
+#[derive(Clone, Debug, Error)]
 #[non_exhaustive]
 pub enum ModelError {
     /// The file could not be read.
@@ -18,21 +18,34 @@ pub enum ModelError {
     #[error("not a valid ONNX model: {0}")]
     Onnx(String),
     /// An operator zkpot does not prove.
-    #[error("unsupported operator {op} in node {node:?}")]
+    #[error("unsupported operator {op} in {node}{hint}")]
     Unsupported {
-        /// The ONNX operator.
+        /// The ONNX operator (with its domain when it is not the default).
         op: String,
-        /// The node's name.
+        /// The node: its name, or its index with its inputs and outputs.
         node: String,
+        /// What to do instead, when there is a known way (starts with "; "),
+        /// or empty.
+        hint: String,
     },
     /// An operator with attributes or inputs zkpot does not handle.
-    #[error("node {node:?} ({op}): {reason}")]
+    #[error("{node} ({op}): {reason}")]
     Node {
         /// The ONNX operator.
         op: String,
-        /// The node's name.
+        /// The node: its name, or its index with its inputs and outputs.
         node: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// A tensor of a data type that cannot serve where it is used.
+    #[error("tensor {tensor:?} has data type {data_type}: {reason}")]
+    DataType {
+        /// The tensor's name.
+        tensor: String,
+        /// Its ONNX data type, by name and number.
+        data_type: String,
+        /// Why that type does not fit.
         reason: String,
     },
     /// Shapes that do not chain.
@@ -43,6 +56,18 @@ pub enum ModelError {
     NotFinite {
         /// Which tensor.
         what: String,
+    },
+    /// A batch normalization whose variance is not positive.
+    #[error(
+        "tensor {tensor:?} (the variance of {node}) holds {value}; a variance must be positive"
+    )]
+    Variance {
+        /// The variance tensor.
+        tensor: String,
+        /// The node.
+        node: String,
+        /// The offending value.
+        value: f64,
     },
     /// A model or input too large to prove.
     #[error("{what} of {size} exceeds the supported {limit}")]

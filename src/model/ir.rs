@@ -79,13 +79,65 @@ pub enum Layer {
     },
 }
 
-/// A float model: the input length and a chain of layers.
+/// A per-feature affine map applied to raw inputs before quantization:
+/// `y[i] = x[i] * scale[i] + shift[i]` (an exported model's leading
+/// normalization: scikit-learn's `Scaler`, or constant `Sub`/`Div`/`Mul`/`Add`).
+/// It is public input preprocessing, computed natively and named in the
+/// statement, so the weights stay the model's own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocess {
+    /// Multipliers, one per input value.
+    pub scale: Vec<f64>,
+    /// Offsets added after scaling, one per input value.
+    pub shift: Vec<f64>,
+}
+
+impl Preprocess {
+    /// Applies the map to one raw input (of the checked length).
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .zip(self.scale.iter().zip(&self.shift))
+            .map(|(v, (s, t))| v * s + t)
+            .collect()
+    }
+
+    /// Checks lengths and finiteness.
+    pub fn validate(&self, input_len: usize) -> Result<(), ModelError> {
+        if self.scale.len() != input_len || self.shift.len() != input_len {
+            return Err(ModelError::Shape(format!(
+                "the input preprocessing has {} scales and {} shifts for {input_len} inputs",
+                self.scale.len(),
+                self.shift.len()
+            )));
+        }
+        if self.scale.iter().chain(&self.shift).any(|v| !v.is_finite()) {
+            return Err(ModelError::NotFinite {
+                what: "the input preprocessing".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A float model: the input length and a chain of layers, with the input
+/// preprocessing, class labels and import notes an exported file may bring.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     /// Input length (flattened).
     pub input_len: usize,
     /// Layers in order.
     pub layers: Vec<Layer>,
+    /// Applied to raw inputs before quantization, when the model has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocess: Option<Preprocess>,
+    /// The label of each class index, when the model ends in an argmax
+    /// whose index an exporter maps to labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// What the import rewrote or left out (folded layers, a softmax head
+    /// proven as its argmax, outputs not proven), for the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn conv_out(n: usize, k: usize, s: usize, p: usize) -> usize {
@@ -226,9 +278,16 @@ impl Model {
                 limit: MAX_ELEMENTS,
             });
         }
+        if let Some(p) = &self.preprocess {
+            p.validate(self.input_len)?;
+        }
         let mut n = self.input_len;
         let mut params = 0usize;
+        let mut classes = None;
         for (i, l) in self.layers.iter().enumerate() {
+            if matches!(l, Layer::Argmax) {
+                classes = Some(n);
+            }
             if matches!(l, Layer::Argmax) && (i == 0 || i + 1 != self.layers.len()) {
                 return Err(ModelError::Shape(
                     "argmax must be the last layer, after another one".into(),
@@ -258,10 +317,31 @@ impl Model {
                 limit: MAX_ELEMENTS,
             });
         }
+        if let Some(labels) = &self.labels {
+            if classes != Some(labels.len()) {
+                return Err(ModelError::Shape(format!(
+                    "{} class labels for a model whose output is {}",
+                    labels.len(),
+                    match classes {
+                        Some(c) => format!("an argmax over {c} classes"),
+                        None => "not a class index (no argmax)".into(),
+                    }
+                )));
+            }
+        }
         Ok(n)
     }
 
-    /// The float forward pass (f64), every layer's output.
+    /// A raw input as the first layer takes it: the preprocessing applied
+    /// when the model has one.
+    pub fn prepare(&self, x: &[f64]) -> Vec<f64> {
+        match &self.preprocess {
+            Some(p) => p.apply(x),
+            None => x.to_vec(),
+        }
+    }
+
+    /// The float forward pass (f64) of a prepared input, every layer's output.
     pub fn forward(&self, x: &[f64]) -> Vec<Vec<f64>> {
         let mut a = x.to_vec();
         let mut outs = Vec::with_capacity(self.layers.len());

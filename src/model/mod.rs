@@ -2,12 +2,13 @@
 //! quantization into the fixed-point models the inference circuit proves.
 
 mod error;
+pub mod export;
 pub mod ir;
 pub mod onnx;
 pub mod quantize;
 
 pub use error::ModelError;
-pub use ir::{Layer, Model};
+pub use ir::{Layer, Model, Preprocess};
 pub use onnx::load_onnx;
 pub use quantize::{from_trained, quantize, quantize_input, QuantOptions, QuantReport, Quantized};
 

@@ -214,12 +214,10 @@ pub fn quantize(
                         *activation = Some(act)
                     }
                     _ => {
-                        return Err(ModelError::Unsupported {
-                            op: format!(
-                                "{act} not directly after a dense or convolution layer (or a max pool after one)"
-                            ),
-                            node: String::new(),
-                        }
+                        return Err(ModelError::Shape(format!(
+                            "{act} must come directly after a dense or convolution layer \
+                             (or a max pool after one)"
+                        ))
                         .into())
                     }
                 }

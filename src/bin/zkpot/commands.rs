@@ -131,6 +131,7 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     let model = match (model, run) {
         (Some(m), None) => ModelSource::File(m),
         (None, Some(r)) => ModelSource::Run(r),
+        (Some(model), Some(run)) => ModelSource::RunFile { model, run },
         _ => return Err(zkpot::Error::Options("give --model or --run".into())),
     };
     let req = InferRequest {
@@ -144,6 +145,9 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         progress: !quiet,
     };
     let o = prove_inference(cache, &req)?;
+    for note in &o.notes {
+        println!("import: {note}");
+    }
     if let Some(r) = &o.quantization {
         println!(
             "quantization on {} calibration input(s): max |error| {:.5}, mean |error| {:.5}, top-1 agreement {:.1}%",
@@ -153,8 +157,12 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     if let Some(path) = &o.new_secret {
         println!("new weight secret written to {} (keep it)", path.display());
     }
+    let label = o
+        .label
+        .as_ref()
+        .map_or(String::new(), |l| format!(" (label {l:?})"));
     println!(
-        "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}; {} bytes written to {}",
+        "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}{label}; {} bytes written to {}",
         o.k,
         o.keygen_s,
         o.prove_s,

@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: InferCommand,
     },
+    /// Move trained models out of zkpot.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
     /// Show what a proof file states, without verifying it.
     Inspect {
         /// A proof file.
@@ -170,14 +175,34 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ModelCommand {
+    /// Write a run's trained model as a float ONNX model (opset 13) that
+    /// takes raw features: the dataset's normalization first, then the
+    /// layers, with weights exactly the run's fixed-point values and the
+    /// final commitment in its metadata. `zkpot infer prove --model OUT.onnx
+    /// --run RUN` proves the file linked to the run.
+    Export {
+        /// The training run (its private files are needed for the weights).
+        #[arg(long)]
+        run: PathBuf,
+        /// Where to write the ONNX file.
+        #[arg(long)]
+        onnx: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum InferCommand {
     /// Prove that an output came from a committed model on an input.
     Prove {
-        /// The model: an ONNX file or zkpot's JSON model form.
-        #[arg(long, conflicts_with = "run")]
+        /// The model: an ONNX file or zkpot's JSON model form. With --run,
+        /// a file exported from that run (`zkpot model export`), refused
+        /// unless its weights are exactly the run's final weights.
+        #[arg(long)]
         model: Option<PathBuf>,
-        /// Instead of --model, a training run: proves with its trained weights, so
-        /// the proof names the run's final commitment.
+        /// A training run: proves with its trained weights, so the proof
+        /// names the run's final commitment (`zkpot verify RUN PROOF` links
+        /// them).
         #[arg(long)]
         run: Option<PathBuf>,
         /// The input: a JSON nested array, or {"input_data": [[...]]} (first input).
@@ -390,6 +415,18 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
             json,
         )?,
         Command::Infer { command } => infer(&cache, command)?,
+        Command::Model {
+            command: ModelCommand::Export { run, onnx },
+        } => {
+            let e = zkpot::train::run::export_onnx(&run, &onnx)?;
+            println!(
+                "wrote {} ({} bytes): the trained model of {}, weights committed as {}",
+                e.path.display(),
+                e.bytes,
+                run.display(),
+                e.weights_commitment
+            );
+        }
         Command::Inspect { file } => inspect(&file)?,
         Command::Data { command } => data(command)?,
         Command::Bench { suite, json, rows } => bench(&cache, suite, json, rows)?,

@@ -19,6 +19,13 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
         s.model.activation
     );
     println!("  weights (C_W)    {}", s.weights_commitment);
+    if let Some(p) = &s.preprocess {
+        println!(
+            "  preprocessing    x * scale + shift on {} raw inputs before quantization \
+             (named by the statement; the proof is of the quantized input)",
+            p.scale.len()
+        );
+    }
     // Printed by visibility: a verified statement shows exactly what its
     // visibilities say (InferenceStatement::from_bytes checks it).
     use zkpot::circuits::infer::Visibility;
@@ -37,10 +44,14 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
         .flatten();
     match (values, commitment) {
         (Some(v), _) if s.model.ends_in_argmax() => {
-            println!(
-                "  output           class {}",
-                v.first().copied().unwrap_or(0)
-            );
+            let class = v.first().copied().unwrap_or(0);
+            let label = usize::try_from(class)
+                .ok()
+                .and_then(|c| s.labels.as_ref()?.get(c))
+                .map_or(String::new(), |l| {
+                    format!(" (label {l:?}, named by the statement)")
+                });
+            println!("  output           class {class}{label}");
         }
         (Some(v), _) => {
             let f = s.model.activation;

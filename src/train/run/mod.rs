@@ -16,6 +16,8 @@
 //! Files are written through temporary files and renames, so an interrupted run
 //! loses nothing already proven and resumes where it stopped.
 //!
+//! - [`export`]: the trained model as ONNX, and the check that a model file
+//!   is it;
 //! - [`file`]: the run file and the checks a verifier runs on it first;
 //! - [`private`]: the private files;
 //! - [`prove`]: training and proving;
@@ -23,6 +25,7 @@
 //! - [`tasks`]: self-contained group tasks for proving on other machines;
 //! - [`verify`]: verifying runs, fine-tuning links and linked inferences.
 
+pub mod export;
 pub mod file;
 mod private;
 pub mod prove;
@@ -34,6 +37,7 @@ use ff::FromUniformBytes;
 use zkpot_circuits::train::TrainSpec;
 use zkpot_circuits::Fp;
 
+pub use export::{check_is_run_model, export_onnx, Exported};
 pub use file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
 pub use prove::{
     holdout_rows, parse_loss, parse_model, parse_sampling, prove_range, prove_range_observed,
