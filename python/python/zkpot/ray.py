@@ -94,7 +94,11 @@ def _prove_pending(ray: Any, run_dir: Path, pending: List[int], start: float,
         raise InputError(f"cpus_per_task {cpus_per_task}: no node of the cluster has that many CPUs ({largest})")
     if max_in_flight is None:
         max_in_flight = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
-    remote = ray.remote(num_cpus=cpus_per_task, max_retries=max_retries)(_prove_task)
+    # The prover's thread pool (rayon) sized to the CPUs Ray reserved for the
+    # task, as Ray does for OpenMP: tasks sharing a node do not oversubscribe it.
+    threads = str(max(1, int(cpus_per_task)))
+    remote = ray.remote(num_cpus=cpus_per_task, max_retries=max_retries,
+                        runtime_env={"env_vars": {"RAYON_NUM_THREADS": threads}})(_prove_task)
     cache_path = None if cache is None else Path(cache)
     queue: List[int] = list(pending)
     attempts: Dict[int, int] = {}
