@@ -26,7 +26,10 @@ since torch itself is not installed here:
 - torch_mlp_norm_iris: (x - mean) / std as Sub/Div constants -> Gemm ->
   Relu -> Gemm -> Softmax, on iris (weights from an MLPClassifier);
 - torch_cnn_pad_gap_digits: nn.ZeroPad2d(1) (Pad) -> Conv(pad 0) -> Relu ->
-  GlobalAveragePool -> Flatten -> Gemm, on digits.
+  GlobalAveragePool -> Flatten -> Gemm, on digits;
+- torch_mlp_tanh_leaky_wine: Sub/Div -> Gemm -> Tanh -> Gemm -> LeakyRelu(0.01)
+  -> Gemm, on wine (weights from a tanh MLPClassifier);
+- torch_mlp_relu6_iris: Sub/Div -> Gemm -> Clip(0, 6) (nn.ReLU6) -> Gemm, on iris.
 
 Each <name>.onnx comes with <name>.calibration.json ({"input_data": raw rows})
 and <name>.reference.json: onnxruntime's class index for every row
@@ -285,6 +288,51 @@ def torch_cnn_pad_gap(X, y):
     return model, Xi
 
 
+def torch_mlp_acts(X, y, acts, hidden, activation, seed):
+    """(x - mean) / std -> Gemm -> act -> Gemm -> act ... -> Gemm, weights from
+    an MLPClassifier trained with `activation`; `acts` are (op, attrs, extra
+    constant inputs) in PyTorch's export form (Tanh, LeakyRelu, Clip)."""
+    mean, std = X.mean(0), X.std(0)
+    clf = MLPClassifier(hidden, activation=activation, max_iter=3000, random_state=seed)
+    clf.fit((X - mean) / std, y)
+    inits = [
+        numpy_helper.from_array(mean.astype(np.float32).reshape(1, -1), "mean"),
+        numpy_helper.from_array(std.astype(np.float32).reshape(1, -1), "std"),
+    ]
+    nodes = [
+        helper.make_node("Sub", ["input", "mean"], ["/Sub_output_0"], name="/Sub"),
+        helper.make_node("Div", ["/Sub_output_0", "std"], ["/Div_output_0"], name="/Div"),
+    ]
+    cur = "/Div_output_0"
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        inits += [numpy_helper.from_array(W.T.astype(np.float32), f"fc{i}.weight"),
+                  numpy_helper.from_array(b.astype(np.float32), f"fc{i}.bias")]
+        out = "output" if i == len(clf.coefs_) - 1 else f"/fc{i}/Gemm_output_0"
+        nodes.append(helper.make_node("Gemm", [cur, f"fc{i}.weight", f"fc{i}.bias"], [out],
+                                      name=f"/fc{i}/Gemm", alpha=1.0, beta=1.0, transB=1))
+        cur = out
+        if i < len(acts):
+            op, attrs, extra = acts[i]
+            names = [cur]
+            for j, v in enumerate(extra):
+                cname = f"/act{i}/Constant_{j}_output_0"
+                nodes.append(helper.make_node("Constant", [], [cname], name=f"/act{i}/Constant_{j}",
+                                              value=numpy_helper.from_array(np.array(v, np.float32))))
+                names.append(cname)
+            out = f"/act{i}/{op}_output_0"
+            nodes.append(helper.make_node(op, names, [out], name=f"/act{i}/{op}", **attrs))
+            cur = out
+    graph = helper.make_graph(
+        nodes, "main_graph",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch_size", X.shape[1]])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch_size", len(clf.classes_)])],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="pytorch", producer_version="2.1.0")
+    model.ir_version = 8
+    return model
+
+
 def torch_fixture(name, model, X, y, logits):
     Xc, _ = pick(X, y, 7)
     outs, _, ref = reference(model, Xc, logits)
@@ -315,6 +363,12 @@ def main():
     torch_fixture("torch_mlp_norm_iris", torch_mlp_norm(iris_X, iris_y), iris_X, iris_y, "/fc2/Gemm_output_0")
     model, Xi = torch_cnn_pad_gap(dig_X, dig_y)
     torch_fixture("torch_cnn_pad_gap_digits", model, Xi, dig_y, "output")
+    # nn.Tanh and nn.LeakyRelu(0.01), and nn.ReLU6 (exported as Clip(0, 6)).
+    model = torch_mlp_acts(wine_X, wine_y, [("Tanh", {}, []), ("LeakyRelu", {"alpha": 0.01}, [])],
+                           (16, 16), "tanh", 2)
+    torch_fixture("torch_mlp_tanh_leaky_wine", model, wine_X, wine_y, "output")
+    model = torch_mlp_acts(iris_X, iris_y, [("Clip", {}, [0.0, 6.0])], (16,), "relu", 3)
+    torch_fixture("torch_mlp_relu6_iris", model, iris_X, iris_y, "output")
 
 
 if __name__ == "__main__":

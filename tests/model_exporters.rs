@@ -55,7 +55,7 @@ fn open(name: &str) -> Fixture {
     }
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 10] = [
     "sk_mlp_iris",
     "sk_mlp_binary_wine",
     "sk_logreg_iris",
@@ -64,6 +64,8 @@ const ALL: [&str; 8] = [
     "torch_cnn_bn_digits",
     "torch_mlp_norm_iris",
     "torch_cnn_pad_gap_digits",
+    "torch_mlp_tanh_leaky_wine",
+    "torch_mlp_relu6_iris",
 ];
 
 /// The float import computes what onnxruntime computed: the same class on
@@ -154,6 +156,14 @@ fn rewrites_are_reported() {
     // Zero padding folded into the convolution.
     let pad = has("torch_cnn_pad_gap_digits", "zero padding folded");
     assert!(matches!(pad.layers[0], Layer::Conv2d { padding: 1, .. }));
+    // Tanh, LeakyRelu and Clip(0, 6) through the activation table.
+    let acts = open("torch_mlp_tanh_leaky_wine").model;
+    assert!(acts.layers.contains(&Layer::Tanh));
+    assert!(acts.layers.contains(&Layer::LeakyRelu { alpha: 0.01 }));
+    assert!(open("torch_mlp_relu6_iris")
+        .model
+        .layers
+        .contains(&Layer::Relu6));
 }
 
 /// Quantized, each model gives onnxruntime's class on (nearly) every row,
@@ -168,6 +178,22 @@ fn exported_models_prove_and_verify() {
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         let report = loaded.report.clone().unwrap();
         assert!(report.top1_agreement >= 0.9, "{name}: {report:?}");
+        // Table activations (tanh, leaky ReLU, ReLU6) at 16-bit activations
+        // need a 2^16-row table (k 17-18, minutes in a debug test run):
+        // their tables are tested per activation in the rescale chip's
+        // tampered-witness tests; here they are checked for agreement only.
+        let table = f
+            .model
+            .layers
+            .iter()
+            .any(|l| matches!(l, Layer::Tanh | Layer::Relu6 | Layer::LeakyRelu { .. }));
+        if table {
+            println!(
+                "{name}: quantized top-1 vs float {:.3}",
+                report.top1_agreement
+            );
+            continue;
+        }
         let prover = loaded
             .keygen(&cache, Visibility::Private, Visibility::Public)
             .unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -338,7 +338,8 @@ fn prove_inference(
     let model = match (model, run) {
         (Some(m), None) => ModelSource::File(m),
         (None, Some(r)) => ModelSource::Run(r),
-        _ => return Err(InputError::new_err("give exactly one of model and run")),
+        (Some(model), Some(run)) => ModelSource::RunFile { model, run },
+        (None, None) => return Err(InputError::new_err("give a model, a run, or both")),
     };
     let req = InferRequest {
         model,
@@ -355,6 +356,16 @@ fn prove_inference(
         .detach(|| zkpot::infer::request::prove_inference(&cache, &req))
         .map_err(to_py)?;
     serde_json::to_string(&o).map_err(|e| Error::new_err(e.to_string()))
+}
+
+/// Writes a run's trained model as float ONNX to `out`; returns what was
+/// written as JSON.
+#[pyfunction]
+fn export_onnx(py: Python<'_>, run: PathBuf, out: PathBuf) -> PyResult<String> {
+    let e = py
+        .detach(|| zkpot::train::run::export_onnx(&run, &out))
+        .map_err(to_py)?;
+    serde_json::to_string(&e).map_err(|e| Error::new_err(e.to_string()))
 }
 
 /// The zkpot library's version.
@@ -380,6 +391,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(install_proofs, m)?,
         wrap_pyfunction!(verify, m)?,
         wrap_pyfunction!(prove_inference, m)?,
+        wrap_pyfunction!(export_onnx, m)?,
         wrap_pyfunction!(version, m)?,
     ] {
         m.add_function(f)?;

@@ -37,3 +37,26 @@ def test_inference_of_a_trained_run_links_to_it(iris_dir, tmp_path):
     o = zkpot.infer(run, [5.1, 3.5, 1.4, 0.2], out=tmp_path / "i.zkpot")
     assert 0 <= o["class"] < 3
     assert zkpot.verify(run, tmp_path / "i.zkpot").kind == "linked_inference"
+    # The run's model exported as ONNX and proven as a deployed file, linked
+    # to the run; a file with one weight changed is refused.
+    e = zkpot.export_model(run, tmp_path / "model.onnx")
+    assert e.bytes > 0 and e.weights_commitment
+    o2 = zkpot.infer(tmp_path / "model.onnx", [5.1, 3.5, 1.4, 0.2], run=run, out=tmp_path / "d.zkpot")
+    assert o2["class"] == o["class"]
+    assert zkpot.verify(run, tmp_path / "d.zkpot").kind == "linked_inference"
+    with pytest.raises(zkpot.InputError):
+        zkpot.infer(MODELS / "mlp_4_16_3.onnx", [5.1, 3.5, 1.4, 0.2], run=run, out=tmp_path / "x.zkpot")
+    assert not (tmp_path / "x.zkpot").exists()
+
+
+def test_a_scikit_learn_export_proves_with_its_label(tmp_path):
+    ex = MODELS / "exporters"
+    model = tmp_path / "sk.onnx"
+    shutil.copy(ex / "sk_pipeline_wine.onnx", model)
+    rows = np.array(json.loads((ex / "sk_pipeline_wine.calibration.json").read_text())["input_data"])
+    ref = json.loads((ex / "sk_pipeline_wine.reference.json").read_text())
+    o = zkpot.infer(model, rows[0], out=tmp_path / "p.zkpot", calibration=rows)
+    assert o["class"] == ref["class"][0]
+    assert o["label"] == ref["label"][0]
+    assert any("preprocessing" in n for n in o["notes"])
+    assert zkpot.verify(tmp_path / "p.zkpot").kind == "inference"

@@ -49,6 +49,16 @@ pub enum Layer {
     Relu,
     /// The logistic function.
     Sigmoid,
+    /// The hyperbolic tangent.
+    Tanh,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
+    /// `x` for `x >= 0`, else `alpha x`.
+    LeakyRelu {
+        /// The slope below zero, in `[0, 1]` (proven as the nearest
+        /// multiple of 2^-16).
+        alpha: f32,
+    },
     /// Average pooling.
     AvgPool2d {
         /// Channels.
@@ -237,7 +247,9 @@ impl Layer {
                     * conv_out(*height, kernel[0], *stride, *padding)
                     * conv_out(*width, kernel[1], *stride, *padding))
             }
-            Layer::Relu | Layer::Sigmoid => Ok(input),
+            Layer::Relu | Layer::Sigmoid | Layer::Tanh | Layer::Relu6 | Layer::LeakyRelu { .. } => {
+                Ok(input)
+            }
             Layer::Argmax => Ok(1),
             Layer::AvgPool2d {
                 channels,
@@ -292,6 +304,13 @@ impl Model {
                 return Err(ModelError::Shape(
                     "argmax must be the last layer, after another one".into(),
                 ));
+            }
+            if let Layer::LeakyRelu { alpha } = l {
+                if !(0.0..=1.0).contains(alpha) {
+                    return Err(ModelError::Shape(format!(
+                        "a leaky ReLU slope of {alpha}: only slopes in [0, 1] are supported"
+                    )));
+                }
             }
             if let Layer::Dense { weight, bias, .. } | Layer::Conv2d { weight, bias, .. } = l {
                 params = params.saturating_add(weight.len() + bias.len());
@@ -412,6 +431,12 @@ impl Model {
                     y
                 }
                 Layer::Relu => a.iter().map(|v| v.max(0.0)).collect(),
+                Layer::Tanh => a.iter().map(|v| v.tanh()).collect(),
+                Layer::Relu6 => a.iter().map(|v| v.clamp(0.0, 6.0)).collect(),
+                Layer::LeakyRelu { alpha } => a
+                    .iter()
+                    .map(|v| if *v >= 0.0 { *v } else { *v * *alpha as f64 })
+                    .collect(),
                 Layer::Argmax => vec![super::quantize::argmax(&a) as f64],
                 Layer::Sigmoid => a.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
                 Layer::AvgPool2d {

@@ -190,11 +190,17 @@ pub fn quantize(
                 kernel: *kernel,
                 stride: *stride,
             }),
-            Layer::Relu | Layer::Sigmoid => {
-                let act = if matches!(l, Layer::Relu) {
-                    Activation::Relu
-                } else {
-                    Activation::Sigmoid
+            Layer::Relu | Layer::Sigmoid | Layer::Tanh | Layer::Relu6 | Layer::LeakyRelu { .. } => {
+                let act = match l {
+                    Layer::Relu => Activation::Relu,
+                    Layer::Sigmoid => Activation::Sigmoid,
+                    Layer::Tanh => Activation::Tanh,
+                    Layer::Relu6 => Activation::Relu6,
+                    Layer::LeakyRelu { alpha } => Activation::LeakyRelu(
+                        (*alpha as f64 * f64::from(zkpot_circuits::fixed::LEAKY_ONE)).round()
+                            as u32,
+                    ),
+                    _ => Activation::Relu,
                 };
                 // ReLU commutes with max pooling (relu(max) = max(relu)), so
                 // conv -> max pool -> ReLU fuses the ReLU into the conv.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::expmath::{exp_fixed, sigmoid_fixed};
+use super::expmath::{exp_fixed, sigmoid_fixed, tanh_fixed};
 use super::QFormat;
 
 /// A nonlinearity applied element-wise to fixed-point values of one format.
@@ -21,11 +21,30 @@ pub enum Activation {
     Sigmoid,
     /// `e^x` at the input's scale, saturating at the format's largest value.
     Exp,
+    /// The hyperbolic tangent, at the input's scale.
+    Tanh,
+    /// `min(max(x, 0), 6)` (ONNX `Clip(0, 6)`), saturating at the format's
+    /// largest value when 6 does not fit.
+    Relu6,
+    /// `x` for `x >= 0`, else `alpha x` rounded, with `alpha = n / 2^16` for
+    /// the `n` given (655 for PyTorch's default 0.01).
+    LeakyRelu(u32),
 }
+
+/// The denominator of [`Activation::LeakyRelu`]'s slope.
+pub const LEAKY_ONE: u32 = 1 << 16;
 
 impl Activation {
     /// Every activation, in table order.
-    pub const ALL: [Activation; 3] = [Activation::Relu, Activation::Sigmoid, Activation::Exp];
+    pub const ALL: [Activation; 7] = [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Exp,
+        Activation::Tanh,
+        Activation::Relu6,
+        Activation::LeakyRelu(655),
+        Activation::LeakyRelu(19661),
+    ];
 
     /// A small stable number naming the activation inside lookup-table tags.
     pub fn code(self) -> u64 {
@@ -33,6 +52,10 @@ impl Activation {
             Activation::Relu => 1,
             Activation::Sigmoid => 2,
             Activation::Exp => 3,
+            Activation::Tanh => 4,
+            Activation::Relu6 => 5,
+            // The slope in its own bits, above the small codes.
+            Activation::LeakyRelu(n) => 6 | (u64::from(n) << 8),
         }
     }
 
@@ -46,6 +69,20 @@ impl Activation {
             Activation::Relu => x.max(0),
             Activation::Sigmoid => sigmoid_fixed(x, format.frac_bits(), format.max()),
             Activation::Exp => exp_fixed(x, format.frac_bits(), format.max()),
+            Activation::Tanh => tanh_fixed(x, format.frac_bits(), format.max()),
+            Activation::Relu6 => {
+                let six = 6i128 << format.frac_bits().min(64);
+                (x as i128).clamp(0, six.min(format.max() as i128)) as i64
+            }
+            Activation::LeakyRelu(n) => {
+                if x >= 0 {
+                    x
+                } else {
+                    let y =
+                        super::expmath::div_round(x as i128 * i128::from(n), i128::from(LEAKY_ONE));
+                    y.clamp(format.min() as i128, 0) as i64
+                }
+            }
         }
     }
 
@@ -56,6 +93,15 @@ impl Activation {
             Activation::Relu => x.max(0.0),
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Activation::Exp => x.exp(),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu6 => x.clamp(0.0, 6.0),
+            Activation::LeakyRelu(n) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    x * f64::from(n) / f64::from(LEAKY_ONE)
+                }
+            }
         }
     }
 
@@ -65,6 +111,9 @@ impl Activation {
             Activation::Relu => "relu",
             Activation::Sigmoid => "sigmoid",
             Activation::Exp => "exp",
+            Activation::Tanh => "tanh",
+            Activation::Relu6 => "relu6",
+            Activation::LeakyRelu(_) => "leaky_relu",
         }
     }
 }
@@ -102,5 +151,23 @@ mod tests {
         assert_eq!(Activation::Sigmoid.apply(0, fmt), 128);
         assert_eq!(Activation::Exp.apply(0, fmt), 256);
         assert_eq!(Activation::Exp.apply(256, fmt), 696); // e * 256 = 695.9
+        assert_eq!(Activation::Tanh.apply(0, fmt), 0);
+        assert_eq!(Activation::Tanh.apply(256, fmt), 195); // tanh(1) * 256 = 194.97
+        assert_eq!(Activation::Tanh.apply(-256, fmt), -195);
+        assert_eq!(Activation::Relu6.apply(7 * 256, fmt), 6 * 256);
+        assert_eq!(Activation::Relu6.apply(-3, fmt), 0);
+        assert_eq!(Activation::LeakyRelu(655).apply(-1000, fmt), -10);
+        assert_eq!(Activation::LeakyRelu(655).apply(1000, fmt), 1000);
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes: Vec<u64> = Activation::ALL.iter().map(|a| a.code()).collect();
+        codes.push(Activation::LeakyRelu(0).code());
+        codes.push(Activation::LeakyRelu(u32::MAX).code());
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n);
     }
 }

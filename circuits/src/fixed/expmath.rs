@@ -1,4 +1,4 @@
-//! Deterministic fixed-point `exp` and `sigmoid` in pure integer arithmetic.
+//! Deterministic fixed-point `exp`, `sigmoid` and `tanh` in pure integer arithmetic.
 //!
 //! Lookup tables for nonlinearities are part of the verifying key, so a prover and a
 //! verifier on different machines must build bit-identical tables. Platform `libm`
@@ -86,9 +86,57 @@ pub(crate) fn sigmoid_fixed(x: i64, frac_bits: u32, max: i64) -> i64 {
     value.min(max as i128) as i64
 }
 
+/// `round(tanh(x / 2^frac_bits) * 2^frac_bits)`, clamped to `[-max, max]`;
+/// odd (`tanh(-x) = -tanh(x)`), computed as `(1 - e^-2y) / (1 + e^-2y)` on
+/// `y = |x| / 2^frac_bits`.
+pub(crate) fn tanh_fixed(x: i64, frac_bits: u32, max: i64) -> i64 {
+    let one_out: i128 = 1i128 << frac_bits.min(62);
+    let ax = (x as i128).abs();
+    // 2y in Q60.
+    let y2: i128 = if frac_bits <= 60 {
+        (2 * ax) << (60 - frac_bits)
+    } else {
+        div_round(2 * ax, 1i128 << (frac_bits - 60))
+    };
+    let value = if y2 >= 40 * ONE {
+        // tanh is 1 to within 2^-57 here.
+        one_out
+    } else {
+        let k = div_round(-y2, LN2);
+        let r = -y2 - k * LN2;
+        let er = exp_small(r);
+        // e^{-2y} = er * 2^k in Q60, with k <= 0.
+        let e = er >> (-k).min(127);
+        div_round(one_out * (ONE - e), ONE + e)
+    };
+    let v = value.min(max as i128) as i64;
+    if x < 0 {
+        -v
+    } else {
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tanh_agrees_with_the_float_function() {
+        for f in [0u32, 4, 8, 12] {
+            for x in (-4000i64..4000).step_by(7) {
+                let real = (x as f64 / (1u64 << f) as f64).tanh() * (1u64 << f) as f64;
+                let got = tanh_fixed(x, f, i64::MAX >> 1);
+                assert!(
+                    (got as f64 - real).abs() <= 0.5 + 1e-9,
+                    "x={x} f={f} got={got} real={real}"
+                );
+                assert_eq!(tanh_fixed(-x, f, i64::MAX >> 1), -got);
+            }
+        }
+        assert_eq!(tanh_fixed(0, 8, 255), 0);
+        assert_eq!(tanh_fixed(1 << 20, 8, 200), 200);
+    }
 
     /// Checks an integer result against a float reference: exact, except where the
     /// real value lies within a hair of a rounding tie.

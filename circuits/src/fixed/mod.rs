@@ -12,7 +12,7 @@ mod format;
 pub mod ops;
 mod tensor;
 
-pub use activation::Activation;
+pub use activation::{Activation, LEAKY_ONE};
 pub use error::FixedError;
 pub use format::QFormat;
 pub use ops::DenseSpec;

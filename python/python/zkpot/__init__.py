@@ -43,6 +43,7 @@ __all__ = [
     "install_proofs",
     "verify",
     "infer",
+    "export_model",
     "__version__",
 ]
 
@@ -437,19 +438,32 @@ def infer(
     output_visibility: str = "public",
     secret: Optional[PathLike] = None,
     cache_dir: Optional[PathLike] = None,
+    run: Optional[Union[PathLike, Run]] = None,
 ) -> Result:
     """Proves one inference and writes the proof file ``out``; returns the
-    outcome (``class``, ``output``, ``k``, ``prove_s``, ``proof_bytes``).
+    outcome (``class``, ``label`` when the model names its classes,
+    ``output``, ``k``, ``prove_s``, ``proof_bytes``, and ``notes``: what the
+    import rewrote or left out).
 
     ``model`` is an ONNX or JSON model file, or a training run (a
     :class:`Run` or its directory: the proof then names the run's final
     weight commitment, and ``x`` is raw features, normalized as the
-    dataset's were). ``calibration`` (a 2-D array) calibrates an imported
-    model's fixed-point scales (default: ``x``). ``secret`` is the weight
-    secret file (default ``<model>.zkpot-secret``, created if missing).
-    Verify with ``zkpot.verify(out)``, or ``zkpot.verify(run, out)`` to check
-    the link to a run.
+    dataset's were). With ``run`` as well, ``model`` is a file exported from
+    that run (:func:`export_model`), proven linked to it and refused unless
+    its weights are exactly the run's. ``calibration`` (a 2-D array)
+    calibrates an imported model's fixed-point scales (default: ``x``).
+    ``secret`` is the weight secret file (default ``<model>.zkpot-secret``,
+    created if missing). Verify with ``zkpot.verify(out)``, or
+    ``zkpot.verify(run, out)`` to check the link to a run.
     """
+    if run is not None:
+        xs = _vector(x, "input")
+        o = _native.prove_inference(
+            xs, Path(out), model=_path(model, "model"), run=_path(run, "run"),
+            input_visibility=input_visibility, output_visibility=output_visibility,
+            cache_dir=None if cache_dir is None else Path(cache_dir),
+        )
+        return Result(json.loads(o))
     xs = _vector(x, "input")
     cal = None
     if calibration is not None:
@@ -465,3 +479,14 @@ def infer(
         cache_dir=None if cache_dir is None else Path(cache_dir),
     )
     return Result(json.loads(o))
+
+
+def export_model(run: Union[PathLike, Run], out: PathLike) -> Result:
+    """Writes a run's trained model as a float ONNX file ``out`` (opset 13)
+    that takes raw features: the dataset's normalization first, weights
+    exactly the run's fixed-point values, the final weight commitment in its
+    metadata. Needs the run's private files. Returns ``path``, ``bytes``,
+    ``weights_commitment`` and ``dataset_root``; prove the deployed file
+    linked to the run with ``zkpot.infer(out, x, run=run, out=...)``.
+    """
+    return Result(json.loads(_native.export_onnx(_path(run, "run"), Path(out))))

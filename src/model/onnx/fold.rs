@@ -432,7 +432,12 @@ pub(super) fn build(input_len: usize, chain: Vec<(Step, Vec<usize>)>) -> Result<
                         pending = moved;
                         linear_last = false;
                     }
-                    Layer::Relu | Layer::Sigmoid | Layer::Argmax => {
+                    Layer::Relu
+                    | Layer::Sigmoid
+                    | Layer::Tanh
+                    | Layer::Relu6
+                    | Layer::LeakyRelu { .. }
+                    | Layer::Argmax => {
                         if let Some(p) = pending.first() {
                             return Err(refuse(
                                 p.node(),

@@ -16,10 +16,10 @@ pub(super) fn unsupported(node: &Node) -> ModelError {
         "ZipMap" => "; it turns probabilities into a list of maps: export with skl2onnx's \
                      options={\"zipmap\": False}"
             .to_string(),
-        "Tanh" | "Elu" | "Selu" | "Gelu" | "HardSigmoid" | "HardSwish" | "Softplus" | "Mish"
-        | "PRelu" | "LeakyRelu" | "Celu" => {
-            "; the activations proven are ReLU and the sigmoid: train the model with ReLU".into()
-        }
+        "Elu" | "Selu" | "Gelu" | "HardSigmoid" | "HardSwish" | "Softplus" | "Mish" | "PRelu"
+        | "Celu" => "; the activations proven are ReLU, ReLU6, leaky ReLU, the sigmoid and \
+                     tanh: train the model with one of them"
+            .into(),
         "LSTM" | "GRU" | "RNN" => "; recurrent layers are not supported".into(),
         "QuantizeLinear" | "DequantizeLinear" | "QLinearConv" | "QLinearMatMul"
         | "MatMulInteger" | "ConvInteger" => {
@@ -131,7 +131,21 @@ pub(super) fn apply(g: &mut Graph, node: &Node) -> Result<Vec<Value>, ModelError
         }
         "Relu" => same(g, Step::Layer(Layer::Relu)),
         "Sigmoid" => same(g, Step::Layer(Layer::Sigmoid)),
-        "LeakyRelu" if attr_f(n, "alpha", 0.01) == 0.0 => same(g, Step::Layer(Layer::Relu)),
+        "Tanh" => same(g, Step::Layer(Layer::Tanh)),
+        "LeakyRelu" => {
+            let alpha = attr_f(n, "alpha", 0.01);
+            if !(0.0..=1.0).contains(&alpha) {
+                return Err(node.err(format!(
+                    "a slope of {alpha}: only slopes in [0, 1] are supported"
+                )));
+            }
+            let layer = if alpha == 0.0 {
+                Layer::Relu
+            } else {
+                Layer::LeakyRelu { alpha }
+            };
+            same(g, Step::Layer(layer))
+        }
         "Clip" => {
             let bound = |i: usize, name: &str| -> Result<Option<f64>, ModelError> {
                 if node.has(i) {
@@ -141,15 +155,20 @@ pub(super) fn apply(g: &mut Graph, node: &Node) -> Result<Vec<Value>, ModelError
                 Ok(attr(n, name).map(|a| a.f as f64))
             };
             let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);
-            if lo != Some(0.0) || hi.is_some_and(|h| h < f32::MAX as f64) {
-                return Err(node.err(format!(
-                    "only Clip(min = 0, no max) is supported, as ReLU (this one clips to \
-                     [{}, {}]); a ReLU6 can be exported as ReLU when activations stay below 6",
-                    lo.map_or("-inf".into(), |v| v.to_string()),
-                    hi.map_or("inf".into(), |v| v.to_string()),
-                )));
-            }
-            same(g, Step::Layer(Layer::Relu))
+            let layer = match (lo, hi) {
+                (Some(0.0), None) => Layer::Relu,
+                (Some(l), Some(h)) if l == 0.0 && h >= f32::MAX as f64 => Layer::Relu,
+                (Some(l), Some(h)) if l == 0.0 && h == 6.0 => Layer::Relu6,
+                _ => {
+                    return Err(node.err(format!(
+                        "only Clip(0) (ReLU) and Clip(0, 6) (ReLU6) are supported; this one \
+                         clips to [{}, {}]",
+                        lo.map_or("-inf".into(), |v| v.to_string()),
+                        hi.map_or("inf".into(), |v| v.to_string()),
+                    )))
+                }
+            };
+            same(g, Step::Layer(layer))
         }
         "Softmax" | "LogSoftmax" => {
             let a = axis(node, attr_i(n, "axis", -1), sh.len() + 1)?;

@@ -382,10 +382,21 @@ mod tests {
 
     #[test]
     fn wrong_activation_output_fails_the_lookup() {
-        for act in [Activation::Relu, Activation::Sigmoid, Activation::Exp] {
-            let mut t = honest(-300, Some(act));
-            t.y += 1;
-            assert_lookup_fails(mock(9, t, vec![]));
+        for act in Activation::ALL {
+            for acc in [-300i128, 40, 1000] {
+                let t = honest(acc, Some(act));
+                assert_eq!(mock(9, t.clone(), vec![]), Ok(()), "{act} {acc}");
+                let mut bad = t;
+                bad.y += 1;
+                assert_lookup_fails(mock(9, bad, vec![]));
+            }
         }
+        // A leaky ReLU's table is its own slope's: the output of another
+        // slope (or of a plain ReLU) fails it.
+        let t = honest(-300, Some(Activation::LeakyRelu(19661)));
+        let mut other = t.clone();
+        other.y = Activation::LeakyRelu(655).apply(t.q as i64, t.format) as i128;
+        assert_ne!(other.y, t.y);
+        assert_lookup_fails(mock(9, other, vec![]));
     }
 }
