@@ -516,6 +516,12 @@ fn conv(g: &mut Graph, node: &Node, x: usize, sh: &[usize]) -> Result<Value, Mod
             )))
         }
     };
+    if padding > 64 || strides[0] > 64 {
+        return Err(node.err(format!(
+            "padding {padding} or stride {} is larger than supported (64)",
+            strides[0]
+        )));
+    }
     let out_channels = wt.dims[0];
     let bias = if node.has(2) {
         let b = node.num(2)?;
