@@ -47,6 +47,9 @@ fn refuse(node: &str, reason: impl Into<String>) -> ModelError {
 fn per_channel(v: &[f64], shape: &[usize]) -> Option<Vec<f64>> {
     let channels = *shape.first()?;
     let per = v.len() / channels.max(1);
+    if per == 0 || per * channels != v.len() {
+        return None;
+    }
     let out: Vec<f64> = (0..channels).map(|c| v[c * per]).collect();
     v.chunks(per.max(1))
         .zip(&out)
