@@ -7,13 +7,11 @@ use std::time::Instant;
 
 use halo2_proofs::plonk::Circuit;
 use serde::Serialize;
-use zkpot_circuits::chips::core::{CoreConfig, CoreShape};
+use zkpot_circuits::chips::core::CoreConfig;
 use zkpot_circuits::chips::merkle::MerklePath;
 use zkpot_circuits::circuits::dense::{DenseBenchCircuit, DenseWitness};
 use zkpot_circuits::circuits::measure;
-use zkpot_circuits::circuits::membership::{
-    MembershipCircuit, RowLayout, RowOpening, MEMBERSHIP_SHAPE,
-};
+use zkpot_circuits::circuits::membership::{MembershipCircuit, RowLayout, RowOpening};
 use zkpot_circuits::fixed::{Activation, DenseSpec, QFormat, QTensor};
 use zkpot_circuits::proving::{prove, proving_key, verify, verifying_key};
 use zkpot_circuits::Fp;
@@ -33,6 +31,20 @@ pub struct BenchReport {
     pub rows: usize,
     /// Advice columns.
     pub advice_columns: usize,
+    /// Fixed columns, selectors included (each one a commitment in every
+    /// key generation and cold verification).
+    pub fixed_columns: usize,
+    /// Equality-enabled columns (each one a permutation commitment in every
+    /// key generation and cold verification).
+    pub equality_columns: usize,
+    /// Lookup arguments (three committed polynomials each).
+    pub lookups: usize,
+    /// The extended domain's size over the rows (4 or 8): the quotient's
+    /// cost factor, set by the largest constraint degree.
+    pub extended_factor: u32,
+    /// Polynomials the prover commits: advice, three per lookup, the
+    /// permutation's grand products and the quotient's pieces.
+    pub committed_polys: usize,
     /// Multiply-adds proven (circuits that compute).
     pub macs: Option<usize>,
     /// Key generation time in seconds.
@@ -56,11 +68,15 @@ impl BenchReport {
     /// A header for [`BenchReport::row`].
     pub fn header() -> String {
         format!(
-            "{:<28} {:>3} {:>7} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7} {:>10} {:>8}",
+            "{:<28} {:>3} {:>7} {:>6} {:>5} {:>5} {:>3} {:>5} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7} {:>10} {:>8}",
             "circuit",
             "k",
             "rows",
             "advice",
+            "fixed",
+            "equal",
+            "ext",
+            "polys",
             "MACs",
             "keygen s",
             "prove s",
@@ -75,11 +91,15 @@ impl BenchReport {
     /// The report as one aligned table row.
     pub fn row(&self) -> String {
         format!(
-            "{:<28} {:>3} {:>7} {:>6} {:>8} {:>8.2} {:>8.3} {:>9.1} {:>9.0} {:>7} {:>10} {:>8}",
+            "{:<28} {:>3} {:>7} {:>6} {:>5} {:>5} {:>3} {:>5} {:>8} {:>8.2} {:>8.3} {:>9.1} {:>9.0} {:>7} {:>10} {:>8}",
             self.name,
             self.k,
             self.rows,
             self.advice_columns,
+            self.fixed_columns,
+            self.equality_columns,
+            self.extended_factor,
+            self.committed_polys,
             self.macs.map_or("-".into(), |m| m.to_string()),
             self.keygen_s,
             self.prove_s,
@@ -89,6 +109,69 @@ impl BenchReport {
             self.macs_per_s.map_or("-".into(), |m| format!("{m:.0}")),
             self.peak_mem_mib.map_or("-".into(), |m| format!("{m:.0}")),
         )
+    }
+}
+
+/// Column and polynomial counts of a verifying key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyShape {
+    /// Advice columns.
+    pub advice: usize,
+    /// Fixed columns after selector compression.
+    pub fixed: usize,
+    /// Equality-enabled columns.
+    pub equality: usize,
+    /// Lookup arguments.
+    pub lookups: usize,
+    /// Extended domain size over the rows.
+    pub extended_factor: u32,
+    /// The constraint system's degree.
+    pub degree: usize,
+}
+
+impl KeyShape {
+    /// Reads the counts from a verifying key's pinned description (the only
+    /// place `halo2_proofs` 0.4 exposes them).
+    pub fn of(vk: &halo2_proofs::plonk::VerifyingKey<halo2_proofs::pasta::EqAffine>) -> Self {
+        let text = format!("{:?}", vk.pinned());
+        let number = |key: &str| -> usize {
+            text.find(key)
+                .map(|at| &text[at + key.len()..])
+                .and_then(|rest| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                })
+                .unwrap_or(0)
+        };
+        let equality = text
+            .find("permutation: Argument { columns: [")
+            .map(|at| {
+                let rest = &text[at..];
+                let end = rest.find(']').unwrap_or(rest.len());
+                rest[..end].matches("Column {").count()
+            })
+            .unwrap_or(0);
+        let k = number("k: ");
+        let extended_k = number("extended_k: ");
+        Self {
+            advice: number("num_advice_columns: "),
+            fixed: number("num_fixed_columns: "),
+            equality,
+            lookups: text.matches("input_expressions").count(),
+            extended_factor: 1u32 << extended_k.saturating_sub(k).min(16),
+            degree: number("minimum_degree: Some("),
+        }
+    }
+
+    /// Polynomials the prover commits: advice, three per lookup, the
+    /// permutation's grand products (`degree - 2` columns each) and the
+    /// quotient's `degree - 1` pieces.
+    pub fn committed_polys(&self) -> usize {
+        let chunk = self.degree.saturating_sub(2).max(1);
+        self.advice
+            + 3 * self.lookups
+            + self.equality.div_ceil(chunk)
+            + self.degree.saturating_sub(1)
     }
 }
 
@@ -148,7 +231,6 @@ fn measure_proof<C: Circuit<Fp, Config = CoreConfig> + Clone>(
     circuit: C,
     describe: &C,
     public: &[Fp],
-    shape: CoreShape,
     macs: Option<usize>,
 ) -> Result<BenchReport, Error> {
     let m = measure(describe, public.len())?;
@@ -158,6 +240,7 @@ fn measure_proof<C: Circuit<Fp, Config = CoreConfig> + Clone>(
     let pk = proving_key(&params, describe)?;
     let keygen_s = t.elapsed().as_secs_f64();
 
+    let key = KeyShape::of(pk.get_vk());
     let t = Instant::now();
     let proof = prove(&params, &pk, circuit, public)?;
     let prove_s = t.elapsed().as_secs_f64();
@@ -175,7 +258,12 @@ fn measure_proof<C: Circuit<Fp, Config = CoreConfig> + Clone>(
         name,
         k: m.k,
         rows: m.rows,
-        advice_columns: shape.advice_columns(),
+        advice_columns: key.advice,
+        fixed_columns: key.fixed,
+        equality_columns: key.equality,
+        lookups: key.lookups,
+        extended_factor: key.extended_factor,
+        committed_polys: key.committed_polys(),
         macs,
         keygen_s,
         prove_s,
@@ -204,7 +292,6 @@ pub fn bench_dense(
         circuit,
         &describe,
         &public,
-        DenseBenchCircuit::<8, 4>::SHAPE,
         Some(inputs * outputs),
     )
 }
@@ -245,7 +332,6 @@ pub fn bench_membership(
         circuit,
         &describe,
         &public,
-        MEMBERSHIP_SHAPE,
         None,
     )
 }
@@ -273,9 +359,81 @@ pub fn synthetic_csv(path: &Path, rows: usize, features: usize) -> std::io::Resu
     out.flush()
 }
 
+/// The values [`synthetic_csv`] writes, as a Parquet file (snappy, row
+/// groups of 65,536 rows, 32-bit integer columns `f0`.. and `label`).
+pub fn synthetic_parquet(path: &Path, rows: usize, features: usize) -> Result<(), Error> {
+    use parquet::basic::Compression;
+    use parquet::data_type::Int32Type;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use std::sync::Arc;
+
+    const GROUP: usize = 65_536;
+    let fail = |_| Error::Internal("could not write the benchmark's temporary Parquet file");
+    let mut message = String::from("message data {");
+    for j in 0..features {
+        message.push_str(&format!(" required int32 f{j};"));
+    }
+    message.push_str(" required int32 label; }");
+    let schema = Arc::new(parse_message_type(&message).map_err(fail)?);
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_size(GROUP)
+            .build(),
+    );
+    let file = std::fs::File::create(path)
+        .map_err(|_| Error::Internal("could not create the benchmark's Parquet file"))?;
+    let mut writer = SerializedFileWriter::new(file, schema, props).map_err(fail)?;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut left = rows;
+    while left > 0 {
+        let n = left.min(GROUP);
+        let mut columns = vec![Vec::with_capacity(n); features + 1];
+        for _ in 0..n {
+            for column in columns.iter_mut().take(features) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                column.push((state % 17) as i32);
+            }
+            columns[features].push((state % 10) as i32);
+        }
+        let mut group = writer.next_row_group().map_err(fail)?;
+        for values in &columns {
+            let mut column = group
+                .next_column()
+                .map_err(fail)?
+                .ok_or(Error::Internal("the Parquet schema has fewer columns"))?;
+            column
+                .typed::<Int32Type>()
+                .write_batch(values, None, None)
+                .map_err(fail)?;
+            column.close().map_err(fail)?;
+        }
+        group.close().map_err(fail)?;
+        left -= n;
+    }
+    writer.close().map_err(fail)?;
+    Ok(())
+}
+
+/// The file format a commitment benchmark reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommitFormat {
+    /// A CSV file.
+    Csv,
+    /// A Parquet file.
+    Parquet,
+}
+
 /// Native commitment throughput.
 #[derive(Clone, Debug, Serialize)]
 pub struct CommitBench {
+    /// The input format.
+    pub format: CommitFormat,
     /// Rows committed.
     pub rows: u64,
     /// Features per row.
@@ -288,19 +446,35 @@ pub struct CommitBench {
     pub peak_mem_mib: Option<f64>,
 }
 
-/// Commits a synthetic CSV of `rows` rows and `features` features and times it.
-pub fn bench_commit(rows: usize, features: usize) -> Result<CommitBench, Error> {
+/// Commits a synthetic file of `rows` rows and `features` features in
+/// `format` and times it (writing the file is not timed).
+pub fn bench_commit(
+    rows: usize,
+    features: usize,
+    format: CommitFormat,
+) -> Result<CommitBench, Error> {
     let dir = std::env::temp_dir().join(format!("zkpot-bench-commit-{}", std::process::id()));
     let tmp_err = |_| Error::Internal("could not write the benchmark's temporary CSV");
     std::fs::create_dir_all(&dir).map_err(tmp_err)?;
-    let csv = dir.join("data.csv");
-    synthetic_csv(&csv, rows, features).map_err(tmp_err)?;
+    let input = match format {
+        CommitFormat::Csv => {
+            let csv = dir.join("data.csv");
+            synthetic_csv(&csv, rows, features).map_err(tmp_err)?;
+            csv
+        }
+        CommitFormat::Parquet => {
+            let pq = dir.join("data.parquet");
+            synthetic_parquet(&pq, rows, features)?;
+            pq
+        }
+    };
     let t = Instant::now();
-    let c = commit_csv(&csv, &dir.join("out"), &CommitOptions::default());
+    let c = commit_csv(&input, &dir.join("out"), &CommitOptions::default());
     let seconds = t.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);
     let c = c?;
     Ok(CommitBench {
+        format,
         rows: c.n_rows,
         features,
         seconds,
@@ -383,15 +557,7 @@ pub fn bench_training(
             .collect::<Vec<_>>()
             .join("-")
     );
-    measure_proof(
-        cache,
-        name,
-        circuit,
-        &describe,
-        &public,
-        zkpot_circuits::train::circuit::TRAIN_SHAPE,
-        Some(macs),
-    )
+    measure_proof(cache, name, circuit, &describe, &public, Some(macs))
 }
 
 /// An evaluation proof of `rows` digits rows with an MLP of `widths` in
@@ -450,15 +616,7 @@ pub fn bench_eval(
             .collect::<Vec<_>>()
             .join("-")
     );
-    measure_proof(
-        cache,
-        name,
-        circuit,
-        &describe,
-        &public,
-        zkpot_circuits::infer::eval::EVAL_SHAPE,
-        Some(macs),
-    )
+    measure_proof(cache, name, circuit, &describe, &public, Some(macs))
 }
 
 /// The fixture models `zkpot bench inference` and `benches/inference.rs`
@@ -514,20 +672,19 @@ pub fn bench_inference(cache: &ParamsCache, name: &str) -> Result<BenchReport, E
     let circuit = inference_case(name)?;
     let (public, _) = circuit.public_inputs()?;
     let macs = circuit.model().macs();
-    let shape = circuit.shape();
     let name = format!("infer {name} (C_W)");
     match circuit {
         AnyInference::Compact(c) => {
             let d = c.describe();
-            measure_proof(cache, name, c, &d, &public, shape, Some(macs))
+            measure_proof(cache, name, c, &d, &public, Some(macs))
         }
         AnyInference::Wide(c) => {
             let d = c.describe();
-            measure_proof(cache, name, c, &d, &public, shape, Some(macs))
+            measure_proof(cache, name, c, &d, &public, Some(macs))
         }
         AnyInference::WideLookups(c) => {
             let d = c.describe();
-            measure_proof(cache, name, c, &d, &public, shape, Some(macs))
+            measure_proof(cache, name, c, &d, &public, Some(macs))
         }
     }
 }

@@ -4,7 +4,7 @@
 //! | bytes | field |
 //! |---|---|
 //! | 8 | magic `ZKPOTPRF` |
-//! | 2 | format version, `u16` LE (3) |
+//! | 2 | format version, `u16` LE (4) |
 //! | 1 | statement kind (1 inference, 2 training step, 3 row membership, 4 evaluation) |
 //! | 4 | statement length `S`, `u32` LE |
 //! | S | statement: UTF-8 JSON, the canonical public statement |
@@ -25,7 +25,7 @@ use super::ProofError;
 /// The magic bytes every envelope starts with.
 pub const MAGIC: [u8; 8] = *b"ZKPOTPRF";
 /// The envelope format version this build writes and reads.
-pub const ENVELOPE_VERSION: u16 = 3;
+pub const ENVELOPE_VERSION: u16 = 4;
 
 const MAX_STATEMENT: u64 = 16 << 20;
 const MAX_PUBLIC: u64 = 1 << 20;

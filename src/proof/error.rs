@@ -24,7 +24,7 @@ pub enum ProofError {
     #[error("not a zkpot proof (bad magic bytes)")]
     BadMagic,
     /// A proof of another format version.
-    #[error("proof format version {found}; this zkpot reads version {expected}")]
+    #[error("proof format version {found}; this zkpot reads version {expected} (proofs of another version are for other circuits: prove again with this build)")]
     Version {
         /// The version in the file.
         found: u16,

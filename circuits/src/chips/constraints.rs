@@ -23,6 +23,9 @@ pub const GATES: &[&str] = &[
     "mac first",
     "mac next",
     "merkle swap",
+    "poseidon full round",
+    "poseidon partial rounds",
+    "sponge absorb",
     "byte pack step",
     "byte pack end",
 ];

@@ -10,7 +10,7 @@ use halo2_proofs::plonk::{Column, ConstraintSystem, Error, Instance};
 use super::dense::DenseChip;
 use super::dot::chip::ConstantCells;
 use super::dot::{DotChip, DotConfig};
-use super::hash::{HashChip, HashConfig};
+use super::hash::{HashChip, HashConfig, SharedHashUsage};
 use super::lookup::chip::LaneUsage;
 use super::lookup::{LookupChip, LookupConfig};
 use super::merkle::{MerkleChip, MerkleConfig};
@@ -47,7 +47,7 @@ impl CoreShape {
             + self.width
             + self.lanes * self.width
             + self.lanes
-            + 4 * self.hash_lanes
+            + 6 * self.hash_lanes
             + 2 * self.pack_lanes
     }
 
@@ -76,10 +76,10 @@ pub struct CoreConfig {
     pub dot: DotConfig,
     /// Public inputs.
     pub instance: Column<Instance>,
-    /// Poseidon, one configuration per lane (none if the shape does not hash).
-    pub hashes: Vec<HashConfig>,
-    /// Rows used per Poseidon lane during one synthesis.
-    pub hash_usage: LaneUsage,
+    /// Poseidon's lanes and sponge gate (none if the shape does not hash).
+    pub hash: Option<HashConfig>,
+    /// Permutations per Poseidon lane during one synthesis.
+    pub hash_usage: SharedHashUsage,
     /// Constant cells assigned so far in one synthesis.
     pub constant_cells: ConstantCells,
     /// The Merkle swap gate, when the shape asks for hashing (on MAC columns).
@@ -115,22 +115,15 @@ impl CoreConfig {
         );
         let instance = meta.instance_column();
         meta.enable_equality(instance);
-        let hashes: Vec<HashConfig> = (0..shape.hash_lanes)
-            .map(|_| {
-                let state = [
-                    meta.advice_column(),
-                    meta.advice_column(),
-                    meta.advice_column(),
-                ];
-                let partial = meta.advice_column();
-                HashChip::configure(meta, state, partial)
-            })
-            .collect();
-        // The swap gate shares the MAC gadget's equality-enabled columns.
+        // The swap gate and the sponge's additions share the MAC gadget's
+        // equality-enabled columns.
         let shared: Vec<_> = dot.a.iter().chain(dot.acc.iter()).copied().collect();
-        let merkle = match (shape.hash_lanes, shared.as_slice()) {
-            (1.., [a, b, c, d, e, ..]) => Some(MerkleConfig::configure(meta, [*a, *b, *c, *d, *e])),
-            _ => None,
+        let (merkle, hash) = match (shape.hash_lanes, shared.as_slice()) {
+            (1.., [a, b, c, d, e, ..]) => (
+                Some(MerkleConfig::configure(meta, [*a, *b, *c, *d, *e])),
+                Some(HashConfig::configure(meta, shape.hash_lanes, [*a, *b, *c])),
+            ),
+            _ => (None, None),
         };
         // The largest constraint degree d fixes the quotient's domain at
         // next_pow2(d - 1) times the rows. Raising the degree to the largest with
@@ -148,15 +141,14 @@ impl CoreConfig {
         let degree = meta.degree();
         meta.set_minimum_degree((degree.max(2) - 1).next_power_of_two() + 1);
         let lanes = lookups.len();
-        let hash_lanes = hashes.len();
         Self {
             table,
             lookups,
             lookup_usage: Arc::new(Mutex::new(vec![0; lanes])),
             dot,
             instance,
-            hashes,
-            hash_usage: Arc::new(Mutex::new(vec![0; hash_lanes])),
+            hash,
+            hash_usage: Arc::new(Mutex::new(Default::default())),
             constant_cells: Arc::new(Mutex::new(Default::default())),
             merkle,
             bytes,
@@ -186,13 +178,18 @@ impl CoreConfig {
 
     /// The Poseidon chip; an error if the shape has no hashing.
     pub fn hash_chip(&self) -> Result<HashChip, Error> {
-        if self.hashes.is_empty() {
-            return Err(Error::Synthesis);
+        let config = self.hash.clone().ok_or(Error::Synthesis)?;
+        Ok(HashChip::new(config, self.hash_usage.clone()))
+    }
+
+    /// Completes a synthesis: pads the Poseidon lanes and assigns their shared
+    /// round schedule ([`HashChip::finish`]). Every circuit calls it once,
+    /// last; without it no permutation is constrained.
+    pub fn finish(&self, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+        match self.hash_chip() {
+            Ok(chip) => chip.finish(layouter),
+            Err(_) => Ok(()),
         }
-        Ok(HashChip::with_lanes(
-            self.hashes.clone(),
-            self.hash_usage.clone(),
-        ))
     }
 
     /// The Merkle chip; an error if the shape has no hashing.

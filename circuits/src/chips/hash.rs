@@ -7,30 +7,44 @@
 //! hashed, and the chunk digests hashed again together with the input length.
 //! [`hash_native`] and [`HashChip::hash`] agree on every input (tested).
 
-use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
-use halo2_gadgets::poseidon::{Hash, PoseidonInstructions, Pow5Chip, Pow5Config};
 use halo2_proofs::circuit::{AssignedCell, Layouter};
 use halo2_proofs::plonk::{Advice, Column, ConstraintSystem, Error};
 
-use super::lookup::chip::LaneUsage;
 use crate::Fp;
 
-/// The Poseidon configuration zkpot uses (width 3, rate 2), with one of its
-/// state columns kept for assigning constants next to it.
+/// The hashing configuration: the permutation chip's lanes and the sponge's
+/// addition gate.
 #[derive(Clone, Debug)]
 pub struct HashConfig {
-    /// The `Pow5Chip` configuration.
-    pub pow5: Pow5Config<Fp, 3, 2>,
-    /// The first state column.
-    pub state0: Column<Advice>,
+    /// The permutation lanes and their shared schedule.
+    pub poseidon: PoseidonConfig,
+    /// Additions and constants for the sponges.
+    pub absorb: AbsorbConfig,
 }
+
+/// Permutations assigned per lane during one synthesis, and whether the
+/// shared schedule has been assigned (after which no permutation may follow).
+#[derive(Debug, Default)]
+pub struct HashUsage {
+    /// Permutations per lane.
+    pub permutations: Vec<usize>,
+    /// Whether [`HashChip::finish`] has run.
+    pub finished: bool,
+}
+
+/// The usage shared by every chip of one synthesis.
+pub type SharedHashUsage = Arc<Mutex<HashUsage>>;
 
 /// The most elements hashed in one sponge; longer inputs are chunked.
 pub const DIRECT: usize = 8;
 
+mod absorb;
+mod chip;
 mod permutation;
 mod sponge;
 
+pub use absorb::AbsorbConfig;
+pub use chip::{PoseidonConfig, PoseidonLane, ROWS as PERMUTATION_ROWS};
 pub use sponge::{sponge_native, SPONGE_CAPACITY};
 
 use permutation::{permute, permute_lanes};
@@ -38,6 +52,7 @@ use std::sync::{Arc, Mutex};
 
 use ff::PrimeField;
 
+#[cfg(test)]
 macro_rules! dispatch_len {
     ($len:expr, $f:ident, $($arg:expr),*) => {
         match $len {
@@ -115,61 +130,96 @@ pub fn hash_native(inputs: &[Fp]) -> Fp {
     hash_native(&digests)
 }
 
-/// Poseidon in circuit over a `Pow5Chip`.
+/// Poseidon in circuit over zkpot's permutation chip
+/// ([`PoseidonConfig`]).
 #[derive(Clone, Debug)]
 pub struct HashChip {
-    lanes: Vec<HashConfig>,
-    usage: LaneUsage,
+    config: HashConfig,
+    usage: SharedHashUsage,
+}
+
+impl HashConfig {
+    /// Configures `lanes` permutation lanes and the sponge's addition gate on
+    /// three existing advice columns (equality is enabled on them).
+    ///
+    /// Side effects: see [`PoseidonConfig::configure`] and
+    /// [`AbsorbConfig::configure`].
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fp>,
+        lanes: usize,
+        absorb: [Column<Advice>; 3],
+    ) -> Self {
+        Self {
+            poseidon: PoseidonConfig::configure(meta, lanes),
+            absorb: AbsorbConfig::configure(meta, absorb),
+        }
+    }
 }
 
 impl HashChip {
-    /// Configures Poseidon on the given state columns and partial S-box column.
-    ///
-    /// Side effects: six fixed columns for round constants, equality on the
-    /// state columns, and the `Pow5Chip` gates (degree 6: circuits that hash
-    /// have an extended domain of 8n).
-    pub fn configure(
-        meta: &mut ConstraintSystem<Fp>,
-        state: [Column<Advice>; 3],
-        partial_sbox: Column<Advice>,
-    ) -> HashConfig {
-        let rc_a = [
-            meta.fixed_column(),
-            meta.fixed_column(),
-            meta.fixed_column(),
-        ];
-        let rc_b = [
-            meta.fixed_column(),
-            meta.fixed_column(),
-            meta.fixed_column(),
-        ];
-        HashConfig {
-            pow5: Pow5Chip::configure::<P128Pow5T3>(meta, state, partial_sbox, rc_a, rc_b),
-            state0: state[0],
+    /// Builds the chip over a configuration and the usage of this synthesis;
+    /// each permutation goes to the least-used lane (a choice that depends
+    /// on input lengths only, never on values).
+    pub fn new(config: HashConfig, usage: SharedHashUsage) -> Self {
+        Self { config, usage }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashUsage> {
+        match self.usage.lock() {
+            Ok(u) => u,
+            Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// Builds the chip from one configuration.
-    pub fn construct(config: HashConfig) -> Self {
-        Self::with_lanes(vec![config], Arc::new(Mutex::new(vec![0])))
+    fn take_lane(&self) -> Result<usize, Error> {
+        let mut usage = self.lock();
+        if usage.finished {
+            return Err(Error::Synthesis);
+        }
+        let lanes = self.config.poseidon.lanes.len();
+        usage.permutations.resize(lanes, 0);
+        let lane = (0..lanes)
+            .min_by_key(|i| usage.permutations[*i])
+            .ok_or(Error::Synthesis)?;
+        usage.permutations[lane] += 1;
+        Ok(lane)
     }
 
-    /// Builds the chip over several Poseidon lanes laid out side by side; each
-    /// hash goes to the least-used lane (a choice that depends on input lengths
-    /// only, never on values).
-    pub fn with_lanes(lanes: Vec<HashConfig>, usage: LaneUsage) -> Self {
-        Self { lanes, usage }
+    /// One permutation of `state` in circuit (the state is copied in).
+    pub fn permute(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        state: [&AssignedCell<Fp, Fp>; 3],
+    ) -> Result<[AssignedCell<Fp, Fp>; 3], Error> {
+        let lane = self.take_lane()?;
+        self.config.poseidon.assign(layouter, lane, Some(state))
     }
 
-    fn take_lane(&self, permutations: usize) -> &HashConfig {
-        let mut usage = match self.usage.lock() {
-            Ok(u) => u,
-            Err(poisoned) => poisoned.into_inner(),
+    /// Pads every lane to the busiest lane's permutation count and assigns
+    /// the shared round schedule; every circuit that hashes calls this once,
+    /// after its last hash (later hashes are refused). Without it no
+    /// permutation would be constrained.
+    pub fn finish(&self, layouter: &mut impl Layouter<Fp>) -> Result<(), Error> {
+        let (slots, pad): (usize, Vec<usize>) = {
+            let mut usage = self.lock();
+            if usage.finished {
+                return Ok(());
+            }
+            usage.finished = true;
+            let lanes = self.config.poseidon.lanes.len();
+            usage.permutations.resize(lanes, 0);
+            let slots = usage.permutations.iter().copied().max().unwrap_or(0);
+            let pad = usage.permutations.iter().map(|n| slots - n).collect();
+            (slots, pad)
         };
-        usage.resize(self.lanes.len(), 0);
-        let lane = (0..self.lanes.len()).min_by_key(|i| usage[*i]).unwrap_or(0);
-        usage[lane] += permutations;
-        &self.lanes[lane]
+        let mut padding = layouter.namespace(|| "poseidon padding");
+        for (lane, n) in pad.iter().enumerate() {
+            for _ in 0..*n {
+                self.config.poseidon.assign(&mut padding, lane, None)?;
+            }
+        }
+        drop(padding);
+        self.config.poseidon.assign_schedule(layouter, slots)
     }
 
     /// Hashes `inputs` (at least one cell) in circuit; equals [`hash_native`].
@@ -181,30 +231,48 @@ impl HashChip {
         if inputs.is_empty() {
             return Err(Error::Synthesis);
         }
-        if self.lanes.is_empty() {
-            return Err(Error::Synthesis);
-        }
         if inputs.len() <= DIRECT {
-            let lane = self.take_lane(inputs.len().div_ceil(2));
-            return dispatch_len!(inputs.len(), hash_fixed, &lane.pow5, layouter, inputs);
+            return self.hash_direct(layouter, inputs);
         }
         let mut digests = Vec::with_capacity(inputs.len() / DIRECT + 2);
         for chunk in inputs.chunks(DIRECT) {
             digests.push(self.hash(layouter, chunk)?);
         }
-        let len = layouter.assign_region(
-            || "hash length",
-            |mut region| {
-                region.assign_advice_from_constant(
-                    || "len",
-                    self.lanes[0].state0,
-                    0,
-                    Fp::from(inputs.len() as u64),
-                )
-            },
-        )?;
-        digests.push(len);
+        let len = self
+            .config
+            .absorb
+            .constants(layouter, &[Fp::from(inputs.len() as u64)])?;
+        digests.extend(len);
         self.hash(layouter, &digests)
+    }
+
+    /// The `ConstantLength` sponge of up to [`DIRECT`] cells: the first pair
+    /// with the capacity `len * 2^64` is one bare permutation, each later
+    /// pair is added to the rate words before the next.
+    fn hash_direct(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        inputs: &[AssignedCell<Fp, Fp>],
+    ) -> Result<AssignedCell<Fp, Fp>, Error> {
+        let absorb = &self.config.absorb;
+        let consts = absorb.constants(
+            layouter,
+            &[Fp::from_u128((inputs.len() as u128) << 64), Fp::from(0)],
+        )?;
+        let [capacity, zero] = [&consts[0], &consts[1]];
+        let first = &inputs[0];
+        let second = inputs.get(1).unwrap_or(zero);
+        let mut state = self.permute(layouter, [first, second, capacity])?;
+        for pair in inputs[2.min(inputs.len())..].chunks(2) {
+            let s0 = absorb.add(layouter, &state[0], &pair[0])?;
+            let s1 = match pair.get(1) {
+                Some(x) => absorb.add(layouter, &state[1], x)?,
+                None => state[1].clone(),
+            };
+            state = self.permute(layouter, [&s0, &s1, &state[2]])?;
+        }
+        let [digest, _, _] = state;
+        Ok(digest)
     }
 }
 
@@ -216,10 +284,9 @@ impl HashChip {
     }
 
     /// `hash([left, right])` as one bare permutation of
-    /// `[left, right, capacity]`: the `ConstantLength<2>` sponge (zero rate
-    /// words plus the inputs, then one permutation, output the first word)
-    /// without its separate initial-state and absorb rows, 37 rows instead of
-    /// 41. `capacity` must be a cell constrained to [`Self::pair_capacity`]
+    /// `[left, right, capacity]` (the `ConstantLength<2>` sponge: zero rate
+    /// words plus the inputs, one permutation, output the first word).
+    /// `capacity` must be a cell constrained to [`Self::pair_capacity`]
     /// (a constant); the permutation's region copies all three cells in.
     pub fn hash_pair(
         &self,
@@ -228,44 +295,27 @@ impl HashChip {
         right: &AssignedCell<Fp, Fp>,
         capacity: &AssignedCell<Fp, Fp>,
     ) -> Result<AssignedCell<Fp, Fp>, Error> {
-        if self.lanes.is_empty() {
-            return Err(Error::Synthesis);
-        }
-        let chip = Pow5Chip::construct(self.take_lane(1).pow5.clone());
-        let state = [
-            left.clone().into(),
-            right.clone().into(),
-            capacity.clone().into(),
-        ];
-        let [first, _, _] =
-            <Pow5Chip<Fp, 3, 2> as PoseidonInstructions<Fp, P128Pow5T3, 3, 2>>::permute(
-                &chip,
-                &mut layouter.namespace(|| "poseidon pair"),
-                &state,
-            )?;
-        Ok(first.into())
+        let [first, _, _] = self.permute(
+            &mut layouter.namespace(|| "poseidon pair"),
+            [left, right, capacity],
+        )?;
+        Ok(first)
     }
-}
 
-fn hash_fixed<const L: usize>(
-    config: &Pow5Config<Fp, 3, 2>,
-    layouter: &mut impl Layouter<Fp>,
-    inputs: &[AssignedCell<Fp, Fp>],
-) -> Result<AssignedCell<Fp, Fp>, Error> {
-    let message: [AssignedCell<Fp, Fp>; L] = inputs[..L]
-        .to_vec()
-        .try_into()
-        .map_err(|_| Error::Synthesis)?;
-    let chip = Pow5Chip::construct(config.clone());
-    let hasher = Hash::<_, _, P128Pow5T3, ConstantLength<L>, 3, 2>::init(
-        chip,
-        layouter.namespace(|| "poseidon init"),
-    )?;
-    hasher.hash(layouter.namespace(|| "poseidon"), message)
+    /// Cells holding `values`, each constrained to its constant (in the
+    /// sponge's constant column).
+    pub fn constants(
+        &self,
+        layouter: &mut impl Layouter<Fp>,
+        values: &[Fp],
+    ) -> Result<Vec<AssignedCell<Fp, Fp>>, Error> {
+        self.config.absorb.constants(layouter, values)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
     use halo2_proofs::circuit::{Layouter, Value};
     use halo2_proofs::plonk::Error;
 
@@ -382,3 +432,6 @@ mod tests {
         assert!(a != b && b != c && a != c);
     }
 }
+
+#[cfg(test)]
+mod tampering;

@@ -46,7 +46,8 @@ impl<T: Synth> Circuit<Fp> for Harness<T> {
 
     fn synthesize(&self, cfg: CoreConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
         cfg.load_table(&mut layouter, &self.0.table())?;
-        self.0.synth(&cfg, &mut layouter)
+        self.0.synth(&cfg, &mut layouter)?;
+        cfg.finish(&mut layouter)
     }
 }
 

@@ -242,7 +242,7 @@ impl<const WIDTH: usize, const LANES: usize, const BATCHED: bool> Circuit<Fp>
         for (row, cell) in public.enumerate() {
             config.expose(&mut layouter, cell, row)?;
         }
-        Ok(())
+        config.finish(&mut layouter)
     }
 }
 

@@ -297,7 +297,8 @@ impl Circuit<Fp> for MembershipCircuit {
             self.opening.as_ref(),
             1,
         )?;
-        cfg.expose(&mut layouter, &opened.root, 0)
+        cfg.expose(&mut layouter, &opened.root, 0)?;
+        cfg.finish(&mut layouter)
     }
 }
 

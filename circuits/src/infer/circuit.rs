@@ -379,7 +379,7 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
                 cfg.expose(&mut layouter.namespace(|| "output"), &c, row)?;
             }
         }
-        Ok(())
+        cfg.finish(&mut layouter)
     }
 }
 

@@ -406,7 +406,7 @@ impl Circuit<Fp> for EvalCircuit {
         for (i, count) in counts.iter().enumerate() {
             cfg.expose(&mut layouter, count, 3 + i)?;
         }
-        Ok(())
+        cfg.finish(&mut layouter)
     }
 }
 

@@ -60,7 +60,7 @@ fn committed_weights_and_outputs_fail_their_packing() {
     let weight = w.wired("weights", "piece", "layer 0");
     assert_gate_fails(w.shift(&weight, 1), "decompose");
     // A packed element of the output commitment.
-    let packed = w.wired("output", "acc", "permute");
+    let packed = w.wired("output", "acc", "poseidon");
     assert_gate_fails(w.shift(&packed, 1), "mac");
 }
 

@@ -280,7 +280,8 @@ impl Circuit<Fp> for TrainStepCircuit {
             &out,
             bits,
         )?;
-        cfg.expose(&mut layouter, &c_out, 2)
+        cfg.expose(&mut layouter, &c_out, 2)?;
+        cfg.finish(&mut layouter)
     }
 }
 

@@ -86,7 +86,7 @@ fn packing_into_the_commitments_fails_the_mac_gate() {
     let w = mse();
     for commit in ["commit in", "commit out"] {
         // A packed element, copied into the sponge.
-        let packed = w.wired(commit, "acc", "permute");
+        let packed = w.wired(commit, "acc", "poseidon");
         assert_gate_fails(w.shift(&packed, 1), "mac");
     }
 }
@@ -124,10 +124,15 @@ fn an_opened_rows_cells_fail_their_gates() {
 #[test]
 fn poseidon_state_cells_fail_the_round_gates() {
     let w = mse();
-    let full = w.nth("open row 0/path", "round_1 state_0", 0);
-    assert_gate_fails(w.shift(&full, 1), "full round");
-    let partial = w.nth("open row 0/leaf", "round_10 partial_sbox", 0);
-    assert_gate_fails(w.shift(&partial, 1), "partial rounds");
+    // Auxiliary cells are assigned three a row: cell 3 is the second row's
+    // first square (a full round), cell 30 the eleventh row's (partial).
+    let full = w.nth("open row 0/path", "aux", 3);
+    assert_gate_fails(w.shift(&full, 1), "poseidon full round");
+    let partial = w.nth("open row 0/leaf", "aux", 30);
+    assert_gate_fails(w.shift(&partial, 1), "poseidon partial rounds");
+    // A state word of the commitment's sponge between two rounds.
+    let state = w.nth("commit out", "state", 3 * 20);
+    assert_gate_fails(w.shift(&state, 1), "poseidon partial rounds");
 }
 
 #[test]

@@ -190,7 +190,7 @@ pub(crate) fn bench(
     json: bool,
     rows: usize,
 ) -> Result<(), zkpot::Error> {
-    use zkpot::bench::{bench_commit, bench_membership};
+    use zkpot::bench::{bench_commit, bench_membership, CommitFormat};
     let mut reports: Vec<BenchReport> = Vec::new();
     let mut commits = Vec::new();
     let want = |s: Suite| suite == s || suite == Suite::All;
@@ -227,18 +227,21 @@ pub(crate) fn bench(
         }
     }
     if want(Suite::Commit) {
-        let c = bench_commit(rows, 64)?;
-        if !json {
-            println!(
-                "commit {} rows x {} features: {:.2} s, {:.0} rows/s, peak {} MiB",
-                c.rows,
-                c.features,
-                c.seconds,
-                c.rows_per_s,
-                c.peak_mem_mib.map_or("-".into(), |m| format!("{m:.0}"))
-            );
+        for format in [CommitFormat::Csv, CommitFormat::Parquet] {
+            let c = bench_commit(rows, 64, format)?;
+            if !json {
+                println!(
+                    "commit {:?} {} rows x {} features: {:.2} s, {:.0} rows/s, peak {} MiB",
+                    c.format,
+                    c.rows,
+                    c.features,
+                    c.seconds,
+                    c.rows_per_s,
+                    c.peak_mem_mib.map_or("-".into(), |m| format!("{m:.0}"))
+                );
+            }
+            commits.push(c);
         }
-        commits.push(c);
     }
     if json {
         let out = serde_json::json!({ "circuits": reports, "commit": commits });

@@ -122,7 +122,7 @@ fn factored() -> Option<&'static Factored> {
 }
 
 /// Round constants and MDS matrix of `P128Pow5T3`, computed once.
-fn spec() -> &'static (Vec<[Fp; 3]>, Mat) {
+pub(super) fn spec() -> &'static (Vec<[Fp; 3]>, Mat) {
     static SPEC: OnceLock<(Vec<[Fp; 3]>, Mat)> = OnceLock::new();
     SPEC.get_or_init(|| {
         let (rounds, mds, _) = <P128Pow5T3 as poseidon::Spec<Fp, 3, 2>>::constants();

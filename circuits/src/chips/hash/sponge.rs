@@ -13,14 +13,12 @@
 //! of a `ConstantLength` domain, so these digests and [`hash_native`]'s do not
 //! share a first permutation.
 //!
-//! In circuit a block is one bare permutation (37 rows, no separate absorb
-//! region), and consecutive blocks go to the least-used Poseidon lane with the
-//! chaining word copied across, so a long input spreads over every lane.
+//! In circuit a block is one bare permutation (37 rows, no addition), and
+//! consecutive blocks go to the least-used Poseidon lane with the chaining
+//! word copied across, so a long input spreads over every lane.
 //!
 //! [`hash_native`]: super::hash_native
 
-use halo2_gadgets::poseidon::primitives::P128Pow5T3;
-use halo2_gadgets::poseidon::{PoseidonInstructions, Pow5Chip, StateWord};
 use halo2_proofs::circuit::{AssignedCell, Layouter};
 use halo2_proofs::plonk::Error;
 
@@ -61,40 +59,24 @@ impl HashChip {
         layouter: &mut impl Layouter<Fp>,
         inputs: &[AssignedCell<Fp, Fp>],
     ) -> Result<AssignedCell<Fp, Fp>, Error> {
-        let first = self.lanes.first().ok_or(Error::Synthesis)?;
         // The constants: the initial capacity and the padding words.
         let pad = padded(inputs.len());
-        let constants = layouter.assign_region(
-            || "sponge constants",
-            |mut region| {
-                std::iter::once(Fp::from(SPONGE_CAPACITY))
-                    .chain(pad.iter().copied())
-                    .enumerate()
-                    .map(|(i, c)| {
-                        region.assign_advice_from_constant(|| "sponge constant", first.state0, i, c)
-                    })
-                    .collect::<Result<Vec<_>, Error>>()
-            },
-        )?;
+        let constants: Vec<Fp> = std::iter::once(Fp::from(SPONGE_CAPACITY))
+            .chain(pad.iter().copied())
+            .collect();
+        let constants = self.constants(layouter, &constants)?;
         let (capacity, pad_cells) = constants.split_first().ok_or(Error::Synthesis)?;
         let words: Vec<&AssignedCell<Fp, Fp>> = inputs.iter().chain(pad_cells).collect();
         let mut chain = capacity.clone();
         let mut digest = None;
         for pair in words.chunks(2) {
             let [x0, x1] = [pair[0], pair.get(1).copied().ok_or(Error::Synthesis)?];
-            let chip = Pow5Chip::construct(self.take_lane(1).pow5.clone());
-            let state: [StateWord<Fp>; 3] =
-                [x0.clone().into(), x1.clone().into(), chain.clone().into()];
             let [out0, _, out2] =
-                <Pow5Chip<Fp, 3, 2> as PoseidonInstructions<Fp, P128Pow5T3, 3, 2>>::permute(
-                    &chip,
-                    &mut layouter.namespace(|| "sponge block"),
-                    &state,
-                )?;
-            chain = out2.into();
+                self.permute(&mut layouter.namespace(|| "sponge block"), [x0, x1, &chain])?;
+            chain = out2;
             digest = Some(out0);
         }
-        digest.map(Into::into).ok_or(Error::Synthesis)
+        digest.ok_or(Error::Synthesis)
     }
 }
 
