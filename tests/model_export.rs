@@ -63,6 +63,8 @@ fn exported_model_predicts_as_the_run() {
     .unwrap();
     let mut agree = 0;
     let mut rows = 0;
+    let mut raw_rows = Vec::new();
+    let mut classes = Vec::new();
     for line in raw.lines().skip(1) {
         let x: Vec<f64> = line
             .split(',')
@@ -93,7 +95,14 @@ fn exported_model_predicts_as_the_run() {
         );
         agree += (float_class == fixed_class) as usize;
         rows += 1;
+        raw_rows.push(x);
+        classes.push(fixed_class);
     }
+    // The library's prediction is the same native fixed-point class.
+    assert_eq!(
+        zkpot::train::run::predict(&run, &raw_rows).unwrap(),
+        classes
+    );
     println!("exported vs native fixed-point: {agree} of {rows} rows agree");
     assert_eq!(agree, rows);
     // Importing the file gives the run's weights exactly.

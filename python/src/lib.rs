@@ -368,6 +368,14 @@ fn export_onnx(py: Python<'_>, run: PathBuf, out: PathBuf) -> PyResult<String> {
     serde_json::to_string(&e).map_err(|e| Error::new_err(e.to_string()))
 }
 
+/// The classes a run's final fixed-point model predicts for raw rows,
+/// without proving.
+#[pyfunction]
+fn predict(py: Python<'_>, run: PathBuf, rows: Vec<Vec<f64>>) -> PyResult<Vec<usize>> {
+    py.detach(|| zkpot::train::run::predict(&run, &rows))
+        .map_err(to_py)
+}
+
 /// The zkpot library's version.
 #[pyfunction]
 fn version() -> &'static str {
@@ -392,6 +400,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(verify, m)?,
         wrap_pyfunction!(prove_inference, m)?,
         wrap_pyfunction!(export_onnx, m)?,
+        wrap_pyfunction!(predict, m)?,
         wrap_pyfunction!(version, m)?,
     ] {
         m.add_function(f)?;

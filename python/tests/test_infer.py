@@ -60,3 +60,29 @@ def test_a_scikit_learn_export_proves_with_its_label(tmp_path):
     assert o["label"] == ref["label"][0]
     assert any("preprocessing" in n for n in o["notes"])
     assert zkpot.verify(tmp_path / "p.zkpot").kind == "inference"
+
+
+def test_the_exported_model_runs_in_onnxruntime_as_proven(iris_dir, tmp_path):
+    # The deployed file, run by another runtime on every dataset row, gives
+    # the class of the run's native fixed-point model, which is the class
+    # an inference proof shows.
+    ort = pytest.importorskip("onnxruntime")
+    # Trained long enough to be decisive (a barely trained model has near
+    # ties, where float and fixed-point rounding may pick different
+    # classes); its steps are not proven here.
+    opts = dict(TRAIN, steps=60, batch=8, prove_later=True)
+    run = zkpot.train(iris_dir, tmp_path / "run", release_weights=False, **opts)
+    zkpot.export_model(run, tmp_path / "model.onnx")
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    raw = (ROOT / "fixtures" / "iris.csv").read_text().splitlines()[1:]
+    X = np.array([[float(v) for v in line.split(",")[:4]] for line in raw if line])
+    native = zkpot.predict(run, X)
+    assert native.shape == (len(X),)
+    deployed = [int(np.argmax(session.run(None, {name: x[None, :].astype(np.float32)})[0])) for x in X]
+    assert deployed == native.tolist()
+    for i in (0, 75):
+        proven = zkpot.infer(run, X[i], out=tmp_path / f"r{i}.zkpot")
+        assert proven["class"] == native[i]
+    with pytest.raises(zkpot.InputError):
+        zkpot.predict(run, np.zeros((2, 3)))

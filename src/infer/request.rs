@@ -127,21 +127,7 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
                 let float = crate::model::load_model(model)?;
                 crate::train::run::check_is_run_model(&float, &l, &schema)?;
             }
-            let n = &schema.normalization;
-            if req.input.len() != n.offset.len() || n.scale.len() != n.offset.len() {
-                return Err(Error::Options(format!(
-                    "the input has {} features, the dataset {} ({} scales)",
-                    req.input.len(),
-                    n.offset.len(),
-                    n.scale.len()
-                )));
-            }
-            let x = req
-                .input
-                .iter()
-                .enumerate()
-                .map(|(j, v)| (v - n.offset[j]) * n.scale[j])
-                .collect();
+            let x = crate::train::run::normalize_raw(&schema, &req.input)?;
             (l, x)
         }
     };

@@ -44,6 +44,7 @@ __all__ = [
     "verify",
     "infer",
     "export_model",
+    "predict",
     "__version__",
 ]
 
@@ -490,3 +491,19 @@ def export_model(run: Union[PathLike, Run], out: PathLike) -> Result:
     linked to the run with ``zkpot.infer(out, x, run=run, out=...)``.
     """
     return Result(json.loads(_native.export_onnx(_path(run, "run"), Path(out))))
+
+
+def predict(run: Union[PathLike, Run], X: Any) -> Any:
+    """The class the run's final fixed-point model predicts for each row of
+    ``X`` (raw features, a 2-D array or one row), computed natively without
+    a proof: normalized as the dataset was, quantized, the fixed-point
+    forward pass, argmax. It is the class an inference proof of the row
+    shows, and what the exported model (``export_model``) must predict when
+    run elsewhere. Returns a NumPy array of class indices.
+    """
+    import numpy as np
+
+    a = np.asarray(X) if not isinstance(X, np.ndarray) else X
+    rows = _as_matrix(a.reshape(1, -1) if a.ndim == 1 else a)
+    out = _native.predict(_path(run, "run"), rows.tolist())
+    return np.asarray(out, dtype=np.int64)

@@ -133,3 +133,41 @@ pub fn check_is_run_model(
     }
     Ok(())
 }
+
+/// A raw row normalized as the run's dataset was (the schema's per-feature
+/// offset and scale); an error naming both counts if the row's length is
+/// not the dataset's.
+pub fn normalize_raw(schema: &Schema, x: &[f64]) -> Result<Vec<f64>, Error> {
+    let n = &schema.normalization;
+    if x.len() != n.offset.len() || n.scale.len() != n.offset.len() {
+        return Err(Error::Options(format!(
+            "the input has {} features, the dataset {} ({} scales)",
+            x.len(),
+            n.offset.len(),
+            n.scale.len()
+        )));
+    }
+    Ok(x.iter()
+        .enumerate()
+        .map(|(j, v)| (v - n.offset[j]) * n.scale[j])
+        .collect())
+}
+
+/// The class the run's final fixed-point model predicts for each raw row
+/// (normalized as the dataset was, quantized, the native forward pass,
+/// argmax), without proving: what an inference proof of the row would
+/// show, and what an exported file run elsewhere must agree with.
+pub fn predict(run_dir: &Path, rows: &[Vec<f64>]) -> Result<Vec<usize>, Error> {
+    let (loaded, schema) = trained_model(run_dir)?;
+    rows.iter()
+        .map(|x| {
+            let q = crate::model::quantize_input(&loaded.model, &normalize_raw(&schema, x)?)?;
+            let out = loaded.model.forward(&loaded.weights, &q)?;
+            let logits: Vec<f64> = out
+                .last()
+                .map(|y| y.iter().map(|v| *v as f64).collect())
+                .unwrap_or_default();
+            Ok(crate::model::quantize::argmax(&logits))
+        })
+        .collect()
+}

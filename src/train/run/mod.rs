@@ -37,7 +37,7 @@ use ff::FromUniformBytes;
 use zkpot_circuits::train::TrainSpec;
 use zkpot_circuits::Fp;
 
-pub use export::{check_is_run_model, export_onnx, Exported};
+pub use export::{check_is_run_model, export_onnx, normalize_raw, predict, Exported};
 pub use file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
 pub use prove::{
     holdout_rows, parse_loss, parse_model, parse_sampling, prove_range, prove_range_observed,
