@@ -21,7 +21,9 @@ use crate::Error;
 pub struct QuantOptions {
     /// Signed bits of weights.
     pub weight_bits: u32,
-    /// Signed bits of activations.
+    /// Signed bits of activations; at most [`TABLE_ACTIVATION_BITS`] in
+    /// models with a table activation (tanh, leaky ReLU, ReLU6), whose table
+    /// has a row for every activation value.
     pub activation_bits: u32,
     /// Signed bits of inputs.
     pub input_bits: u32,
@@ -30,6 +32,11 @@ pub struct QuantOptions {
     /// its rows in).
     pub input: Option<QFormat>,
 }
+
+/// The widest activations of a model with a table activation: its table
+/// then has at most 4,096 rows, so such a model proves at about `k = 13`
+/// instead of the `k = 17`-18 a 16-bit table needs.
+pub const TABLE_ACTIVATION_BITS: u32 = 12;
 
 impl Default for QuantOptions {
     fn default() -> Self {
@@ -248,10 +255,15 @@ pub fn quantize(
             }
         }
     }
-    let mut activation = QFormat::new(
-        frac_for(amax * 1.5, opts.activation_bits),
-        opts.activation_bits,
-    )?;
+    let tabled = model
+        .layers
+        .iter()
+        .any(|l| matches!(l, Layer::Tanh | Layer::Relu6 | Layer::LeakyRelu { .. }));
+    let activation_bits = match tabled {
+        true => opts.activation_bits.min(TABLE_ACTIVATION_BITS),
+        false => opts.activation_bits,
+    };
+    let mut activation = QFormat::new(frac_for(amax * 1.5, activation_bits), activation_bits)?;
     let input = match opts.input {
         Some(f) => f,
         None => QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?,
