@@ -416,4 +416,20 @@ mod tests {
         wide.values[0] = 128;
         assert!(run(wide, public).is_err(), "feature outside its bits");
     }
+
+    /// The circuit assigns the Poseidon schedule: a cell of the leaf's
+    /// sponge and of a path node's permutation fail their round gates.
+    #[test]
+    fn its_permutations_are_constrained() {
+        use crate::chips::test_utils::assert_gate_fails;
+        let (o, root) = dataset(3);
+        let c = MembershipCircuit::new(LAYOUT, 3, Some(o)).unwrap();
+        let k = c.k().unwrap();
+        let w = crate::tamper::Witness::record(k, c, vec![vec![root, Fp::from(3)]]);
+        assert_gate_fails(w.shift(&w.nth("leaf", "aux", 3), 1), "poseidon full round");
+        assert_gate_fails(
+            w.shift(&w.nth("path", "aux", 30), 1),
+            "poseidon partial rounds",
+        );
+    }
 }

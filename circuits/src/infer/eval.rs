@@ -563,6 +563,10 @@ mod tests {
         // A flag is bound to its public input.
         let flag = w.nth("flags", "witness", 0);
         crate::chips::test_utils::assert_copy_fails(w.shift(&flag, -1));
+        // The permutations (weight commitment, row openings) are
+        // constrained: the circuit assigns the Poseidon schedule.
+        assert_gate_fails(w.shift(&w.nth("", "aux", 3), 1), "poseidon full round");
+        assert_gate_fails(w.shift(&w.nth("", "aux", 30), 1), "poseidon partial rounds");
     }
 
     /// Padding rows (a repeated row, unflagged) count nowhere: the counts of

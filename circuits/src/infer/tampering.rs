@@ -62,6 +62,17 @@ fn committed_weights_and_outputs_fail_their_packing() {
     // A packed element of the output commitment.
     let packed = w.wired("output", "acc", "poseidon");
     assert_gate_fails(w.shift(&packed, 1), "mac");
+    // The weight commitment's permutations are constrained (the circuit
+    // assigns the Poseidon schedule): a full round's square and a partial
+    // round's cell of its sponge.
+    assert_gate_fails(
+        w.shift(&w.nth("weights", "aux", 3), 1),
+        "poseidon full round",
+    );
+    assert_gate_fails(
+        w.shift(&w.nth("weights", "aux", 30), 1),
+        "poseidon partial rounds",
+    );
 }
 
 #[test]
