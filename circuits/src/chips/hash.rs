@@ -434,4 +434,4 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tampering;
+pub(crate) mod tampering;

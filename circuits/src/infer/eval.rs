@@ -567,6 +567,7 @@ mod tests {
         // constrained: the circuit assigns the Poseidon schedule.
         assert_gate_fails(w.shift(&w.nth("", "aux", 3), 1), "poseidon full round");
         assert_gate_fails(w.shift(&w.nth("", "aux", 30), 1), "poseidon partial rounds");
+        crate::chips::hash::tampering::assert_permutations_on_schedule(&w);
     }
 
     /// Padding rows (a repeated row, unflagged) count nowhere: the counts of

@@ -73,6 +73,7 @@ fn committed_weights_and_outputs_fail_their_packing() {
         w.shift(&w.nth("weights", "aux", 30), 1),
         "poseidon partial rounds",
     );
+    crate::chips::hash::tampering::assert_permutations_on_schedule(&w);
 }
 
 #[test]

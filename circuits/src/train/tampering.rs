@@ -130,6 +130,9 @@ fn poseidon_state_cells_fail_the_round_gates() {
     assert_gate_fails(w.shift(&full, 1), "poseidon full round");
     let partial = w.nth("open row 0/leaf", "aux", 30);
     assert_gate_fails(w.shift(&partial, 1), "poseidon partial rounds");
+    // Every permutation sits on the shared schedule, the last of each lane
+    // included.
+    crate::chips::hash::tampering::assert_permutations_on_schedule(&w);
     // A state word of the commitment's sponge between two rounds.
     let state = w.nth("commit out", "state", 3 * 20);
     assert_gate_fails(w.shift(&state, 1), "poseidon partial rounds");

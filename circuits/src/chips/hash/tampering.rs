@@ -56,8 +56,8 @@ fn permutation(w: &Witness<Harness<Words>>, path: &str) -> Vec<(usize, CellRecor
     mine.into_iter().map(|c| (c.row - top, c)).collect()
 }
 
-fn bump(
-    w: &Witness<Harness<Words>>,
+fn bump<C: halo2_proofs::plonk::Circuit<Fp> + Clone>(
+    w: &Witness<C>,
     cell: &CellRecord,
 ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
     w.tamper_cell(cell, cell.value.unwrap_or(Fp::ZERO) + Fp::ONE)
@@ -128,6 +128,62 @@ fn a_changed_absorbed_word_fails_the_addition() {
     // Changed as a wire, the permutation it feeds stays consistent only if
     // every later round changes too; the addition refuses it first.
     assert_gate_fails(w.shift(&absorbed, 1), "sponge absorb");
+}
+
+/// Checks a recorded circuit's permutations against the shared schedule:
+/// every permutation region starts on a slot boundary (a multiple of
+/// [`PERMUTATION_ROWS`]) and spans one slot, and a square in the last slot of
+/// every lane is refused when changed (so the schedule reaches every slot).
+pub(crate) fn assert_permutations_on_schedule<C>(w: &Witness<C>)
+where
+    C: halo2_proofs::plonk::Circuit<Fp> + Clone,
+{
+    use std::collections::BTreeMap;
+    let mut regions: BTreeMap<usize, Vec<CellRecord>> = BTreeMap::new();
+    for annotation in ["state", "aux"] {
+        for c in w.find("poseidon", annotation) {
+            regions.entry(c.region).or_default().push(c);
+        }
+    }
+    assert!(!regions.is_empty(), "no permutation recorded");
+    // The last region of each lane, keyed by the lane's first state column.
+    let mut last: BTreeMap<String, (usize, CellRecord)> = BTreeMap::new();
+    for cells in regions.values() {
+        let top = cells.iter().map(|c| c.row).min().unwrap_or(0);
+        let bottom = cells.iter().map(|c| c.row).max().unwrap_or(0);
+        assert_eq!(
+            top % PERMUTATION_ROWS,
+            0,
+            "a permutation starts at row {top}"
+        );
+        assert_eq!(
+            bottom - top,
+            PERMUTATION_ROWS - 1,
+            "a permutation spans one slot"
+        );
+        let lane = cells
+            .iter()
+            .filter(|c| c.annotation == "state")
+            .map(|c| format!("{:?}", c.column))
+            .min()
+            .unwrap_or_default();
+        let square = cells
+            .iter()
+            .find(|c| c.annotation == "aux" && c.row == top + 1)
+            .cloned()
+            .expect("a square in the second row");
+        if last.get(&lane).is_none_or(|(t, _)| *t < top) {
+            last.insert(lane, (top, square));
+        }
+    }
+    for (_, square) in last.values() {
+        assert_gate_fails(bump(w, square), "poseidon full round");
+    }
+}
+
+#[test]
+fn the_test_circuit_keeps_its_permutations_on_schedule() {
+    assert_permutations_on_schedule(&record());
 }
 
 /// Hashes after the schedule is assigned.
