@@ -2,7 +2,9 @@
 //! 8-bit weights.
 //!
 //! A lane has two advice columns, `value` and `rest`, and one single-column
-//! lookup of `value` into a table of the 256 signed bytes. A chunk of up to 31
+//! lookup of `value` into a table of the 256 signed bytes, on every usable
+//! row: the column holds nothing but bytes (and zeros where unassigned), so
+//! the lookup needs no selector, and a layout pays no fixed column for it. A chunk of up to 31
 //! bytes `v_0, v_1, ...` takes one row each, lowest first, with the running
 //! sum `rest_i = v_i + 256 rest_(i+1)` (gate `byte pack step`) ending in
 //! `rest_last = v_last` (gate `byte pack end`), so `rest_0` is the packed
@@ -30,8 +32,6 @@ pub struct PackLaneConfig {
     pub value: Column<Advice>,
     /// The running sums (equality enabled).
     pub rest: Column<Advice>,
-    /// Enables the lookup of `value` on every row of a chunk.
-    pub q_byte: Selector,
     /// Enables `rest = value + 256 rest_next`.
     pub q_step: Selector,
     /// Enables `rest = value` on a chunk's last row.
@@ -65,24 +65,22 @@ impl ByteTable {
 impl PackLaneConfig {
     /// Configures one lane over `table`.
     ///
-    /// Side effects: two advice columns with equality, one complex and two
-    /// simple selectors, the gates `byte pack step` and `byte pack end`
-    /// (degree 2), and one lookup of `q_byte * value` into `table` (0 is a
-    /// signed byte, so disabled rows pass).
+    /// Side effects: two advice columns with equality, two simple
+    /// selectors, the gates `byte pack step` and `byte pack end` (degree 2),
+    /// and one lookup of `value` into `table` on every usable row (0 is a
+    /// signed byte, so rows the lane does not use pass).
     pub fn configure(meta: &mut ConstraintSystem<Fp>, table: ByteTable) -> Self {
         let config = Self {
             value: meta.advice_column(),
             rest: meta.advice_column(),
-            q_byte: meta.complex_selector(),
             q_step: meta.selector(),
             q_end: meta.selector(),
         };
         meta.enable_equality(config.value);
         meta.enable_equality(config.rest);
         constraints::lookup(meta, "byte lookup", |m| {
-            let q = m.query_selector(config.q_byte);
             let v = m.query_advice(config.value, Rotation::cur());
-            vec![(q * v, table.0)]
+            vec![(v, table.0)]
         });
         constraints::gate(meta, "byte pack step", |m| {
             let q = m.query_selector(config.q_step);
@@ -167,7 +165,6 @@ impl PackLaneChip {
                     let mut cells: Vec<AssignedCell<Fp, Fp>> = Vec::with_capacity(vals.len());
                     let mut first = None;
                     for (i, (v, z)) in vals.iter().zip(&rests).enumerate() {
-                        lane.q_byte.enable(&mut region, i)?;
                         if i + 1 == vals.len() {
                             lane.q_end.enable(&mut region, i)?;
                         } else {
