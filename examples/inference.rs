@@ -1,5 +1,5 @@
-//! Prove one inference of the bundled ONNX MLP on an input and verify the
-//! proof from its bytes alone: `cargo run --release --example inference`.
+//! Prove inferences of the bundled ONNX MLP (four inputs in one proof) and
+//! verify the proof from its bytes alone: `cargo run --release --example inference`.
 
 use std::path::PathBuf;
 
@@ -18,15 +18,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             models.join(name),
         )?)?)
     };
-    let input = read("mlp_4_16_3.input.json")?.remove(0);
+    // The sample input and three calibration rows, proven in one proof that
+    // commits the weights once.
+    let calibration = read("mlp_4_16_3.calibration.json")?;
+    let mut inputs = read("mlp_4_16_3.input.json")?;
+    inputs.extend(calibration.iter().take(3).cloned());
     let cache = ParamsCache::locate(None)?;
     let out = work.join("inference.zkpot");
     let o = prove_inference(
         &cache,
         &InferRequest {
             model: ModelSource::File(model),
-            input,
-            calibration: Some(read("mlp_4_16_3.calibration.json")?),
+            inputs,
+            calibration: Some(calibration),
             input_visibility: parse_visibility("private")?,
             output_visibility: parse_visibility("public")?,
             secret: None,
@@ -34,9 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             progress: true,
         },
     )?;
+    let classes: Vec<usize> = o.results.iter().map(|r| r.class).collect();
     println!(
-        "class {} proved at k = {} in {:.2} s ({} bytes)",
-        o.class, o.k, o.prove_s, o.proof_bytes
+        "classes {classes:?} proved at k = {} in {:.2} s, {:.2} s per input ({} bytes)",
+        o.k, o.prove_s, o.prove_per_input_s, o.proof_bytes
     );
     if let Verified::Inference { statement, .. } = verify_path(&cache, &out, None, None, false)? {
         println!(

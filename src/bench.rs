@@ -633,7 +633,16 @@ pub const INFERENCE_FIXTURES: [&str; 5] = [
 /// `cnn_8x8`, `cnn_max_8x8`), calibrated on its calibration inputs, proving its sample input
 /// with weights committed, input private and output public.
 pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::AnyInference, Error> {
-    use zkpot_circuits::infer::{AnyInference, InferenceWitness, Visibility};
+    inference_batch_case(name, 1)
+}
+
+/// [`inference_case`] proving `batch` inputs in one proof: the sample input,
+/// then the calibration inputs in turn.
+pub fn inference_batch_case(
+    name: &str,
+    batch: usize,
+) -> Result<zkpot_circuits::infer::AnyInference, Error> {
+    use zkpot_circuits::infer::{AnyInference, InferenceItem, InferenceWitness, Visibility};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models");
     let read = |kind: &str| -> Result<Vec<Vec<f64>>, Error> {
         let p = dir.join(format!("{name}.{kind}.json"));
@@ -641,38 +650,58 @@ pub fn inference_case(name: &str) -> Result<zkpot_circuits::infer::AnyInference,
             std::fs::read_to_string(&p).map_err(|_| Error::Internal("missing fixture input"))?;
         Ok(crate::model::read_inputs(&text)?)
     };
-    let loaded = crate::infer::LoadedModel::load(
-        &dir.join(format!("{name}.onnx")),
-        &read("calibration")?,
-        &[9; 32],
-    )?;
-    let x = read("input")?
-        .into_iter()
-        .next()
-        .ok_or(Error::Internal("empty fixture input"))?;
-    let input = crate::model::quantize_input(&loaded.model, &x)?;
+    let calibration = read("calibration")?;
+    let loaded =
+        crate::infer::LoadedModel::load(&dir.join(format!("{name}.onnx")), &calibration, &[9; 32])?;
+    let pool: Vec<Vec<f64>> = read("input")?.into_iter().chain(calibration).collect();
+    if pool.is_empty() {
+        return Err(Error::Internal("empty fixture input"));
+    }
+    let items = (0..batch)
+        .map(|i| {
+            Ok(InferenceItem {
+                input: crate::model::quantize_input(&loaded.model, &pool[i % pool.len()])?,
+                input_salt: Fp::from(1 + 2 * i as u64),
+                output_salt: Fp::from(2 + 2 * i as u64),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let witness = InferenceWitness {
         weights: loaded.weights,
         weight_salt: loaded.weight_salt,
-        input,
-        input_salt: Fp::from(1),
-        output_salt: Fp::from(2),
+        items,
     };
-    Ok(AnyInference::new(
+    Ok(AnyInference::batched(
         loaded.model,
         Visibility::Private,
         Visibility::Public,
+        batch,
         Some(witness),
     )?)
 }
 
 /// Measures one inference proof of a fixture model.
 pub fn bench_inference(cache: &ParamsCache, name: &str) -> Result<BenchReport, Error> {
+    bench_inference_batch(cache, name, 1)
+}
+
+/// Measures one proof of `batch` inferences of a fixture model (named
+/// `infer NAME xBATCH`; its multiply-adds are the whole batch's, so the
+/// amortized proving time per inference is `prove_s / batch`).
+pub fn bench_inference_batch(
+    cache: &ParamsCache,
+    name: &str,
+    batch: usize,
+) -> Result<BenchReport, Error> {
     use zkpot_circuits::infer::AnyInference;
-    let circuit = inference_case(name)?;
+    let circuit = inference_batch_case(name, batch)?;
     let (public, _) = circuit.public_inputs()?;
-    let macs = circuit.model().macs();
-    let name = format!("infer {name} (C_W)");
+    let macs = circuit.model().macs() * batch;
+    let name = if batch == 1 {
+        format!("infer {name} (C_W)")
+    } else {
+        format!("infer {name} x{batch} (C_W)")
+    };
     match circuit {
         AnyInference::Compact(c) => {
             let d = c.describe();

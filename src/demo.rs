@@ -332,7 +332,7 @@ pub fn run_demo(
         eval_proofs: eval.file.proofs.len(),
         eval_prove_s: eval.prove_s,
         eval_verify_s,
-        inference_class: proof.class,
+        inference_class: proof.first()?.class,
         inference_label: row0.get(spec.widths[0]).copied().unwrap_or(0) as usize,
         inference_s,
         link_s,

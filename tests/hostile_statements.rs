@@ -430,6 +430,32 @@ fn hostile_inference_statements_are_refused_before_any_key() {
     let err = error(s);
     assert!(err.contains("work of layers"), "{err}");
     assert!(start.elapsed().as_secs() < 5, "refused before any work");
+
+    // A dense layer of about 2^18 multiply-adds, inside the bound alone,
+    // stated for 256 inputs at once: 2^26 of work for the verifier to lay
+    // out. Refused by the batch's work before any key.
+    let item = serde_json::json!({"input_values": null, "input_commitment": null,
+                                  "output_values": null, "output_commitment": fp_to_hex(&Fp::from(8))});
+    let s = serde_json::json!({
+        "model": {
+            "input": {"frac_bits": 4, "bits": 8},
+            "activation": {"frac_bits": 4, "bits": 16},
+            "weight": {"frac_bits": 4, "bits": 8},
+            "layers": [{"op": "dense", "inputs": 512, "outputs": 512, "activation": null}],
+        },
+        "input": "private",
+        "output": "committed",
+        "weights_commitment": fp_to_hex(&Fp::from(7)),
+        "input_values": null,
+        "input_commitment": null,
+        "output_values": null,
+        "output_commitment": null,
+        "batch": vec![item; 256],
+    });
+    let start = std::time::Instant::now();
+    let err = error(s);
+    assert!(err.contains("work of 256 forward passes"), "{err}");
+    assert!(start.elapsed().as_secs() < 5, "refused before any work");
 }
 
 /// One 2x2 max pool over a 2x2 input of `Q4/8b`: its output cells are its
@@ -484,13 +510,8 @@ fn a_statement_shows_only_what_its_proof_binds() {
 /// output, made directly from the circuit (as a prover who skips the
 /// library's checks would), wrapped in its statement.
 fn committed_output_proof(cache: &ParamsCache, model: &QModel, input: Vec<i64>) -> Envelope {
-    let witness = InferenceWitness {
-        weights: vec![],
-        weight_salt: Fp::from(3),
-        input: input.clone(),
-        input_salt: Fp::from(0),
-        output_salt: Fp::from(4),
-    };
+    let witness =
+        InferenceWitness::single(vec![], Fp::from(3), input.clone(), Fp::from(0), Fp::from(4));
     let circuit = AnyInference::new(
         model.clone(),
         Visibility::Public,

@@ -48,7 +48,7 @@ fn proves_its_native_output(cache: &ParamsCache, name: &str) {
         .keygen(cache, Visibility::Private, Visibility::Public)
         .unwrap();
     let p = prover.prove(&x).unwrap();
-    assert_eq!(p.output, native, "{name}");
+    assert_eq!(p.items[0].output, native, "{name}");
     let bytes = p.envelope.to_bytes();
     let (mut s, timing) =
         verify_inferences_timed(cache, &[Envelope::from_bytes(&bytes).unwrap()], false).unwrap();

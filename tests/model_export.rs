@@ -124,7 +124,7 @@ fn inference_of_the_exported_file_links_to_the_run() {
             model: onnx.clone(),
             run: f.run.clone(),
         },
-        input: vec![5.9, 3.0, 5.1, 1.8],
+        inputs: vec![vec![5.9, 3.0, 5.1, 1.8]],
         calibration: None,
         input_visibility: Visibility::Private,
         output_visibility: Visibility::Public,

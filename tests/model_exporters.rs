@@ -196,7 +196,10 @@ fn exported_models_prove_and_verify() {
         let bytes = first.envelope.to_bytes();
         let statements = verify_inferences(&cache, &[Envelope::from_bytes(&bytes).unwrap()])
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(first.class, f.reference.class[0], "{name}: proven class");
+        assert_eq!(
+            first.items[0].class, f.reference.class[0],
+            "{name}: proven class"
+        );
         if let Some(labels) = &f.reference.labels {
             assert_eq!(statements[0].labels.as_ref(), Some(labels), "{name}");
         }

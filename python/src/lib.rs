@@ -320,11 +320,11 @@ fn verify(
 /// `run`'s trained model on `input`, writes the proof to `out` and returns
 /// the outcome as JSON.
 #[pyfunction]
-#[pyo3(signature = (input, out, *, model=None, run=None, calibration=None, input_visibility="private", output_visibility="public", secret=None, cache_dir=None))]
+#[pyo3(signature = (inputs, out, *, model=None, run=None, calibration=None, input_visibility="private", output_visibility="public", secret=None, cache_dir=None))]
 #[allow(clippy::too_many_arguments)]
 fn prove_inference(
     py: Python<'_>,
-    input: Vec<f64>,
+    inputs: Vec<Vec<f64>>,
     out: PathBuf,
     model: Option<PathBuf>,
     run: Option<PathBuf>,
@@ -343,7 +343,7 @@ fn prove_inference(
     };
     let req = InferRequest {
         model,
-        input,
+        inputs,
         calibration,
         input_visibility: parse_visibility(input_visibility).map_err(to_py)?,
         output_visibility: parse_visibility(output_visibility).map_err(to_py)?,

@@ -28,8 +28,27 @@ def test_onnx_inference_on_numpy_input(tmp_path):
     with pytest.raises(zkpot.InputError, match="element 1"):
         zkpot.infer(model, np.array([1.0, np.inf, 0.0, 0.0]), out=tmp_path / "q.zkpot")
     with pytest.raises(zkpot.InputError, match="shape"):
-        zkpot.infer(model, np.zeros((2, 4)), out=tmp_path / "q.zkpot")
+        zkpot.infer(model, np.zeros((2, 2, 4)), out=tmp_path / "q.zkpot")
+    with pytest.raises(zkpot.InputError):
+        zkpot.infer(model, np.zeros((2, 5)), out=tmp_path / "q.zkpot", calibration=cal)
     assert not (tmp_path / "q.zkpot").exists()
+
+
+def test_a_batch_of_inputs_is_one_proof(tmp_path):
+    model = tmp_path / "mlp.onnx"
+    shutil.copy(MODELS / "mlp_4_16_3.onnx", model)
+    cal = np.array(json.loads((MODELS / "mlp_4_16_3.calibration.json").read_text())["input_data"])
+    xs = cal[:3]
+    o = zkpot.infer(model, xs, out=tmp_path / "b.zkpot", calibration=cal)
+    assert len(o.results) == 3
+    for r in o.results:
+        assert r["class"] == int(np.argmax(r["output"]))
+    assert o["class"] == o.results[0]["class"]
+    assert o.prove_per_input_s > 0
+    # Each row proven alone gives the same class as in the batch.
+    one = zkpot.infer(model, xs[1], out=tmp_path / "one.zkpot", calibration=cal)
+    assert one["class"] == o.results[1]["class"]
+    assert zkpot.verify(tmp_path / "b.zkpot").kind == "inference"
 
 
 def test_inference_of_a_trained_run_links_to_it(iris_dir, tmp_path):

@@ -5,5 +5,7 @@ pub mod prover;
 pub mod request;
 pub mod statement;
 
-pub use prover::{salt_from_secret, InferenceProof, InferenceProver, LoadedModel};
-pub use statement::{verify_inferences, verify_inferences_timed, InferenceStatement, VerifyTiming};
+pub use prover::{salt_from_secret, InferenceProof, InferenceProver, LoadedModel, ProvenInference};
+pub use statement::{
+    verify_inferences, verify_inferences_timed, InferenceStatement, ShownItem, VerifyTiming,
+};

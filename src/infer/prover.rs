@@ -8,11 +8,13 @@ use ff::FromUniformBytes;
 use halo2_proofs::pasta::EqAffine;
 use halo2_proofs::plonk::ProvingKey;
 use halo2_proofs::poly::commitment::Params;
-use zkpot_circuits::infer::{AnyInference, InferenceWitness, QModel, QWeights, Visibility};
+use zkpot_circuits::infer::{
+    AnyInference, InferenceItem, InferenceWitness, QModel, QWeights, Visibility,
+};
 
 use zkpot_circuits::Fp;
 
-use super::statement::InferenceStatement;
+use super::statement::{InferenceStatement, ShownItem};
 use crate::hex::fp_to_hex;
 use crate::model::ir::Preprocess;
 use crate::model::{
@@ -159,7 +161,21 @@ impl LoadedModel {
         output: Visibility,
         progress: bool,
     ) -> Result<InferenceProver, Error> {
-        let describe = AnyInference::new(self.model.clone(), input, output, None)?;
+        self.keygen_batched(cache, input, output, 1, progress)
+    }
+
+    /// Generates the proving key of a proof of `batch` inputs at once (1 to
+    /// [`MAX_BATCH`](zkpot_circuits::infer::MAX_BATCH)): the weights are
+    /// committed once for all of them.
+    pub fn keygen_batched(
+        self,
+        cache: &ParamsCache,
+        input: Visibility,
+        output: Visibility,
+        batch: usize,
+        progress: bool,
+    ) -> Result<InferenceProver, Error> {
+        let describe = AnyInference::batched(self.model.clone(), input, output, batch, None)?;
         let k = describe.measure()?.k;
         let params = cache.get(k)?;
         let bar =
@@ -171,6 +187,7 @@ impl LoadedModel {
             loaded: self,
             input,
             output,
+            batch,
             params,
             pk,
             k,
@@ -183,19 +200,19 @@ pub struct InferenceProver {
     loaded: LoadedModel,
     input: Visibility,
     output: Visibility,
+    batch: usize,
     params: Arc<Params<EqAffine>>,
     pk: ProvingKey<EqAffine>,
     k: u32,
 }
 
-/// What a proof produced: the envelope, and the private openings.
+/// One proven inference: its output and the salts of its commitments.
 #[derive(Clone, Debug)]
-pub struct InferenceProof {
-    /// The proof bytes to publish.
-    pub envelope: Envelope,
-    /// The quantized output (logits).
+pub struct ProvenInference {
+    /// The quantized output (logits, or the class of a final argmax).
     pub output: Vec<i64>,
-    /// The index of the largest logit.
+    /// The proven class: a final argmax's output, else the index of the
+    /// largest logit.
     pub class: usize,
     /// Salt of the input commitment (keep it to open the commitment later).
     pub input_salt: Fp,
@@ -203,10 +220,34 @@ pub struct InferenceProof {
     pub output_salt: Fp,
 }
 
+/// What a proof produced: the envelope, and each input's output and private
+/// openings, in the order of the inputs.
+#[derive(Clone, Debug)]
+pub struct InferenceProof {
+    /// The proof bytes to publish.
+    pub envelope: Envelope,
+    /// One entry per input.
+    pub items: Vec<ProvenInference>,
+}
+
+impl InferenceProof {
+    /// The first input's result (the only one of a single inference).
+    pub fn first(&self) -> Result<&ProvenInference, Error> {
+        self.items
+            .first()
+            .ok_or(Error::Internal("a proof without inputs"))
+    }
+}
+
 impl InferenceProver {
     /// The circuit size.
     pub fn k(&self) -> u32 {
         self.k
+    }
+
+    /// The number of inputs each proof takes.
+    pub fn batch(&self) -> usize {
+        self.batch
     }
 
     /// The loaded model.
@@ -216,38 +257,72 @@ impl InferenceProver {
 
     /// Proves one real-valued input (quantized to the model's input format).
     pub fn prove(&self, input: &[f64]) -> Result<InferenceProof, Error> {
-        let q = quantize_input(&self.loaded.model, &self.loaded.prepare(input)?)?;
-        self.prove_quantized(q)
+        self.prove_batch(&[input.to_vec()])
+    }
+
+    /// Proves real-valued inputs, as many as the keys were made for, in one
+    /// proof.
+    pub fn prove_batch(&self, inputs: &[Vec<f64>]) -> Result<InferenceProof, Error> {
+        let q = inputs
+            .iter()
+            .map(|x| quantize_input(&self.loaded.model, &self.loaded.prepare(x)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.prove_quantized_batch(q)
     }
 
     /// Proves one already quantized input.
     pub fn prove_quantized(&self, input: Vec<i64>) -> Result<InferenceProof, Error> {
+        self.prove_quantized_batch(vec![input])
+    }
+
+    /// Proves already quantized inputs, as many as the keys were made for,
+    /// in one proof.
+    pub fn prove_quantized_batch(&self, inputs: Vec<Vec<i64>>) -> Result<InferenceProof, Error> {
+        if inputs.len() != self.batch {
+            return Err(Error::Options(format!(
+                "{} inputs for keys made for {}",
+                inputs.len(),
+                self.batch
+            )));
+        }
         let salt = |label: &[u8]| salt_from_secret(&crate::data::random_bytes32(), label);
-        let (input_salt, output_salt) = (salt(b"input"), salt(b"output"));
+        let items: Vec<InferenceItem> = inputs
+            .into_iter()
+            .map(|input| InferenceItem {
+                input,
+                input_salt: salt(b"input"),
+                output_salt: salt(b"output"),
+            })
+            .collect();
         let witness = InferenceWitness {
             weights: self.loaded.weights.clone(),
             weight_salt: self.loaded.weight_salt,
-            input: input.clone(),
-            input_salt,
-            output_salt,
+            items: items.clone(),
         };
-        let circuit = AnyInference::new(
+        let circuit = AnyInference::batched(
             self.loaded.model.clone(),
             self.input,
             self.output,
+            self.batch,
             Some(witness),
         )?;
-        let (public, output) = circuit.public_inputs()?;
+        let (public, outputs) = circuit.public_inputs()?;
+        let shown = shown_items(self.input, self.output, &items, &outputs, &public);
+        let (first, batch) = if shown.len() == 1 {
+            (shown.into_iter().next().unwrap_or_default(), None)
+        } else {
+            (ShownItem::default(), Some(shown))
+        };
         let statement = InferenceStatement {
             model: self.loaded.model.clone(),
             input: self.input,
             output: self.output,
             weights_commitment: fp_to_hex(&public[0]),
-            input_values: (self.input == Visibility::Public).then(|| input.clone()),
-            input_commitment: (self.input == Visibility::Committed).then(|| fp_to_hex(&public[1])),
-            output_values: (self.output == Visibility::Public).then(|| output.clone()),
-            output_commitment: (self.output == Visibility::Committed)
-                .then(|| fp_to_hex(&public[public.len() - 1])),
+            input_values: first.input_values,
+            input_commitment: first.input_commitment,
+            output_values: first.output_values,
+            output_commitment: first.output_commitment,
+            batch,
             preprocess: self.loaded.preprocess.clone(),
             labels: self
                 .loaded
@@ -261,19 +336,69 @@ impl InferenceProver {
             ));
         }
         let proof = circuit.prove(&self.params, &self.pk, &public)?;
-        let class = if self.loaded.model.ends_in_argmax() {
-            output.first().map_or(0, |c| *c as usize)
-        } else {
-            crate::model::quantize::argmax(&output.iter().map(|v| *v as f64).collect::<Vec<_>>())
-        };
+        let argmax = self.loaded.model.ends_in_argmax();
+        let items = items
+            .iter()
+            .zip(outputs)
+            .map(|(item, output)| ProvenInference {
+                class: if argmax {
+                    output.first().map_or(0, |c| *c as usize)
+                } else {
+                    crate::model::quantize::argmax(
+                        &output.iter().map(|v| *v as f64).collect::<Vec<_>>(),
+                    )
+                },
+                output,
+                input_salt: item.input_salt,
+                output_salt: item.output_salt,
+            })
+            .collect();
         Ok(InferenceProof {
             envelope: statement.envelope(public, proof)?,
-            output,
-            class,
-            input_salt,
-            output_salt,
+            items,
         })
     }
+}
+
+/// What the statement shows of each item, read off the public inputs the
+/// circuit computed (`C_W` first, then each item's input and output).
+fn shown_items(
+    input: Visibility,
+    output: Visibility,
+    items: &[InferenceItem],
+    outputs: &[Vec<i64>],
+    public: &[Fp],
+) -> Vec<ShownItem> {
+    let mut at = 1;
+    items
+        .iter()
+        .zip(outputs)
+        .map(|(item, y)| {
+            let mut shown = ShownItem::default();
+            match input {
+                Visibility::Public => {
+                    shown.input_values = Some(item.input.clone());
+                    at += item.input.len();
+                }
+                Visibility::Committed => {
+                    shown.input_commitment = public.get(at).map(fp_to_hex);
+                    at += 1;
+                }
+                Visibility::Private => {}
+            }
+            match output {
+                Visibility::Public => {
+                    shown.output_values = Some(y.clone());
+                    at += y.len();
+                }
+                _ => {
+                    shown.output_commitment = public.get(at).map(fp_to_hex);
+                    at += 1;
+                }
+            }
+            shown
+        })
+        .collect()
 }
 
 /// Reads a 32-byte secret file, or creates one (mode 0600) if it is missing.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use zkpot_circuits::infer::Visibility;
+use zkpot_circuits::infer::{Visibility, MAX_BATCH};
 
 use super::prover::{read_or_draw_secret, write_secret, LoadedModel};
 use crate::files::write_atomic;
@@ -40,10 +40,11 @@ pub enum ModelSource {
 pub struct InferRequest {
     /// The model.
     pub model: ModelSource,
-    /// The input, as raw features.
-    pub input: Vec<f64>,
+    /// The inputs, as raw features: one, or several proven in one proof
+    /// (the weights committed once).
+    pub inputs: Vec<Vec<f64>>,
     /// Inputs to calibrate an imported model's fixed-point scales on
-    /// (default: the input itself).
+    /// (default: the inputs themselves).
     pub calibration: Option<Vec<Vec<f64>>>,
     /// Whether the input is public, private or committed.
     pub input_visibility: Visibility,
@@ -67,10 +68,14 @@ pub struct InferOutcome {
     pub keygen_s: f64,
     /// Seconds proving.
     pub prove_s: f64,
-    /// The proven class (argmax of the output).
+    /// The first input's proven class (argmax of the output).
     pub class: usize,
-    /// The quantized output.
+    /// The first input's quantized output.
     pub output: Vec<i64>,
+    /// Every input's result, in order (one entry for a single input).
+    pub results: Vec<InferResult>,
+    /// Seconds proving, per input.
+    pub prove_per_input_s: f64,
     /// Bytes of the proof file.
     pub proof_bytes: usize,
     /// The proof file.
@@ -79,11 +84,23 @@ pub struct InferOutcome {
     pub quantization: Option<QuantReport>,
     /// The weight secret file written by this call, if it drew a new one.
     pub new_secret: Option<PathBuf>,
-    /// The proven class's label, when the model's file names its classes.
+    /// The first input's class label, when the model's file names its
+    /// classes.
     pub label: Option<String>,
     /// What the import rewrote or left out (folded layers, a softmax head
     /// proven as its argmax, outputs not proven, input preprocessing).
     pub notes: Vec<String>,
+}
+
+/// One input's proven result.
+#[derive(Clone, Debug, Serialize)]
+pub struct InferResult {
+    /// The proven class (argmax of the output).
+    pub class: usize,
+    /// The quantized output.
+    pub output: Vec<i64>,
+    /// The class's label, when the model's file names its classes.
+    pub label: Option<String>,
 }
 
 /// A visibility by name: `public`, `private` or `committed`.
@@ -98,13 +115,22 @@ pub fn parse_visibility(s: &str) -> Result<Visibility, Error> {
     }
 }
 
-/// Proves one inference and writes the proof to `req.out` (atomically); a
-/// newly drawn weight secret is written only once the proof exists.
+/// Proves the request's inputs in one proof and writes it to `req.out`
+/// (atomically); a newly drawn weight secret is written only once the proof
+/// exists.
 pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferOutcome, Error> {
-    if let Some(bad) = req.input.iter().find(|v| !v.is_finite()) {
+    let batch = req.inputs.len();
+    if batch == 0 || batch > MAX_BATCH {
         return Err(Error::Options(format!(
-            "the input holds {bad}; only finite numbers"
+            "{batch} inputs; one proof takes 1 to {MAX_BATCH}"
         )));
+    }
+    for (n, x) in req.inputs.iter().enumerate() {
+        if let Some((i, bad)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::Options(format!(
+                "input {n} holds {bad} at element {i}; only finite numbers"
+            )));
+        }
     }
     let mut new_secret: Option<(PathBuf, [u8; 32])> = None;
     let (loaded, x) = match &req.model {
@@ -115,11 +141,8 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
                 .unwrap_or_else(|| m.with_extension("zkpot-secret"));
             let (key, fresh) = read_or_draw_secret(&secret_path)?;
             new_secret = fresh.then_some((secret_path, key));
-            let cal = match &req.calibration {
-                Some(c) => c.clone(),
-                None => vec![req.input.clone()],
-            };
-            (LoadedModel::load(m, &cal, &key)?, req.input.clone())
+            let cal = req.calibration.as_ref().unwrap_or(&req.inputs);
+            (LoadedModel::load(m, cal, &key)?, req.inputs.clone())
         }
         ModelSource::Run(r) | ModelSource::RunFile { run: r, .. } => {
             let (l, schema) = crate::train::run::trained_model(r)?;
@@ -127,7 +150,11 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
                 let float = crate::model::load_model(model)?;
                 crate::train::run::check_is_run_model(&float, &l, &schema)?;
             }
-            let x = crate::train::run::normalize_raw(&schema, &req.input)?;
+            let x = req
+                .inputs
+                .iter()
+                .map(|x| crate::train::run::normalize_raw(&schema, x))
+                .collect::<Result<Vec<_>, _>>()?;
             (l, x)
         }
     };
@@ -135,16 +162,23 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
     let notes = loaded.notes.clone();
     let labels = loaded.labels.clone();
     let start = Instant::now();
-    let prover = loaded.keygen_with_progress(
+    let prover = loaded.keygen_batched(
         cache,
         req.input_visibility,
         req.output_visibility,
+        batch,
         req.progress,
     )?;
     let keygen_s = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let bar = crate::progress::spinner(req.progress, format!("proving at k = {}", prover.k()));
-    let proof = prover.prove(&x);
+    let what = if batch == 1 {
+        String::new()
+    } else {
+        format!("{batch} inputs ")
+    };
+    let bar =
+        crate::progress::spinner(req.progress, format!("proving {what}at k = {}", prover.k()));
+    let proof = prover.prove_batch(&x);
     bar.finish_and_clear();
     let proof = proof?;
     let prove_s = start.elapsed().as_secs_f64();
@@ -157,17 +191,32 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
         }
         None => None,
     };
+    let results: Vec<InferResult> = proof
+        .items
+        .iter()
+        .map(|p| InferResult {
+            class: p.class,
+            output: p.output.clone(),
+            label: labels.as_ref().and_then(|l| l.get(p.class).cloned()),
+        })
+        .collect();
+    let first = results
+        .first()
+        .cloned()
+        .ok_or(Error::Internal("a proof without inputs"))?;
     Ok(InferOutcome {
         k: prover.k(),
         keygen_s,
         prove_s,
-        class: proof.class,
-        output: proof.output,
+        class: first.class,
+        output: first.output,
+        label: first.label,
+        results,
+        prove_per_input_s: prove_s / batch as f64,
         proof_bytes: bytes.len(),
         out: req.out.clone(),
         quantization,
         new_secret: written,
-        label: labels.and_then(|l| l.get(proof.class).cloned()),
         notes,
     })
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use zkpot_circuits::envelope::bound;
 use zkpot_circuits::field::fp_from_i64;
-use zkpot_circuits::infer::{AnyInference, QLayer, QModel, Visibility};
+use zkpot_circuits::infer::{AnyInference, QLayer, QModel, Visibility, MAX_BATCH};
 use zkpot_circuits::Fp;
 
 use crate::hex::fp_from_hex;
@@ -36,6 +36,12 @@ pub struct InferenceStatement {
     pub output_values: Option<Vec<i64>>,
     /// The output's commitment, if committed.
     pub output_commitment: Option<String>,
+    /// A proof of several inputs at once lists them here, each with what
+    /// its visibilities show, in the order of the public inputs; the four
+    /// single-input fields above are then all empty. A single inference
+    /// leaves this out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Vec<ShownItem>>,
     /// The preprocessing applied to the raw input before quantization (an
     /// imported model's leading normalization), when there is one. It is
     /// named here, not proven: the proof is of the quantized input, which
@@ -49,8 +55,38 @@ pub struct InferenceStatement {
     pub labels: Option<Vec<String>>,
 }
 
+/// What a statement shows of one input of a batch and its output.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShownItem {
+    /// The quantized input, if public.
+    pub input_values: Option<Vec<i64>>,
+    /// The input's commitment, if committed.
+    pub input_commitment: Option<String>,
+    /// The quantized output (logits), if public.
+    pub output_values: Option<Vec<i64>>,
+    /// The output's commitment, if committed.
+    pub output_commitment: Option<String>,
+}
+
 fn bad(reason: impl Into<String>) -> Error {
     ProofError::Statement(reason.into()).into()
+}
+
+fn shown(what: &str, vis: Visibility, values: bool, commitment: bool) -> Result<(), Error> {
+    let expected = (vis == Visibility::Public, vis == Visibility::Committed);
+    if (values, commitment) != expected {
+        return Err(bad(format!(
+            "the {what} is {vis:?} but the statement gives {}{}",
+            if values { "values" } else { "no values" },
+            if commitment {
+                " and a commitment"
+            } else {
+                " and no commitment"
+            }
+        )));
+    }
+    Ok(())
 }
 
 fn hex_fp(s: &Option<String>, what: &str) -> Result<Fp, Error> {
@@ -74,6 +110,7 @@ impl InferenceStatement {
             serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
         s.model.validate()?;
         s.check_shown()?;
+        s.model.validate_batch(s.batch_len())?;
         s.check_named()?;
         Ok(s)
     }
@@ -108,38 +145,71 @@ impl InferenceStatement {
         Ok(())
     }
 
-    /// Checks that the statement shows exactly what its visibilities say:
-    /// values only for a public tensor, a commitment only for a committed
-    /// one. Anything else would be shown as if proven while no public input
-    /// binds it.
-    fn check_shown(&self) -> Result<(), Error> {
-        let shown = |what: &str, vis: Visibility, values: bool, commitment: bool| {
-            let expected = (vis == Visibility::Public, vis == Visibility::Committed);
-            if (values, commitment) != expected {
-                return Err(bad(format!(
-                    "the {what} is {vis:?} but the statement gives {}{}",
-                    if values { "values" } else { "no values" },
-                    if commitment {
-                        " and a commitment"
-                    } else {
-                        " and no commitment"
-                    }
-                )));
-            }
-            Ok(())
+    /// The inputs the statement speaks of, each with what it shows: the
+    /// batch's list, or the single-input fields as one item. A batch must
+    /// hold 2 to [`MAX_BATCH`] items and leave the single-input fields
+    /// empty, so every statement has exactly one form.
+    pub fn items(&self) -> Result<Vec<ShownItem>, Error> {
+        let single = ShownItem {
+            input_values: self.input_values.clone(),
+            input_commitment: self.input_commitment.clone(),
+            output_values: self.output_values.clone(),
+            output_commitment: self.output_commitment.clone(),
         };
-        shown(
-            "input",
-            self.input,
-            self.input_values.is_some(),
-            self.input_commitment.is_some(),
-        )?;
-        shown(
-            "output",
-            self.output,
-            self.output_values.is_some(),
-            self.output_commitment.is_some(),
-        )
+        match &self.batch {
+            None => Ok(vec![single]),
+            Some(items) => {
+                if single != ShownItem::default() {
+                    return Err(bad(
+                        "a batch statement shows its inputs in the batch list only",
+                    ));
+                }
+                if items.len() < 2 || items.len() > MAX_BATCH {
+                    return Err(bad(format!(
+                        "a batch of {} inputs (2 to {MAX_BATCH}; a single input is stated \
+                         without a batch list)",
+                        items.len()
+                    )));
+                }
+                Ok(items.clone())
+            }
+        }
+    }
+
+    /// The number of inputs proven.
+    pub fn batch_len(&self) -> usize {
+        self.batch.as_ref().map_or(1, Vec::len)
+    }
+
+    /// Checks that the statement shows exactly what its visibilities say,
+    /// for every input: values only for a public tensor, a commitment only
+    /// for a committed one. Anything else would be shown as if proven while
+    /// no public input binds it.
+    fn check_shown(&self) -> Result<(), Error> {
+        let items = self.items()?;
+        let batched = items.len() > 1;
+        for (i, item) in items.iter().enumerate() {
+            let name = |what: &str| {
+                if batched {
+                    format!("{what} of batch item {i}")
+                } else {
+                    what.to_string()
+                }
+            };
+            shown(
+                &name("input"),
+                self.input,
+                item.input_values.is_some(),
+                item.input_commitment.is_some(),
+            )?;
+            shown(
+                &name("output"),
+                self.output,
+                item.output_values.is_some(),
+                item.output_commitment.is_some(),
+            )?;
+        }
+        Ok(())
     }
 
     /// The range a public output value must lie in: a class index for a
@@ -160,56 +230,74 @@ impl InferenceStatement {
         self.check_shown()?;
         let mut p = vec![fp_from_hex(&self.weights_commitment)
             .ok_or_else(|| bad("C_W is not a field element"))?];
-        match self.input {
-            Visibility::Public => {
-                let v = self
-                    .input_values
-                    .as_ref()
-                    .ok_or_else(|| bad("public input values missing"))?;
-                if v.len() != self.model.input_len() {
-                    return Err(bad("the input has the wrong length"));
+        let items = self.items()?;
+        let batched = items.len() > 1;
+        for (n, item) in items.iter().enumerate() {
+            let at = |what: String| {
+                if batched {
+                    format!("batch item {n}: {what}")
+                } else {
+                    what
                 }
-                let f = self.model.input;
-                for (i, x) in v.iter().enumerate() {
-                    bound(
-                        || format!("public input {i} (format {f})"),
-                        *x,
-                        f.min(),
-                        f.max(),
-                    )?;
+            };
+            match self.input {
+                Visibility::Public => {
+                    let v = item
+                        .input_values
+                        .as_ref()
+                        .ok_or_else(|| bad(at("public input values missing".into())))?;
+                    if v.len() != self.model.input_len() {
+                        return Err(bad(at("the input has the wrong length".into())));
+                    }
+                    let f = self.model.input;
+                    for (i, x) in v.iter().enumerate() {
+                        bound(
+                            || at(format!("public input {i} (format {f})")),
+                            *x,
+                            f.min(),
+                            f.max(),
+                        )?;
+                    }
+                    p.extend(v.iter().map(|x| fp_from_i64(*x)));
                 }
-                p.extend(v.iter().map(|x| fp_from_i64(*x)));
+                Visibility::Committed => p.push(hex_fp(
+                    &item.input_commitment,
+                    &at("input commitment".into()),
+                )?),
+                Visibility::Private => {}
             }
-            Visibility::Committed => p.push(hex_fp(&self.input_commitment, "input commitment")?),
-            Visibility::Private => {}
-        }
-        match self.output {
-            Visibility::Public => {
-                let v = self
-                    .output_values
-                    .as_ref()
-                    .ok_or_else(|| bad("public output values missing"))?;
-                if v.len() != self.model.output_len() {
-                    return Err(bad("the output has the wrong length"));
+            match self.output {
+                Visibility::Public => {
+                    let v = item
+                        .output_values
+                        .as_ref()
+                        .ok_or_else(|| bad(at("public output values missing".into())))?;
+                    if v.len() != self.model.output_len() {
+                        return Err(bad(at("the output has the wrong length".into())));
+                    }
+                    let (min, max) = self.output_range();
+                    for (i, y) in v.iter().enumerate() {
+                        bound(|| at(format!("public output {i}")), *y, min, max)?;
+                    }
+                    p.extend(v.iter().map(|x| fp_from_i64(*x)));
                 }
-                let (min, max) = self.output_range();
-                for (i, y) in v.iter().enumerate() {
-                    bound(|| format!("public output {i}"), *y, min, max)?;
-                }
-                p.extend(v.iter().map(|x| fp_from_i64(*x)));
+                Visibility::Committed => p.push(hex_fp(
+                    &item.output_commitment,
+                    &at("output commitment".into()),
+                )?),
+                Visibility::Private => return Err(bad("the output cannot be private")),
             }
-            Visibility::Committed => p.push(hex_fp(&self.output_commitment, "output commitment")?),
-            Visibility::Private => return Err(bad("the output cannot be private")),
         }
         Ok(p)
     }
 
     /// The circuit (without witness) the statement is proven with.
     pub fn circuit(&self) -> Result<AnyInference, Error> {
-        Ok(AnyInference::new(
+        Ok(AnyInference::batched(
             self.model.clone(),
             self.input,
             self.output,
+            self.batch_len(),
             None,
         )?)
     }
@@ -266,8 +354,8 @@ pub fn verify_inferences_timed(
             ))
             .into());
         }
-        let key =
-            serde_json::to_vec(&(&s.model, s.input, s.output)).map_err(|e| bad(e.to_string()))?;
+        let key = serde_json::to_vec(&(&s.model, s.input, s.output, s.batch_len()))
+            .map_err(|e| bad(e.to_string()))?;
         groups.entry(key).or_default().push(i);
         publics.push(p);
         statements.push(s);

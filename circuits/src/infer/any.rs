@@ -36,23 +36,34 @@ macro_rules! each {
 }
 
 impl AnyInference {
-    /// Plans the circuit for `model` in its layout.
+    /// Plans the circuit of one inference of `model` in its layout.
     pub fn new(
         model: QModel,
         input: Visibility,
         output: Visibility,
         witness: Option<InferenceWitness>,
     ) -> Result<Self, CircuitError> {
+        Self::batched(model, input, output, 1, witness)
+    }
+
+    /// Plans the circuit of `batch` inferences of `model` in its layout.
+    pub fn batched(
+        model: QModel,
+        input: Visibility,
+        output: Visibility,
+        batch: usize,
+        witness: Option<InferenceWitness>,
+    ) -> Result<Self, CircuitError> {
         Ok(match layout_of(&model) {
-            Layout::Compact => {
-                AnyInference::Compact(InferenceCircuit::new(model, input, output, witness)?)
-            }
-            Layout::Wide => {
-                AnyInference::Wide(InferenceCircuit::new(model, input, output, witness)?)
-            }
-            Layout::WideLookups => {
-                AnyInference::WideLookups(InferenceCircuit::new(model, input, output, witness)?)
-            }
+            Layout::Compact => AnyInference::Compact(InferenceCircuit::batched(
+                model, input, output, batch, witness,
+            )?),
+            Layout::Wide => AnyInference::Wide(InferenceCircuit::batched(
+                model, input, output, batch, witness,
+            )?),
+            Layout::WideLookups => AnyInference::WideLookups(InferenceCircuit::batched(
+                model, input, output, batch, witness,
+            )?),
         })
     }
 
@@ -84,8 +95,13 @@ impl AnyInference {
         each!(self, c => c.measure())
     }
 
-    /// The public inputs and the output, from the witness.
-    pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<i64>), CircuitError> {
+    /// The number of inputs proven.
+    pub fn batch(&self) -> usize {
+        each!(self, c => c.batch())
+    }
+
+    /// The public inputs and each item's output, from the witness.
+    pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<Vec<i64>>), CircuitError> {
         each!(self, c => c.public_inputs())
     }
 

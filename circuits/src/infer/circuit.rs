@@ -18,6 +18,7 @@ use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::range::register_range;
 use crate::chips::table::TableSet;
 use crate::circuits::{measure, CircuitError, Measured};
+use crate::envelope::bound;
 use crate::field::fp_from_i64;
 use crate::train::commit::{
     commit_weights, weights_commitment_native, witness_committed, witness_weights,
@@ -36,13 +37,9 @@ pub enum Visibility {
     Private,
 }
 
-/// The private and public values of an inference proof.
+/// One input of an inference proof, with the salts of its commitments.
 #[derive(Clone, Debug)]
-pub struct InferenceWitness {
-    /// The weights.
-    pub weights: QWeights,
-    /// The salt of `C_W`.
-    pub weight_salt: Fp,
+pub struct InferenceItem {
     /// The quantized input.
     pub input: Vec<i64>,
     /// The salt of the input commitment (if committed).
@@ -50,6 +47,42 @@ pub struct InferenceWitness {
     /// The salt of the output commitment (if committed).
     pub output_salt: Fp,
 }
+
+/// The private and public values of an inference proof: the weights once,
+/// and one item for each input of the batch.
+#[derive(Clone, Debug)]
+pub struct InferenceWitness {
+    /// The weights.
+    pub weights: QWeights,
+    /// The salt of `C_W`.
+    pub weight_salt: Fp,
+    /// The inputs, in the order the public inputs list them.
+    pub items: Vec<InferenceItem>,
+}
+
+impl InferenceWitness {
+    /// The witness of a single inference.
+    pub fn single(
+        weights: QWeights,
+        weight_salt: Fp,
+        input: Vec<i64>,
+        input_salt: Fp,
+        output_salt: Fp,
+    ) -> Self {
+        Self {
+            weights,
+            weight_salt,
+            items: vec![InferenceItem {
+                input,
+                input_salt,
+                output_salt,
+            }],
+        }
+    }
+}
+
+/// The most inputs one inference proof takes.
+pub const MAX_BATCH: usize = 256;
 
 /// A column layout for inference circuits: small models stay small with a
 /// compact one, large models use a wide one ([`layout_of`]).
@@ -153,25 +186,46 @@ pub enum Layout {
 /// The limb width of inference range checks.
 pub const INFER_LIMB_BITS: u32 = 8;
 
-/// One inference as a circuit, with the column layout `S`.
+/// A batch of inferences of one model as a circuit, with the column layout
+/// `S`: the weights are committed once and each input runs through its own
+/// forward pass.
 #[derive(Clone, Debug)]
 pub struct InferenceCircuit<S: InferShape = Wide> {
     model: QModel,
     input: Visibility,
     output: Visibility,
+    batch: usize,
     witness: Option<InferenceWitness>,
     _shape: std::marker::PhantomData<S>,
 }
 
 impl<S: InferShape> InferenceCircuit<S> {
-    /// Plans an inference circuit.
+    /// Plans the circuit of a single inference.
     pub fn new(
         model: QModel,
         input: Visibility,
         output: Visibility,
         witness: Option<InferenceWitness>,
     ) -> Result<Self, CircuitError> {
-        model.validate()?;
+        Self::batched(model, input, output, 1, witness)
+    }
+
+    /// Plans the circuit of `batch` inferences (1 to [`MAX_BATCH`]); a
+    /// witness holds exactly `batch` items.
+    pub fn batched(
+        model: QModel,
+        input: Visibility,
+        output: Visibility,
+        batch: usize,
+        witness: Option<InferenceWitness>,
+    ) -> Result<Self, CircuitError> {
+        bound(
+            || "inputs of one proof".into(),
+            batch as u64,
+            1,
+            MAX_BATCH as u64,
+        )?;
+        model.validate_batch(batch)?;
         if output == Visibility::Private {
             return Err(CircuitError::Synthesis(
                 "the output is public or committed".into(),
@@ -184,13 +238,22 @@ impl<S: InferShape> InferenceCircuit<S> {
             });
         }
         if let Some(w) = &witness {
+            if w.items.len() != batch {
+                return Err(CircuitError::Synthesis(format!(
+                    "{} inputs for a batch of {batch}",
+                    w.items.len()
+                )));
+            }
             // Fails with the offending value if the model overflows its formats.
-            model.forward(&w.weights, &w.input)?;
+            for item in &w.items {
+                model.forward(&w.weights, &item.input)?;
+            }
         }
         Ok(Self {
             model,
             input,
             output,
+            batch,
             witness,
             _shape: std::marker::PhantomData,
         })
@@ -199,6 +262,11 @@ impl<S: InferShape> InferenceCircuit<S> {
     /// The model.
     pub fn model(&self) -> &QModel {
         &self.model
+    }
+
+    /// The number of inputs proven.
+    pub fn batch(&self) -> usize {
+        self.batch
     }
 
     /// The same circuit without its witness.
@@ -211,6 +279,11 @@ impl<S: InferShape> InferenceCircuit<S> {
 
     /// Number of public inputs.
     pub fn instance_len(&self) -> usize {
+        1 + self.batch * self.item_instance_len()
+    }
+
+    /// Number of public inputs of each item.
+    fn item_instance_len(&self) -> usize {
         let input = match self.input {
             Visibility::Public => self.model.input_len(),
             Visibility::Committed => 1,
@@ -220,7 +293,7 @@ impl<S: InferShape> InferenceCircuit<S> {
             Visibility::Public => self.model.output_len(),
             _ => 1,
         };
-        1 + input + output
+        input + output
     }
 
     /// Rows used and the smallest `k`.
@@ -228,14 +301,14 @@ impl<S: InferShape> InferenceCircuit<S> {
         measure(&self.describe(), self.instance_len())
     }
 
-    /// The public inputs and the output, computed natively from the witness.
-    pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<i64>), CircuitError> {
+    /// The public inputs and each item's output, computed natively from the
+    /// witness. Public inputs: `C_W`, then for each item its input (values,
+    /// commitment or nothing) and its output (values or commitment).
+    pub fn public_inputs(&self) -> Result<(Vec<Fp>, Vec<Vec<i64>>), CircuitError> {
         let w = self
             .witness
             .as_ref()
             .ok_or(CircuitError::Synthesis("no witness".into()))?;
-        let outs = self.model.forward(&w.weights, &w.input)?;
-        let y = outs.last().cloned().unwrap_or_default();
         let flat: Vec<i64> = w.weights.iter().flatten().copied().collect();
         let abits = self.model.activation.bits();
         let mut public = vec![weights_commitment_native(
@@ -243,20 +316,26 @@ impl<S: InferShape> InferenceCircuit<S> {
             &flat,
             self.model.weight.bits(),
         )];
-        match self.input {
-            Visibility::Public => public.extend(w.input.iter().map(|v| fp_from_i64(*v))),
-            Visibility::Committed => public.push(weights_commitment_native(
-                w.input_salt,
-                &w.input,
-                self.model.input.bits(),
-            )),
-            Visibility::Private => {}
+        let mut outputs = Vec::with_capacity(w.items.len());
+        for item in &w.items {
+            let outs = self.model.forward(&w.weights, &item.input)?;
+            let y = outs.last().cloned().unwrap_or_default();
+            match self.input {
+                Visibility::Public => public.extend(item.input.iter().map(|v| fp_from_i64(*v))),
+                Visibility::Committed => public.push(weights_commitment_native(
+                    item.input_salt,
+                    &item.input,
+                    self.model.input.bits(),
+                )),
+                Visibility::Private => {}
+            }
+            match self.output {
+                Visibility::Public => public.extend(y.iter().map(|v| fp_from_i64(*v))),
+                _ => public.push(weights_commitment_native(item.output_salt, &y, abits)),
+            }
+            outputs.push(y);
         }
-        match self.output {
-            Visibility::Public => public.extend(y.iter().map(|v| fp_from_i64(*v))),
-            _ => public.push(weights_commitment_native(w.output_salt, &y, abits)),
-        }
-        Ok((public, y))
+        Ok((public, outputs))
     }
 
     fn table(&self) -> TableSet {
@@ -265,6 +344,77 @@ impl<S: InferShape> InferenceCircuit<S> {
         register_range(&mut set, m.input.bits(), true, INFER_LIMB_BITS);
         register_layers(&mut set, m, INFER_LIMB_BITS);
         set
+    }
+
+    /// One item of the batch: its input shown as its visibility says, the
+    /// forward pass on the committed weights' cells, and its output shown.
+    /// Returns the next public input row.
+    fn synthesize_item(
+        &self,
+        cfg: &CoreConfig,
+        layouter: &mut impl Layouter<Fp>,
+        w_cells: &[AssignedCell<Fp, Fp>],
+        input: &[Value<i64>],
+        salts: [&AssignedCell<Fp, Fp>; 2],
+        mut row: usize,
+    ) -> Result<usize, Error> {
+        let m = &self.model;
+        let x: Vec<AssignedCell<Fp, Fp>> = match self.input {
+            Visibility::Public => {
+                let cells = cfg.witness(
+                    &mut layouter.namespace(|| "input"),
+                    &input.iter().map(|v| v.map(fp_from_i64)).collect::<Vec<_>>(),
+                )?;
+                for c in &cells {
+                    cfg.expose(&mut layouter.namespace(|| "input"), c, row)?;
+                    row += 1;
+                }
+                cells
+            }
+            Visibility::Committed => {
+                let c = witness_committed(
+                    cfg,
+                    &mut layouter.namespace(|| "input"),
+                    salts[0],
+                    input,
+                    m.input.bits(),
+                    INFER_LIMB_BITS,
+                )?;
+                cfg.expose(&mut layouter.namespace(|| "input"), &c.commitment, row)?;
+                row += 1;
+                c.cells
+            }
+            Visibility::Private => witness_weights(
+                cfg,
+                &mut layouter.namespace(|| "input"),
+                input,
+                m.input.bits(),
+                INFER_LIMB_BITS,
+            )?,
+        };
+
+        let x = forward_circuit(cfg, layouter, m, w_cells, x, INFER_LIMB_BITS)?;
+
+        match self.output {
+            Visibility::Public => {
+                for c in &x {
+                    cfg.expose(&mut layouter.namespace(|| "output"), c, row)?;
+                    row += 1;
+                }
+            }
+            _ => {
+                let c = commit_weights(
+                    cfg,
+                    &mut layouter.namespace(|| "output"),
+                    salts[1],
+                    &x,
+                    m.activation.bits(),
+                )?;
+                cfg.expose(&mut layouter.namespace(|| "output"), &c, row)?;
+                row += 1;
+            }
+        }
+        Ok(row)
     }
 }
 
@@ -287,16 +437,18 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         let known = |f: &dyn Fn(&InferenceWitness) -> Fp| {
             w.map_or(Value::unknown(), |w| Value::known(f(w)))
         };
-        let salts = cfg.witness(
-            &mut layouter,
-            &[
-                known(&|w| w.weight_salt),
-                known(&|w| w.input_salt),
-                known(&|w| w.output_salt),
-            ],
-        )?;
+        // Salts: the weights', then each item's input and output salts.
+        let mut salt_values = vec![known(&|w| w.weight_salt)];
+        for i in 0..self.batch {
+            let item = |w: &InferenceWitness, f: &dyn Fn(&InferenceItem) -> Fp| {
+                w.items.get(i).map_or(Fp::from(0), f)
+            };
+            salt_values.push(known(&|w| item(w, &|it| it.input_salt)));
+            salt_values.push(known(&|w| item(w, &|it| it.output_salt)));
+        }
+        let salts = cfg.witness(&mut layouter, &salt_values)?;
 
-        // Weights: range-checked cells, committed.
+        // Weights: range-checked cells, committed once for every item.
         let flat: Vec<Value<i64>> = match w {
             Some(w) => w
                 .weights
@@ -317,384 +469,23 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         let w_cells = committed.cells;
         cfg.expose(&mut layouter, &committed.commitment, 0)?;
         let mut row = 1;
-
-        // Input.
-        let input: Vec<Value<i64>> = match w {
-            Some(w) => w.input.iter().map(|v| Value::known(*v)).collect(),
-            None => vec![Value::unknown(); m.input_len()],
-        };
-        let x: Vec<AssignedCell<Fp, Fp>> = match self.input {
-            Visibility::Public => {
-                let cells = cfg.witness(
-                    &mut layouter.namespace(|| "input"),
-                    &input.iter().map(|v| v.map(fp_from_i64)).collect::<Vec<_>>(),
-                )?;
-                for c in &cells {
-                    cfg.expose(&mut layouter.namespace(|| "input"), c, row)?;
-                    row += 1;
-                }
-                cells
-            }
-            Visibility::Committed => {
-                let c = witness_committed(
-                    &cfg,
-                    &mut layouter.namespace(|| "input"),
-                    &salts[1],
-                    &input,
-                    m.input.bits(),
-                    INFER_LIMB_BITS,
-                )?;
-                cfg.expose(&mut layouter.namespace(|| "input"), &c.commitment, row)?;
-                row += 1;
-                c.cells
-            }
-            Visibility::Private => witness_weights(
+        for i in 0..self.batch {
+            let input: Vec<Value<i64>> = match w.and_then(|w| w.items.get(i)) {
+                Some(item) => item.input.iter().map(|v| Value::known(*v)).collect(),
+                None => vec![Value::unknown(); m.input_len()],
+            };
+            row = self.synthesize_item(
                 &cfg,
-                &mut layouter.namespace(|| "input"),
+                &mut layouter.namespace(|| format!("item {i}")),
+                &w_cells,
                 &input,
-                m.input.bits(),
-                INFER_LIMB_BITS,
-            )?,
-        };
-
-        // Layers.
-        let x = forward_circuit(&cfg, &mut layouter, m, &w_cells, x, INFER_LIMB_BITS)?;
-
-        // Output.
-        match self.output {
-            Visibility::Public => {
-                for c in &x {
-                    cfg.expose(&mut layouter.namespace(|| "output"), c, row)?;
-                    row += 1;
-                }
-            }
-            _ => {
-                let c = commit_weights(
-                    &cfg,
-                    &mut layouter.namespace(|| "output"),
-                    &salts[2],
-                    &x,
-                    m.activation.bits(),
-                )?;
-                cfg.expose(&mut layouter.namespace(|| "output"), &c, row)?;
-            }
+                [&salts[1 + 2 * i], &salts[2 + 2 * i]],
+                row,
+            )?;
         }
         cfg.finish(&mut layouter)
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use halo2_proofs::dev::MockProver;
-
-    use super::*;
-    use crate::fixed::{Activation, QFormat};
-    use crate::infer::model::QLayer;
-
-    pub(crate) fn model() -> QModel {
-        QModel {
-            input: QFormat::new(6, 8).unwrap(),
-            activation: QFormat::new(6, 16).unwrap(),
-            weight: QFormat::new(6, 8).unwrap(),
-            layers: vec![
-                QLayer::Conv2d {
-                    in_channels: 1,
-                    out_channels: 2,
-                    height: 4,
-                    width: 4,
-                    kernel: [3, 3],
-                    stride: 1,
-                    padding: 1,
-                    activation: Some(Activation::Relu),
-                },
-                QLayer::AvgPool2d {
-                    channels: 2,
-                    height: 4,
-                    width: 4,
-                    kernel: 2,
-                    stride: 2,
-                },
-                QLayer::Dense {
-                    inputs: 8,
-                    outputs: 3,
-                    activation: None,
-                },
-            ],
-        }
-    }
-
-    pub(crate) fn witness(seed: i64) -> InferenceWitness {
-        let m = model();
-        let weights = m
-            .weight_shapes()
-            .iter()
-            .map(|(r, c)| {
-                (0..(r * c) as i64)
-                    .map(|i| (i * 37 + seed) % 41 - 20)
-                    .collect()
-            })
-            .collect();
-        InferenceWitness {
-            weights,
-            weight_salt: Fp::from(5),
-            input: (0..16).map(|i| (i * 13 + seed) % 64).collect(),
-            input_salt: Fp::from(6),
-            output_salt: Fp::from(7),
-        }
-    }
-
-    fn run<S: InferShape>(
-        c: &InferenceCircuit<S>,
-        public: Vec<Fp>,
-    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
-        MockProver::run(c.measure().unwrap().k, c, vec![public])
-            .unwrap()
-            .verify()
-    }
-
-    /// A trained-format MLP (16-bit weights) just above the compact layout's
-    /// multiply-adds: it takes the lookup-lane layout, at a smaller `k` than
-    /// the compact one, and proves its native output only.
-    #[test]
-    fn large_models_with_wide_weights_take_the_lookup_lanes() {
-        let format = |f| QFormat::new(f, 16).unwrap();
-        let m = QModel {
-            input: format(8),
-            activation: format(8),
-            weight: format(12),
-            layers: vec![
-                QLayer::Dense {
-                    inputs: 64,
-                    outputs: 257,
-                    activation: Some(Activation::Relu),
-                },
-                QLayer::Dense {
-                    inputs: 257,
-                    outputs: 2,
-                    activation: None,
-                },
-            ],
-        };
-        assert_eq!(layout_of(&m), Layout::WideLookups);
-        let mut byte_weights = m.clone();
-        byte_weights.weight = QFormat::new(6, 8).unwrap();
-        assert_eq!(layout_of(&byte_weights), Layout::Wide);
-        assert_eq!(layout_of(&model()), Layout::Compact);
-        let weights = m
-            .weight_shapes()
-            .iter()
-            .map(|(r, c)| {
-                (0..(r * c) as i64)
-                    .map(|i| (i * 7919) % 4001 - 2000)
-                    .collect()
-            })
-            .collect();
-        let w = InferenceWitness {
-            weights,
-            weight_salt: Fp::from(5),
-            input: (0..64).map(|i| (i * 29) % 512 - 256).collect(),
-            input_salt: Fp::from(6),
-            output_salt: Fp::from(7),
-        };
-        let c = InferenceCircuit::<WideLookups>::new(
-            m.clone(),
-            Visibility::Private,
-            Visibility::Public,
-            Some(w.clone()),
-        )
-        .unwrap();
-        let compact = InferenceCircuit::<Compact>::new(
-            m.clone(),
-            Visibility::Private,
-            Visibility::Public,
-            None,
-        )
-        .unwrap();
-        assert!(c.measure().unwrap().k < compact.measure().unwrap().k);
-        let (public, y) = c.public_inputs().unwrap();
-        assert_eq!(y, m.forward(&w.weights, &w.input).unwrap().pop().unwrap());
-        assert_eq!(run(&c, public.clone()), Ok(()));
-        let mut bad = public;
-        let last = bad.len() - 1;
-        bad[last] += Fp::from(1);
-        assert!(run(&c, bad).is_err());
-    }
-
-    #[test]
-    fn outputs_match_native_for_every_visibility() {
-        for (input, output) in [
-            (Visibility::Public, Visibility::Public),
-            (Visibility::Private, Visibility::Public),
-            (Visibility::Committed, Visibility::Committed),
-        ] {
-            let c =
-                InferenceCircuit::<Wide>::new(model(), input, output, Some(witness(3))).unwrap();
-            let (public, _) = c.public_inputs().unwrap();
-            assert_eq!(run(&c, public.clone()), Ok(()), "{input:?} {output:?}");
-            let c =
-                InferenceCircuit::<Compact>::new(model(), input, output, Some(witness(3))).unwrap();
-            assert_eq!(run(&c, public), Ok(()), "compact {input:?} {output:?}");
-        }
-    }
-
-    /// A convolution without activation (negative values reach the pool)
-    /// followed by 2x2 max pooling: the outputs are the windows' maxima.
-    pub(crate) fn max_pool_model() -> QModel {
-        let mut m = model();
-        m.layers[0] = QLayer::Conv2d {
-            in_channels: 1,
-            out_channels: 2,
-            height: 4,
-            width: 4,
-            kernel: [3, 3],
-            stride: 1,
-            padding: 1,
-            activation: None,
-        };
-        m.layers[1] = QLayer::MaxPool2d {
-            channels: 2,
-            height: 4,
-            width: 4,
-            kernel: 2,
-            stride: 2,
-        };
-        m.layers.truncate(2);
-        m
-    }
-
-    #[test]
-    fn max_pooling_proves_the_windows_maxima_only() {
-        let m = max_pool_model();
-        let mut w = witness(3);
-        w.weights.truncate(1);
-        let c = InferenceCircuit::<Compact>::new(
-            m.clone(),
-            Visibility::Public,
-            Visibility::Public,
-            Some(w.clone()),
-        )
-        .unwrap();
-        let (public, y) = c.public_inputs().unwrap();
-        assert_eq!(run(&c, public.clone()), Ok(()));
-        let conv = &m.forward(&w.weights, &w.input).unwrap()[0];
-        assert!(conv.iter().any(|v| *v < 0) && conv.iter().any(|v| *v > 0));
-        // Each output claimed one lower, or one higher, is rejected.
-        let first_out = public.len() - y.len();
-        for (k, delta) in [(0, 1), (3, -1), (7, 1)] {
-            let mut bad = public.clone();
-            bad[first_out + k] += fp_from_i64(delta);
-            assert!(run(&c, bad).is_err(), "output {k} moved by {delta}");
-        }
-        // Another element of the first window (not its maximum) is rejected.
-        let window = [0, 1, 4, 5].map(|i| conv[i]);
-        let other = window.iter().copied().find(|v| *v != y[0]).unwrap();
-        let mut bad = public.clone();
-        bad[first_out] = fp_from_i64(other);
-        assert!(run(&c, bad).is_err());
-        let c = InferenceCircuit::<Wide>::new(m, Visibility::Private, Visibility::Public, Some(w))
-            .unwrap();
-        let (public, _) = c.public_inputs().unwrap();
-        assert_eq!(run(&c, public), Ok(()));
-    }
-
-    /// Dense 2 -> 3 and an argmax; weights `[1,0|0], [1,0|0], [0,1|0]` give
-    /// logits `[x0, x0, x1]`, a tie between classes 0 and 1 when `x0 > x1`.
-    pub(crate) fn argmax_model() -> (QModel, InferenceWitness) {
-        let mut m = model();
-        m.layers = vec![
-            QLayer::Dense {
-                inputs: 2,
-                outputs: 3,
-                activation: None,
-            },
-            QLayer::Argmax { inputs: 3 },
-        ];
-        let w = InferenceWitness {
-            weights: vec![vec![64, 0, 0, 64, 0, 0, 0, 64, 0]],
-            weight_salt: Fp::from(5),
-            input: vec![40, 30],
-            input_salt: Fp::from(6),
-            output_salt: Fp::from(7),
-        };
-        (m, w)
-    }
-
-    #[test]
-    fn argmax_proves_the_first_largest_class_only() {
-        let (m, mut w) = argmax_model();
-        for (input, class) in [([40, 30], 0), ([20, 30], 2), ([-5, -60], 0)] {
-            w.input = input.to_vec();
-            let c = InferenceCircuit::<Compact>::new(
-                m.clone(),
-                Visibility::Public,
-                Visibility::Public,
-                Some(w.clone()),
-            )
-            .unwrap();
-            let (public, y) = c.public_inputs().unwrap();
-            assert_eq!(y, vec![class]);
-            assert_eq!(run(&c, public.clone()), Ok(()));
-            let last = public.len() - 1;
-            // Every other class is rejected, the tied second maximum included.
-            for other in 0..3 {
-                if other != class {
-                    let mut bad = public.clone();
-                    bad[last] = fp_from_i64(other);
-                    assert!(run(&c, bad).is_err(), "{input:?}: class {other}");
-                }
-            }
-            let mut bad = public;
-            bad[last] = fp_from_i64(3);
-            assert!(run(&c, bad).is_err(), "out of range class");
-        }
-        // Committed output and the wide layout.
-        let c =
-            InferenceCircuit::<Wide>::new(m, Visibility::Private, Visibility::Committed, Some(w))
-                .unwrap();
-        let (public, _) = c.public_inputs().unwrap();
-        assert_eq!(run(&c, public), Ok(()));
-    }
-
-    #[test]
-    fn an_out_of_range_weight_fails_its_packing_lookup() {
-        use halo2_proofs::dev::{FailureLocation, VerifyFailure};
-        let mut w = witness(3);
-        // 200 is outside the signed 8-bit weight domain; the native commitment
-        // packs it by the field formula, so only the range check can object.
-        w.weights[0][0] = 200;
-        let c =
-            InferenceCircuit::<Wide>::new(model(), Visibility::Public, Visibility::Public, Some(w))
-                .unwrap();
-        let (public, _) = c.public_inputs().unwrap();
-        let failures = run(&c, public).unwrap_err();
-        assert!(
-            failures.iter().all(|f| matches!(
-                f,
-                VerifyFailure::Lookup {
-                    location: FailureLocation::InRegion { .. },
-                    ..
-                }
-            )),
-            "{failures:?}"
-        );
-    }
-
-    #[test]
-    fn wrong_output_or_commitment_is_rejected() {
-        let c = InferenceCircuit::<Compact>::new(
-            model(),
-            Visibility::Private,
-            Visibility::Public,
-            Some(witness(3)),
-        )
-        .unwrap();
-        let (public, _) = c.public_inputs().unwrap();
-        let mut out = public.clone();
-        let last = out.len() - 1;
-        out[last] += Fp::from(1);
-        assert!(run(&c, out).is_err());
-        let mut cw = public;
-        cw[0] += Fp::from(1);
-        assert!(run(&c, cw).is_err());
-    }
-}
+pub(crate) mod tests;

@@ -13,7 +13,7 @@ mod tampering;
 
 pub use any::AnyInference;
 pub use circuit::{
-    is_compact, layout_of, Compact, InferShape, InferenceCircuit, InferenceWitness, Layout,
-    Visibility, Wide, WideLookups,
+    is_compact, layout_of, Compact, InferShape, InferenceCircuit, InferenceItem, InferenceWitness,
+    Layout, Visibility, Wide, WideLookups, MAX_BATCH,
 };
 pub use model::{argmax, QLayer, QModel, QWeights};

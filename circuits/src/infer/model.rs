@@ -491,6 +491,25 @@ impl QModel {
     /// chain of shapes and every rescale shift. The error names the layer and
     /// the field.
     pub fn validate(&self) -> Result<(), EnvelopeError> {
+        self.validate_work().map(|_| ())
+    }
+
+    /// Checks a batch of `batch` forward passes against the envelope: the
+    /// model as [`validate`](Self::validate) does, and the batch's work
+    /// (`batch` times one pass's) at most [`MAX_WORK`](Self::MAX_WORK), so a
+    /// hostile batch costs a verifier no more than the largest single model.
+    pub fn validate_batch(&self, batch: usize) -> Result<(), EnvelopeError> {
+        let work = self.validate_work()?;
+        bound(
+            || format!("work of {batch} forward passes (multiply-adds, window entries, outputs)"),
+            work.saturating_mul(batch as i128),
+            0,
+            Self::MAX_WORK,
+        )
+    }
+
+    /// [`validate`](Self::validate), returning one pass's work.
+    fn validate_work(&self) -> Result<i128, EnvelopeError> {
         bound(
             || "number of layers".into(),
             self.layers.len() as u64,
@@ -581,7 +600,7 @@ impl QModel {
                 QLayer::Argmax { .. } => {}
             }
         }
-        Ok(())
+        Ok(work)
     }
 
     /// The expected shapes of the weights.

@@ -138,3 +138,30 @@ fn a_public_input_is_bound_to_its_instance() {
     let x = w.wired("input", "witness", "layer 0");
     assert_copy_fails(w.shift(&x, 1));
 }
+
+/// Three inputs in one proof, private inputs and committed outputs: the
+/// second item's layer output and its output commitment's packing fail
+/// their gates, the first and third items' cells untouched.
+#[test]
+fn a_batch_items_cells_fail_their_own_gates() {
+    let mut wt = witness(3);
+    wt.items = (0..3).map(|seed| witness(seed).items[0].clone()).collect();
+    let c = InferenceCircuit::<Compact>::batched(
+        model(),
+        Visibility::Private,
+        Visibility::Committed,
+        3,
+        Some(wt),
+    )
+    .unwrap();
+    let w = record(c);
+    let logit = w.wired("item 1/layer 2", "z", "item 1/output");
+    assert_gate_fails(w.shift(&logit, 1), "decompose step");
+    let packed = w.wired("item 1/output", "acc", "item 1/output");
+    assert_gate_fails(w.shift(&packed, 1), "mac");
+    let x = w.wired("item 2/input", "z0", "item 2/layer 0");
+    assert_gate_fails(w.shift(&x, 1), "decompose end");
+    // Item 1's input is wired into item 1's forward pass only.
+    let x1 = w.wired("item 1/input", "z0", "item 1/layer 0");
+    assert!(!w.reaches(&x1, "item 0/layer 0") && !w.reaches(&x1, "item 2/layer 0"));
+}

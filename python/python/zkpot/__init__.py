@@ -429,6 +429,25 @@ def _vector(x: Any, what: str) -> List[float]:
     return _finite(a, what).tolist()
 
 
+def _inputs(x: Any) -> List[List[float]]:
+    """One input (a 1-D array) or several (a 2-D array, one per row), as
+    lists of floats."""
+    import numpy as np
+
+    try:
+        a = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise InputError(f"input: not an array ({e})") from None
+    if a.ndim == 1:
+        return [_vector(a, "input")]
+    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+        raise InputError(
+            f"input: expected one input (a 1-D array) or one per row (a 2-D array), "
+            f"got shape {a.shape}"
+        )
+    return _finite(a, "input").tolist()
+
+
 def infer(
     model: Union[PathLike, Run],
     x: Any,
@@ -441,10 +460,16 @@ def infer(
     cache_dir: Optional[PathLike] = None,
     run: Optional[Union[PathLike, Run]] = None,
 ) -> Result:
-    """Proves one inference and writes the proof file ``out``; returns the
+    """Proves an inference and writes the proof file ``out``; returns the
     outcome (``class``, ``label`` when the model names its classes,
     ``output``, ``k``, ``prove_s``, ``proof_bytes``, and ``notes``: what the
     import rewrote or left out).
+
+    ``x`` is one input (a 1-D array) or several (a 2-D array, one input per
+    row, up to 256): several are proven in one proof that commits the
+    weights once, and ``results`` lists each one's ``class``, ``label`` and
+    ``output`` in order (``class``, ``label`` and ``output`` are the first
+    row's); ``prove_per_input_s`` is the proving time per input.
 
     ``model`` is an ONNX or JSON model file, or a training run (a
     :class:`Run` or its directory: the proof then names the run's final
@@ -452,20 +477,20 @@ def infer(
     dataset's were). With ``run`` as well, ``model`` is a file exported from
     that run (:func:`export_model`), proven linked to it and refused unless
     its weights are exactly the run's. ``calibration`` (a 2-D array)
-    calibrates an imported model's fixed-point scales (default: ``x``).
+    calibrates an imported model's fixed-point scales (default: the inputs).
     ``secret`` is the weight secret file (default ``<model>.zkpot-secret``,
     created if missing). Verify with ``zkpot.verify(out)``, or
     ``zkpot.verify(run, out)`` to check the link to a run.
     """
     if run is not None:
-        xs = _vector(x, "input")
+        xs = _inputs(x)
         o = _native.prove_inference(
             xs, Path(out), model=_path(model, "model"), run=_path(run, "run"),
             input_visibility=input_visibility, output_visibility=output_visibility,
             cache_dir=None if cache_dir is None else Path(cache_dir),
         )
         return Result(json.loads(o))
-    xs = _vector(x, "input")
+    xs = _inputs(x)
     cal = None
     if calibration is not None:
         import numpy as np

@@ -124,10 +124,13 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
             .map_err(|e| zkpot::Error::Options(format!("{}: {e}", p.display())))?;
         Ok(zkpot::model::read_inputs(&text)?)
     };
-    let x = read(&input)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| zkpot::Error::Options("the input file holds no input".into()))?;
+    let inputs = read(&input)?;
+    if inputs.is_empty() {
+        return Err(zkpot::Error::Options(format!(
+            "{} holds no input",
+            input.display()
+        )));
+    }
     let model = match (model, run) {
         (Some(m), None) => ModelSource::File(m),
         (None, Some(r)) => ModelSource::Run(r),
@@ -136,7 +139,7 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     };
     let req = InferRequest {
         model,
-        input: x,
+        inputs,
         calibration: calibrate.as_deref().map(read).transpose()?,
         input_visibility: parse_visibility(&input_visibility)?,
         output_visibility: parse_visibility(&output_visibility)?,
@@ -157,19 +160,36 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     if let Some(path) = &o.new_secret {
         println!("new weight secret written to {} (keep it)", path.display());
     }
-    let label = o
-        .label
-        .as_ref()
-        .map_or(String::new(), |l| format!(" (label {l:?})"));
-    println!(
-        "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}{label}; {} bytes written to {}",
-        o.k,
-        o.keygen_s,
-        o.prove_s,
-        o.class,
-        o.proof_bytes,
-        o.out.display()
-    );
+    let label = |l: &Option<String>| {
+        l.as_ref()
+            .map_or(String::new(), |l| format!(" (label {l:?})"))
+    };
+    if o.results.len() == 1 {
+        println!(
+            "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}{}; {} bytes written to {}",
+            o.k,
+            o.keygen_s,
+            o.prove_s,
+            o.class,
+            label(&o.label),
+            o.proof_bytes,
+            o.out.display()
+        );
+    } else {
+        for (i, r) in o.results.iter().enumerate() {
+            println!("input {i}: class {}{}", r.class, label(&r.label));
+        }
+        println!(
+            "proved {} inputs at k = {} (keys {:.2} s, proof {:.2} s, {:.2} s per input); {} bytes written to {}",
+            o.results.len(),
+            o.k,
+            o.keygen_s,
+            o.prove_s,
+            o.prove_per_input_s,
+            o.proof_bytes,
+            o.out.display()
+        );
+    }
     Ok(())
 }
 
@@ -189,6 +209,7 @@ pub(crate) fn bench(
     suite: Suite,
     json: bool,
     rows: usize,
+    batch: usize,
 ) -> Result<(), zkpot::Error> {
     use zkpot::bench::{bench_commit, bench_membership, CommitFormat};
     let mut reports: Vec<BenchReport> = Vec::new();
@@ -216,6 +237,9 @@ pub(crate) fn bench(
     if want(Suite::Inference) {
         for name in zkpot::bench::INFERENCE_FIXTURES {
             report(zkpot::bench::bench_inference(cache, name)?);
+            if batch > 1 {
+                report(zkpot::bench::bench_inference_batch(cache, name, batch)?);
+            }
         }
     }
     if want(Suite::Training) {

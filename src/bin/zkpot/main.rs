@@ -171,6 +171,10 @@ enum Command {
         /// Rows of the synthetic dataset the commit suite commits.
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+        /// The inference suite also proves this many inputs of each fixture
+        /// model in one proof (1: single inferences only).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+        batch: u16,
     },
 }
 
@@ -205,10 +209,11 @@ enum InferCommand {
         /// them).
         #[arg(long)]
         run: Option<PathBuf>,
-        /// The input: a JSON nested array, or {"input_data": [[...]]} (first input).
+        /// The inputs: a JSON array, or {"input_data": [[...], [...], ...]}; several
+        /// inputs (up to 256) are proven in one proof that commits the weights once.
         #[arg(long)]
         input: PathBuf,
-        /// Calibration inputs for choosing fixed-point scales (default: the input).
+        /// Calibration inputs for choosing fixed-point scales (default: the inputs).
         #[arg(long)]
         calibrate: Option<PathBuf>,
         /// Input visibility: public, private or committed.
@@ -429,7 +434,12 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
         }
         Command::Inspect { file } => inspect(&file)?,
         Command::Data { command } => data(command)?,
-        Command::Bench { suite, json, rows } => bench(&cache, suite, json, rows)?,
+        Command::Bench {
+            suite,
+            json,
+            rows,
+            batch,
+        } => bench(&cache, suite, json, rows, usize::from(batch))?,
         Command::Eval {
             run,
             model,
