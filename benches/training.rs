@@ -9,7 +9,7 @@ use zkpot::params::ParamsCache;
 
 fn training(c: &mut Criterion) {
     let cache = ParamsCache::locate(None).expect("a cache directory");
-    let circuit = training_case(&[64, 32, 10], 16, 1).expect("digits step");
+    let circuit = training_case("mlp:64-32-10", 16, 1).expect("digits step");
     let m = circuit.measure().expect("fits");
     let params = cache.get(m.k).expect("parameters");
     let pk = proving_key(&params, &circuit.describe()).expect("keys");

@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. Train with a proof of every step.
     let opts = TrainOptions {
         data_dir: data.clone(),
-        widths: parse_model("mlp:4-8-3")?,
+        model: parse_model("mlp:4-8-3")?,
         loss: zkpot::circuits::train::Loss::CrossEntropy,
         lr: 0.25,
         batch: 8,

@@ -498,21 +498,29 @@ fn digits() -> Result<crate::data::Dataset, Error> {
     Ok(data?)
 }
 
-/// One training step of `widths` on the bundled digits dataset (batch
-/// `batch`, `steps` steps per proof): the step circuit, its public inputs and
-/// the native weights after the step.
+/// The models `zkpot bench training` measures on digits: the 64-32-10 MLP
+/// and a CNN with one 3x3 convolution to 4 channels, 2x2 average pooling and
+/// a dense layer.
+pub const TRAINING_MODELS: [&str; 2] = ["mlp:64-32-10", "cnn:1x8x8-c4k3p1-relu-avg2-d10"];
+
+/// One training step of `model` (a shorthand, see
+/// [`parse_model`](crate::train::run::parse_model)) on the bundled digits
+/// dataset (batch `batch`, `steps` steps per proof): the step circuit, its
+/// public inputs and the native weights after the step.
 pub fn training_case(
-    widths: &[usize],
+    model: &str,
     batch: usize,
     steps: usize,
 ) -> Result<zkpot_circuits::train::TrainStepCircuit, Error> {
     use zkpot_circuits::train::{
         init_params, Loss, StepWitness, TrainFormats, TrainSpec, TrainStepCircuit,
     };
+    let arch = crate::train::run::parse_model(model)?;
     let data = digits()?;
     let c = data.commitment();
     let spec = TrainSpec {
-        widths: widths.to_vec(),
+        widths: arch.widths,
+        conv: arch.conv,
         loss: Loss::CrossEntropy,
         lr_num: 128,
         lr_shift: 8,
@@ -538,24 +546,21 @@ pub fn training_case(
     )?)
 }
 
-/// Measures one proof of a training step on digits.
+/// Measures one proof of a training step of `model` on digits.
 pub fn bench_training(
     cache: &ParamsCache,
-    widths: &[usize],
+    model: &str,
     batch: usize,
     steps: usize,
 ) -> Result<BenchReport, Error> {
-    let circuit = training_case(widths, batch, steps)?;
+    let circuit = training_case(model, batch, steps)?;
     let (public, _) = circuit.public_inputs()?;
     let describe = circuit.describe();
-    let macs = steps * batch * 3 * widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum::<usize>();
+    // Forward, backward and update: about three passes' multiply-adds.
+    let macs = steps * batch * 3 * circuit.spec().model().macs();
     let name = format!(
         "train {} b{batch} x{steps}",
-        widths
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join("-")
+        model.trim_start_matches("mlp:").trim_start_matches("cnn:")
     );
     measure_proof(cache, name, circuit, &describe, &public, Some(macs))
 }
@@ -572,6 +577,7 @@ pub fn eval_case(
     let c = data.commitment();
     let spec = TrainSpec {
         widths: widths.to_vec(),
+        conv: None,
         loss: Loss::CrossEntropy,
         lr_num: 128,
         lr_shift: 8,

@@ -236,7 +236,7 @@ pub fn run_demo(
     let widths = DEMO_WIDTHS.to_vec();
     let opts = TrainOptions {
         data_dir: data_dir.clone(),
-        widths: widths.clone(),
+        model: zkpot_circuits::train::Arch::mlp(widths.clone()),
         loss: zkpot_circuits::train::Loss::CrossEntropy,
         lr: DEMO_LR,
         batch: 16,

@@ -27,6 +27,7 @@ fn the_step_and_membership_keys_are_pinned() {
     let cache = ParamsCache::locate(None).unwrap();
     let spec = TrainSpec {
         widths: vec![4, 8, 3],
+        conv: None,
         loss: Loss::CrossEntropy,
         lr_num: 64,
         lr_shift: 8,

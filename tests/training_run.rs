@@ -254,11 +254,11 @@ fn fine_tuning_starts_from_the_parent_runs_model_only() {
 
     // Another architecture cannot start from the checkpoint.
     let other = TrainOptions {
-        widths: vec![4, 6, 3],
+        model: zkpot::circuits::train::Arch::mlp(vec![4, 6, 3]),
         ..t.clone()
     };
     let err = train(&cache, &f.run.parent().unwrap().join("other"), &other).unwrap_err();
-    assert!(err.to_string().contains("widths"), "{err}");
+    assert!(err.to_string().contains("layers"), "{err}");
 
     // A run that claims another checkpoint, or drops the claim, is rejected.
     let run = RunFile::read(&child.join("run.json")).unwrap();

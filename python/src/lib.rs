@@ -144,17 +144,17 @@ fn commit_csv(
     serde_json::to_string(&c).map_err(|e| Error::new_err(e.to_string()))
 }
 
-/// Trains a model on the committed dataset in `data_dir`, writing the run
-/// to `run_dir` (and proving every group unless `prove_later`); returns the
-/// report as JSON.
+/// Trains `model` (a shorthand: `mlp:64-32-10`, `cnn:1x8x8-c4k3p1-relu-avg2-d10`)
+/// on the committed dataset in `data_dir`, writing the run to `run_dir` (and
+/// proving every group unless `prove_later`); returns the report as JSON.
 #[pyfunction]
-#[pyo3(signature = (data_dir, run_dir, widths, *, loss="cross-entropy", lr=0.5, batch=16, steps=10, steps_per_proof=1, seed=0, beacon=None, sampling="shuffle", holdout=0.0, release_weights=false, prove_later=false, from_run=None, cache_dir=None, progress=None))]
+#[pyo3(signature = (data_dir, run_dir, model, *, loss="cross-entropy", lr=0.5, batch=16, steps=10, steps_per_proof=1, seed=0, beacon=None, sampling="shuffle", holdout=0.0, release_weights=false, prove_later=false, from_run=None, cache_dir=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 fn train(
     py: Python<'_>,
     data_dir: PathBuf,
     run_dir: PathBuf,
-    widths: Vec<usize>,
+    model: &str,
     loss: &str,
     lr: f64,
     batch: usize,
@@ -173,7 +173,7 @@ fn train(
     let (obs, raised) = observer(progress);
     let opts = TrainOptions {
         data_dir,
-        widths,
+        model: run::parse_model(model).map_err(to_py)?,
         loss: run::parse_loss(loss).map_err(to_py)?,
         lr,
         batch,

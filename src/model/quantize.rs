@@ -346,26 +346,9 @@ pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
         .collect::<Result<_, _>>()?)
 }
 
-/// The quantized model of a trained MLP: its formats and weights exactly, so an
-/// inference proof's `C_W` can equal the run's final commitment.
+/// The quantized model of a trained run (an MLP or a CNN): its formats and
+/// weights exactly, so an inference proof's `C_W` can equal the run's final
+/// commitment.
 pub fn from_trained(spec: &TrainSpec, params: &MlpParams) -> (QModel, QWeights) {
-    let layers = spec
-        .widths
-        .windows(2)
-        .enumerate()
-        .map(|(l, w)| QLayer::Dense {
-            inputs: w[0],
-            outputs: w[1],
-            activation: (l + 2 < spec.widths.len()).then_some(Activation::Relu),
-        })
-        .collect();
-    (
-        QModel {
-            input: spec.formats.input,
-            activation: spec.formats.activation,
-            weight: spec.formats.weight,
-            layers,
-        },
-        params.layers.clone(),
-    )
+    (spec.model(), params.layers.clone())
 }

@@ -85,8 +85,12 @@ pub fn cell(s: &str) -> String {
 }
 
 fn model_desc(run: &RunVerdict) -> String {
-    let w: Vec<String> = run.spec.widths.iter().map(|w| w.to_string()).collect();
-    format!("MLP {}", w.join("-"))
+    let arch = run.spec.arch().to_string();
+    match arch.split_once(':') {
+        Some(("mlp", w)) => format!("MLP {w}"),
+        Some(("cnn", l)) => format!("CNN {l}"),
+        _ => arch,
+    }
 }
 
 fn loss_name(run: &RunVerdict) -> &'static str {
@@ -188,7 +192,9 @@ pub fn model_card(f: &Facts) -> String {
     );
     row(
         "architecture",
-        if r.spec.widths.len() > 2 {
+        if r.spec.conv.is_some() {
+            format!("{} (convolutions, then dense layers)", model_desc(r))
+        } else if r.spec.widths.len() > 2 {
             format!("{}, ReLU between layers", model_desc(r))
         } else {
             format!("{} (softmax regression)", model_desc(r))

@@ -166,14 +166,7 @@ pub(super) fn check_weights(dir: &Path, run: &RunVerdict) -> Result<(), Error> {
     if m.spec != run.spec {
         return Err(bad("its spec is not the run's"));
     }
-    let w = &run.spec.widths;
-    if m.params.layers.len() + 1 != w.len()
-        || m.params
-            .layers
-            .iter()
-            .enumerate()
-            .any(|(l, layer)| layer.len() != w[l + 1] * (w[l] + 1))
-    {
+    if !m.params.fits(&run.spec) {
         return Err(bad("its weights do not have the architecture's shapes"));
     }
     let f = run.spec.formats.weight;

@@ -6,20 +6,50 @@
 //!   "epochs": 1, "steps_per_proof": 1, "seed": 0, "sampling": "shuffle",
 //!   "holdout": 0.2 }
 //! ```
+//!
+//! `model` is a shorthand (`mlp:64-32-10`, `cnn:1x8x8-c4k3p1-relu-avg2-d10`)
+//! or the same layers listed:
+//!
+//! ```json
+//! { "model": { "input": [1, 8, 8], "layers": [
+//!     {"op": "conv", "channels": 4, "kernel": 3, "padding": 1},
+//!     {"op": "relu"}, {"op": "avg_pool", "size": 2}, {"op": "dense", "units": 10} ] } }
+//! ```
 
 use std::path::Path;
 
 use serde::Deserialize;
+use zkpot_circuits::train::arch::{Arch, ArchLayers};
 
 use crate::data::DataError;
 use crate::Error;
+
+/// A model in a spec file: the shorthand or the layers listed.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ModelSpec {
+    /// `mlp:64-32-10` or `cnn:...`.
+    Shorthand(String),
+    /// The input shape and the layers.
+    Layers(ArchLayers),
+}
+
+impl ModelSpec {
+    /// The architecture it describes.
+    pub fn arch(&self) -> Result<Arch, Error> {
+        match self {
+            ModelSpec::Shorthand(s) => super::run::parse_model(s),
+            ModelSpec::Layers(l) => Arch::from_layers(l).map_err(|e| Error::Options(e.to_string())),
+        }
+    }
+}
 
 /// A training spec file.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpecFile {
-    /// The model shorthand, e.g. `mlp:64-32-10`.
-    pub model: Option<String>,
+    /// The model: a shorthand, e.g. `mlp:64-32-10`, or its layers.
+    pub model: Option<ModelSpec>,
     /// `cross-entropy` or `mse`.
     pub loss: Option<String>,
     /// Learning rate (a multiple of 1/256).
@@ -70,7 +100,7 @@ mod tests {
     #[test]
     fn parses_partial_specs_and_refuses_bad_ones() {
         let s = SpecFile::parse(r#"{"model": "mlp:64-10", "epochs": 2}"#).unwrap();
-        assert_eq!(s.model.as_deref(), Some("mlp:64-10"));
+        assert_eq!(s.model, Some(ModelSpec::Shorthand("mlp:64-10".into())));
         assert_eq!(s.epochs, Some(2));
         assert_eq!(s.lr, None);
         assert!(SpecFile::parse(r#"{"modle": "mlp:64-10"}"#).is_err());

@@ -80,12 +80,8 @@ pub fn check_fit(spec: &TrainSpec, dataset: &DatasetRef) -> Result<(), EnvelopeE
             reason: "the dataset's",
         })
     };
-    fit("model inputs", dataset.layout.features, spec.widths[0])?;
-    fit(
-        "model outputs",
-        dataset.classes as usize,
-        spec.widths[spec.widths.len() - 1],
-    )?;
+    fit("model inputs", dataset.layout.features, spec.input_len())?;
+    fit("model outputs", dataset.classes as usize, spec.classes())?;
     if spec.formats.input != dataset.format {
         return Err(EnvelopeError::Unsupported {
             field: format!(

@@ -34,7 +34,7 @@ pub struct NativeRun {
 
 /// Dequantized features of a row (features then label).
 pub fn features_f64(spec: &TrainSpec, row: &[i64]) -> Vec<f64> {
-    let n = spec.widths[0];
+    let n = spec.input_len();
     let s = spec.formats.input.scale();
     row[..n].iter().map(|v| *v as f64 / s).collect()
 }
@@ -46,7 +46,7 @@ pub(crate) fn fixed_loss(
     params: &MlpParams,
     batch: &[Vec<i64>],
 ) -> Result<f64, FixedError> {
-    let n = spec.widths[0];
+    let n = spec.input_len();
     let s = spec.formats.activation.scale();
     let mut total = 0.0;
     for row in batch {
@@ -65,7 +65,7 @@ pub fn train_native(
     steps: u64,
     row: impl Fn(u64) -> Vec<i64>,
 ) -> Result<NativeRun, FixedError> {
-    let n = spec.widths[0];
+    let n = spec.input_len();
     let mut float = FloatMlp::from_fixed(spec, &init);
     let mut params = vec![init];
     let mut indices = Vec::new();
@@ -103,7 +103,7 @@ pub fn accuracy_fixed(
     params: &MlpParams,
     rows: &[Vec<i64>],
 ) -> Result<f64, FixedError> {
-    let n = spec.widths[0];
+    let n = spec.input_len();
     let mut right = 0;
     for r in rows {
         if predict(spec, params, &r[..n])? == r[n] as usize {
@@ -115,7 +115,7 @@ pub fn accuracy_fixed(
 
 /// Accuracy of the float model on the same rows.
 pub fn accuracy_float(spec: &TrainSpec, model: &FloatMlp, rows: &[Vec<i64>]) -> f64 {
-    let n = spec.widths[0];
+    let n = spec.input_len();
     let right = rows
         .iter()
         .filter(|r| model.predict(&features_f64(spec, r)) == r[n] as usize)

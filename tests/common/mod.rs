@@ -48,7 +48,7 @@ pub fn fixture() -> Fixture {
 pub fn options(data: &Path) -> TrainOptions {
     TrainOptions {
         data_dir: data.to_path_buf(),
-        widths: vec![4, 8, 3],
+        model: zkpot::circuits::train::Arch::mlp(vec![4, 8, 3]),
         loss: zkpot::circuits::train::Loss::CrossEntropy,
         lr: 0.25,
         batch: 4,

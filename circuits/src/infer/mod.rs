@@ -16,4 +16,4 @@ pub use circuit::{
     is_compact, layout_of, Compact, InferShape, InferenceCircuit, InferenceItem, InferenceWitness,
     Layout, Visibility, Wide, WideLookups, MAX_BATCH,
 };
-pub use model::{argmax, QLayer, QModel, QWeights};
+pub use model::{argmax, LayerOut, QLayer, QModel, QWeights};

@@ -676,58 +676,95 @@ impl QModel {
         let mut x = input.to_vec();
         let mut outs = Vec::with_capacity(self.layers.len());
         let mut next_w = 0;
-        for (l, layer) in self.layers.iter().enumerate() {
-            let fields = layer.receptive_fields();
-            let one = self.bias_input(l) as i128;
-            let y: Vec<i64> = match layer {
-                QLayer::AvgPool2d { kernel, .. } => {
-                    let shift = self.pool_shift(l, *kernel);
-                    fields
-                        .iter()
-                        .map(|f| {
-                            let s: i128 = f.iter().flatten().map(|i| x[*i] as i128).sum();
-                            self.activation.check(rescale(s, shift), "average pool")
-                        })
-                        .collect::<Result<_, _>>()?
-                }
-                QLayer::Argmax { .. } => vec![argmax(&x)],
-                QLayer::MaxPool2d { .. } => fields
-                    .iter()
-                    .map(|f| f.iter().flatten().map(|i| x[*i]).max().unwrap_or(0))
-                    .collect(),
-                _ => {
-                    let w = &weights[next_w];
-                    next_w += 1;
-                    let (rows, cols) = layer.weight_shape().unwrap_or((0, 1));
-                    let positions = fields.len();
-                    let mut y = vec![0i64; rows * positions];
-                    for (p, f) in fields.iter().enumerate() {
-                        for o in 0..rows {
-                            let row = &w[o * cols..(o + 1) * cols];
-                            let mut acc: i128 = row[cols - 1] as i128 * one;
-                            for (k, i) in f.iter().enumerate() {
-                                if let Some(i) = i {
-                                    acc += x[*i] as i128 * row[k] as i128;
-                                }
-                            }
-                            let q = self
-                                .activation
-                                .check(rescale(acc, self.shift(l)), "layer output")?;
-                            let v = layer
-                                .activation()
-                                .map_or(q, |a| a.apply(q, self.activation));
-                            // Dense: o; convolution: channel-major (o, position).
-                            y[o * positions + p] = v;
-                        }
-                    }
-                    y
-                }
+        for l in 0..self.layers.len() {
+            let w: &[i64] = if self.layers[l].weight_shape().is_some() {
+                next_w += 1;
+                &weights[next_w - 1]
+            } else {
+                &[]
             };
-            x = y.clone();
-            outs.push(y);
+            x = self.forward_layer(l, w, &x)?.out;
+            outs.push(x.clone());
         }
         Ok(outs)
     }
+
+    /// Layer `l` of the forward pass on its input `x`, with its weights `w`
+    /// (empty for a layer without): its output and, before the activation,
+    /// its pre-activation. The one native implementation of every layer,
+    /// which inference, evaluation and training share.
+    pub fn forward_layer(&self, l: usize, w: &[i64], x: &[i64]) -> Result<LayerOut, FixedError> {
+        let layer = self.layers.get(l).ok_or(FixedError::ShapeMismatch {
+            op: "layer index",
+            expected: vec![self.layers.len()],
+            found: vec![l],
+        })?;
+        if x.len() != layer.input_len() || w.len() != layer.weight_shape().map_or(0, |(r, c)| r * c)
+        {
+            return Err(FixedError::ShapeMismatch {
+                op: "layer input and weights",
+                expected: vec![
+                    layer.input_len(),
+                    layer.weight_shape().map_or(0, |(r, c)| r * c),
+                ],
+                found: vec![x.len(), w.len()],
+            });
+        }
+        let fields = layer.receptive_fields();
+        let one = self.bias_input(l) as i128;
+        let pre: Vec<i64> = match layer {
+            QLayer::AvgPool2d { kernel, .. } => {
+                let shift = self.pool_shift(l, *kernel);
+                fields
+                    .iter()
+                    .map(|f| {
+                        let s: i128 = f.iter().flatten().map(|i| x[*i] as i128).sum();
+                        self.activation.check(rescale(s, shift), "average pool")
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            QLayer::Argmax { .. } => vec![argmax(x)],
+            QLayer::MaxPool2d { .. } => fields
+                .iter()
+                .map(|f| f.iter().flatten().map(|i| x[*i]).max().unwrap_or(0))
+                .collect(),
+            _ => {
+                let (rows, cols) = layer.weight_shape().unwrap_or((0, 1));
+                let positions = fields.len();
+                let mut y = vec![0i64; rows * positions];
+                for (p, f) in fields.iter().enumerate() {
+                    for o in 0..rows {
+                        let row = &w[o * cols..(o + 1) * cols];
+                        let mut acc: i128 = row[cols - 1] as i128 * one;
+                        for (k, i) in f.iter().enumerate() {
+                            if let Some(i) = i {
+                                acc += x[*i] as i128 * row[k] as i128;
+                            }
+                        }
+                        // Dense: o; convolution: channel-major (o, position).
+                        y[o * positions + p] = self
+                            .activation
+                            .check(rescale(acc, self.shift(l)), "layer output")?;
+                    }
+                }
+                y
+            }
+        };
+        let out = match layer.activation() {
+            Some(a) => pre.iter().map(|q| a.apply(*q, self.activation)).collect(),
+            None => pre.clone(),
+        };
+        Ok(LayerOut { pre, out })
+    }
+}
+
+/// One layer's result in the native forward pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerOut {
+    /// The values before the layer's activation (its output if it has none).
+    pub pre: Vec<i64>,
+    /// The layer's output.
+    pub out: Vec<i64>,
 }
 
 /// The index of the first largest value (0 for an empty slice): ONNX's

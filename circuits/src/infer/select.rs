@@ -80,6 +80,31 @@ pub fn register_argmax(set: &mut TableSet, classes: usize, activation: QFormat, 
     register_range(set, activation.bits() + 1, false, limb_bits);
 }
 
+/// The first maximum of several activations: its index, the index's one-hot
+/// encoding, and the maximum.
+#[derive(Clone, Debug)]
+pub struct FirstMax {
+    /// The index of the first largest value.
+    pub index: AssignedCell<Fp, Fp>,
+    /// `e_i = [index = i]`, looked up.
+    pub onehot: Vec<AssignedCell<Fp, Fp>>,
+    /// The maximum, `sum e_i z_i`.
+    pub max: AssignedCell<Fp, Fp>,
+}
+
+/// [`argmax_of`] with everything it proves: the index of the first largest
+/// of `z`, its one-hot encoding and the maximum. Training's max pooling
+/// routes a window's delta back through the one-hot encoding.
+pub fn first_max(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    z: &[AssignedCell<Fp, Fp>],
+    activation: QFormat,
+    limb_bits: u32,
+) -> Result<FirstMax, Error> {
+    argmax_claiming(cfg, layouter, z, activation, limb_bits, None)
+}
+
 /// The index `c` of the first largest of `z` (activations), as a cell.
 ///
 /// `c` is witnessed and its one-hot encoding `e` looked up (`OneHot`
@@ -95,10 +120,10 @@ pub fn argmax_of(
     activation: QFormat,
     limb_bits: u32,
 ) -> Result<AssignedCell<Fp, Fp>, Error> {
-    argmax_claiming(cfg, layouter, z, activation, limb_bits, None)
+    Ok(argmax_claiming(cfg, layouter, z, activation, limb_bits, None)?.index)
 }
 
-/// [`argmax_of`], with the class witnessed as `claim` when given (tests
+/// [`first_max`], with the class witnessed as `claim` when given (tests
 /// tamper with it).
 fn argmax_claiming(
     cfg: &CoreConfig,
@@ -107,7 +132,7 @@ fn argmax_claiming(
     activation: QFormat,
     limb_bits: u32,
     claim: Option<i64>,
-) -> Result<AssignedCell<Fp, Fp>, Error> {
+) -> Result<FirstMax, Error> {
     let n = z.len();
     let values = z
         .iter()
@@ -179,7 +204,11 @@ fn argmax_claiming(
         range.range_check(layouter, &gap, activation.bits() + 1, false)?;
         prefix = Some(p);
     }
-    Ok(c)
+    Ok(FirstMax {
+        index: c,
+        onehot,
+        max: m,
+    })
 }
 
 #[cfg(test)]
@@ -213,7 +242,7 @@ mod tests {
                 .map(|v| Value::known(fp_from_i64(*v)))
                 .collect();
             let z = cfg.witness(layouter, &values)?;
-            let c = argmax_claiming(cfg, layouter, &z, FORMAT, 8, self.claim)?;
+            let c = argmax_claiming(cfg, layouter, &z, FORMAT, 8, self.claim)?.index;
             cfg.expose(layouter, &c, 0)
         }
     }

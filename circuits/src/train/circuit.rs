@@ -59,7 +59,8 @@ pub const TRAIN_MAX_K: u32 = 16;
 pub const MAX_STEPS_PER_PROOF: u64 = 1024;
 
 /// The most multiply-adds of one proof's forward passes (steps x batch x
-/// parameters). Each of a step's three passes (forward, backward, update)
+/// one pass's: an MLP's parameters, a convolution's weights times its output
+/// positions). Each of a step's three passes (forward, backward, update)
 /// takes at least that many products and the MAC gadget computes 36 a row,
 /// so a proof above `12 * 2^16` of them cannot fit [`TRAIN_MAX_K`]: the bound
 /// refuses no provable statement and keeps planning a refused one cheap.
@@ -87,14 +88,14 @@ impl TrainStepCircuit {
     ) -> Result<Self, CircuitError> {
         spec.validate()?;
         layout.validate()?;
-        if layout.features != spec.widths[0] {
+        if layout.features != spec.input_len() {
             return Err(CircuitError::Shape {
                 what: "dataset features vs model inputs",
-                expected: vec![spec.widths[0]],
+                expected: vec![spec.input_len()],
                 found: vec![layout.features],
             });
         }
-        let classes = spec.widths[spec.layers()];
+        let classes = spec.classes();
         if (1u64 << layout.label_bits) < classes as u64 {
             return Err(CircuitError::Shape {
                 what: "classes (fitting the label bits)",
@@ -110,14 +111,13 @@ impl TrainStepCircuit {
             MAX_STEPS_PER_PROOF,
         )?;
         bound(
-            || "multiply-adds of one proof (steps x batch x parameters)".into(),
-            steps as i128 * spec.batch as i128 * spec.n_params() as i128,
+            || "multiply-adds of one proof (steps x batch x one forward pass's)".into(),
+            steps as i128 * spec.batch as i128 * spec.model().macs() as i128,
             1,
             MAX_PROOF_WORK,
         )?;
         if let Some(w) = &witness {
-            if w.openings.len() != steps * spec.batch || w.params.flatten().len() != spec.n_params()
-            {
+            if w.openings.len() != steps * spec.batch || !w.params.fits(&spec) {
                 return Err(CircuitError::Shape {
                     what: "step witness (openings, parameters)",
                     expected: vec![steps * spec.batch, spec.n_params()],
@@ -132,6 +132,11 @@ impl TrainStepCircuit {
             steps,
             witness,
         })
+    }
+
+    /// The spec it proves.
+    pub fn spec(&self) -> &TrainSpec {
+        &self.spec
     }
 
     /// The same circuit without its witness.
@@ -289,10 +294,11 @@ fn split_layers(
     spec: &TrainSpec,
     flat: Vec<AssignedCell<Fp, Fp>>,
 ) -> Vec<Vec<AssignedCell<Fp, Fp>>> {
-    let mut out = Vec::with_capacity(spec.layers());
+    let shapes = spec.model().weight_shapes();
+    let mut out = Vec::with_capacity(shapes.len());
     let mut it = flat.into_iter();
-    for w in spec.widths.windows(2) {
-        out.push(it.by_ref().take((w[0] + 1) * w[1]).collect());
+    for (rows, cols) in shapes {
+        out.push(it.by_ref().take(rows * cols).collect());
     }
     out
 }
@@ -315,6 +321,7 @@ pub(crate) mod tests {
     pub(crate) fn spec() -> TrainSpec {
         TrainSpec {
             widths: vec![3, 4, 2],
+            conv: None,
             loss: Loss::Mse,
             lr_num: 32,
             lr_shift: 8,

@@ -1,17 +1,23 @@
 //! The native fixed-point SGD step: the one implementation the trainer runs and
 //! the step circuit is tested against bit for bit.
 //!
-//! Layer `l` has a weight matrix of `widths[l+1]` rows and `widths[l] + 1`
-//! columns; the last column is the bias, whose input is the fixed-point one of
-//! the layer's input scale. With `a = [x, 1]`:
+//! The model is [`TrainSpec::model`]: convolutions, pooling and dense layers.
+//! A convolution's or dense layer's weight matrix has `outputs` rows and
+//! `fan_in + 1` columns, the last the bias, whose input is the fixed-point one
+//! of the layer's input scale. With `a` a layer's input:
 //!
-//! - forward: `pre = rescale(W a)`, `h = relu(pre)` (not on the last layer);
+//! - forward: each layer as [`QModel::forward_layer`] computes it, keeping
+//!   the pre-activations (ReLU's sign masks the backward pass);
 //! - output delta (MSE, scaled by the learning rate):
 //!   `d_o = rescale(lr_num * (onehot_o * 2^f_act - z_o))`, that is
-//!   `-lr * dL/dz` with `L = (1/B) sum ||z - y||^2`;
-//! - hidden delta: `d_j = [pre_j >= 0] * rescale(sum_o d_o W_oj)`, with the
-//!   weights before the update;
-//! - update: `W' = rescale(sum_b d_b a_b + W * 2^s)`, the sum over the batch.
+//!   `-lr * dL/dz` with `L = (1/B) sum ||z - y||^2`; cross-entropy uses the
+//!   softmax probabilities for `z` at their own scale;
+//! - the delta of layer `l`'s output, from layer `l + 1`'s: `[pre >= 0] *
+//!   rescale(g)` (the mask only after ReLU), `g` the transposed convolution
+//!   or product `sum_o d_o W_oj` with the weights before the update, or a
+//!   pool's delta sent back to its window ([`backward`](super::backward));
+//! - update: `W' = rescale(sum_(b, p) d_(b, p) a_(b, p) + W * 2^s)`, the sum
+//!   over the batch and a convolution's output positions.
 //!
 //! Every rescale rounds as [`rescale`](crate::fixed::ops::rescale) does and every
 //! result is checked against its format; an overflow is an error naming the
@@ -19,15 +25,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backward::{pool_gradient, InputTaps};
 use super::spec::{Loss, TrainSpec, EXP_BITS, EXP_FRAC, PROB_FRAC};
 use crate::fixed::ops::rescale;
 use crate::fixed::{FixedError, QFormat};
+use crate::infer::{QLayer, QModel};
 
-/// The parameters of an MLP: per layer, `outputs x (inputs + 1)` integers
-/// (weights, bias last), row-major.
+/// The parameters of a model: per convolution or dense layer, `outputs x
+/// (fan_in + 1)` integers (weights, bias last), row-major.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MlpParams {
-    /// One weight matrix per layer.
+    /// One weight matrix per layer with weights.
     pub layers: Vec<Vec<i64>>,
 }
 
@@ -44,12 +52,23 @@ impl MlpParams {
         }
         let mut layers = Vec::new();
         let mut at = 0;
-        for w in spec.widths.windows(2) {
-            let n = (w[0] + 1) * w[1];
+        for (rows, cols) in spec.model().weight_shapes() {
+            let n = rows * cols;
             layers.push(flat[at..at + n].to_vec());
             at += n;
         }
         Some(Self { layers })
+    }
+
+    /// Whether the matrices have the shapes `spec` gives.
+    pub fn fits(&self, spec: &TrainSpec) -> bool {
+        let shapes = spec.model().weight_shapes();
+        self.layers.len() == shapes.len()
+            && self
+                .layers
+                .iter()
+                .zip(&shapes)
+                .all(|(w, (r, c))| w.len() == r * c)
     }
 }
 
@@ -80,25 +99,32 @@ impl SplitMix64 {
     }
 }
 
-/// Glorot-uniform initial weights from a public seed, biases zero.
+/// Glorot-uniform initial weights from a public seed, biases zero: a dense
+/// layer's fans are its inputs and outputs, a convolution's its input and
+/// output channels times the kernel's size.
 pub fn init_params(spec: &TrainSpec, seed: u64) -> MlpParams {
     let mut rng = SplitMix64::new(seed);
     let fw = spec.formats.weight;
     let layers = spec
-        .widths
-        .windows(2)
-        .map(|w| {
-            let (fan_in, fan_out) = (w[0], w[1]);
+        .layer_list()
+        .iter()
+        .filter_map(|layer| {
+            let (rows, cols) = layer.weight_shape()?;
+            let fan_in = cols - 1;
+            let fan_out = match layer {
+                QLayer::Conv2d { kernel, .. } => rows * kernel[0] * kernel[1],
+                _ => rows,
+            };
             let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
             let m = ((limit * fw.scale()).floor() as i64).clamp(0, fw.max());
-            let mut layer = Vec::with_capacity((fan_in + 1) * fan_out);
-            for _ in 0..fan_out {
+            let mut w = Vec::with_capacity(rows * cols);
+            for _ in 0..rows {
                 for _ in 0..fan_in {
-                    layer.push(rng.symmetric(m));
+                    w.push(rng.symmetric(m));
                 }
-                layer.push(0);
+                w.push(0);
             }
-            layer
+            Some(w)
         })
         .collect();
     MlpParams { layers }
@@ -107,60 +133,101 @@ pub fn init_params(spec: &TrainSpec, seed: u64) -> MlpParams {
 /// What one step computed for one batch row (for tests and reporting).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowTrace {
-    /// Each layer's rescaled pre-activation.
+    /// Each layer's input.
+    pub input: Vec<Vec<i64>>,
+    /// Each layer's pre-activation (its output if it has no activation).
     pub pre: Vec<Vec<i64>>,
-    /// Each layer's delta (learning-rate scaled).
+    /// Each layer's output delta (learning-rate scaled; empty where no
+    /// layer with weights comes before it).
     pub delta: Vec<Vec<i64>>,
 }
 
-fn check(fmt: QFormat, v: i128, what: &str) -> Result<i64, FixedError> {
-    fmt.check(v, what)
+/// The weights of layer `l` of `model`, or none.
+fn layer_weights<'a>(model: &QModel, params: &'a MlpParams, l: usize) -> &'a [i64] {
+    let i = model.layers[..l]
+        .iter()
+        .filter(|x| x.weight_shape().is_some())
+        .count();
+    match model.layers[l].weight_shape() {
+        Some(_) => params.layers.get(i).map_or(&[], Vec::as_slice),
+        None => &[],
+    }
 }
 
-/// Per-layer vectors of one row.
-type PerLayer = Vec<Vec<i64>>;
+fn check_params(spec: &TrainSpec, params: &MlpParams) -> Result<(), FixedError> {
+    if params.fits(spec) {
+        return Ok(());
+    }
+    Err(FixedError::ShapeMismatch {
+        op: "model parameters",
+        expected: spec
+            .model()
+            .weight_shapes()
+            .iter()
+            .map(|(r, c)| r * c)
+            .collect(),
+        found: params.layers.iter().map(Vec::len).collect(),
+    })
+}
 
 /// The forward pass of one input row (features at the input format): each
-/// layer's `[x, 1]`-augmented input and its rescaled pre-activation.
+/// layer's input and pre-activation, and the logits.
 fn forward_row(
-    spec: &TrainSpec,
+    model: &QModel,
     params: &MlpParams,
     x: &[i64],
-) -> Result<(PerLayer, PerLayer), FixedError> {
-    let f = &spec.formats;
-    let mut inputs = Vec::with_capacity(spec.layers());
-    let mut pres = Vec::with_capacity(spec.layers());
-    let mut a: Vec<i64> = x.to_vec();
-    for (l, w) in params.layers.iter().enumerate() {
-        a.push(spec.bias_input(l));
-        let n_in = a.len();
-        let n_out = spec.widths[l + 1];
-        let mut pre = Vec::with_capacity(n_out);
-        for o in 0..n_out {
-            let acc: i128 = (0..n_in)
-                .map(|i| a[i] as i128 * w[o * n_in + i] as i128)
-                .sum();
-            pre.push(check(
-                f.activation,
-                rescale(acc, spec.forward_shift(l)),
-                "pre-activation",
-            )?);
-        }
-        inputs.push(a);
-        a = if l + 1 < spec.layers() {
-            pre.iter().map(|v| (*v).max(0)).collect()
-        } else {
-            pre.clone()
-        };
-        pres.push(pre);
+) -> Result<(RowTrace, Vec<i64>), FixedError> {
+    let mut t = RowTrace {
+        input: Vec::with_capacity(model.layers.len()),
+        pre: Vec::with_capacity(model.layers.len()),
+        delta: vec![Vec::new(); model.layers.len()],
+    };
+    let mut a = x.to_vec();
+    for l in 0..model.layers.len() {
+        let out = model.forward_layer(l, layer_weights(model, params, l), &a)?;
+        t.input.push(std::mem::replace(&mut a, out.out));
+        t.pre.push(out.pre);
     }
-    Ok((inputs, pres))
+    Ok((t, a))
 }
 
 /// The logits of one input row.
 pub fn logits(spec: &TrainSpec, params: &MlpParams, x: &[i64]) -> Result<Vec<i64>, FixedError> {
-    let (_, mut pres) = forward_row(spec, params, x)?;
-    Ok(pres.pop().unwrap_or_default())
+    check_params(spec, params)?;
+    Ok(forward_row(&spec.model(), params, x)?.1)
+}
+
+/// The delta of layer `l`'s output from layer `l + 1`'s, for one row: the
+/// transposed convolution (or product) with layer `l + 1`'s weights before
+/// the update, or its pool's delta sent back, rescaled to the delta format
+/// and masked by layer `l`'s ReLU.
+fn backward_layer(
+    spec: &TrainSpec,
+    model: &QModel,
+    params: &MlpParams,
+    t: &RowTrace,
+    l: usize,
+) -> Result<Vec<i64>, FixedError> {
+    let next = &model.layers[l + 1];
+    let d = &t.delta[l + 1];
+    let g = match InputTaps::of(next) {
+        Some(taps) => {
+            let outputs = next.weight_shape().map_or(0, |(r, _)| r);
+            taps.gradient(d, layer_weights(model, params, l + 1), outputs)
+        }
+        None => pool_gradient(next, d, &t.input[l + 1]),
+    };
+    let relu = model.layers[l].activation().is_some();
+    g.iter()
+        .zip(&t.pre[l])
+        .map(|(g, pre)| {
+            let v = spec
+                .formats
+                .delta
+                .check(rescale(*g, spec.backward_shift(l + 1)), "hidden delta")?;
+            Ok(if !relu || *pre >= 0 { v } else { 0 })
+        })
+        .collect()
 }
 
 /// One SGD step on a batch of rows (features then label). Returns the new
@@ -170,13 +237,20 @@ pub fn sgd_step(
     params: &MlpParams,
     batch: &[Vec<i64>],
 ) -> Result<(MlpParams, Vec<RowTrace>), FixedError> {
+    check_params(spec, params)?;
     let f = &spec.formats;
-    let layers = spec.layers();
-    let n_classes = spec.widths[layers];
-    let mut all_inputs = Vec::with_capacity(batch.len());
+    let model = spec.model();
+    let layers = model.layers.len();
+    let n_classes = spec.classes();
+    // Deltas are needed from the first layer with weights on.
+    let first = model
+        .layers
+        .iter()
+        .position(|l| l.weight_shape().is_some())
+        .unwrap_or(layers);
     let mut traces = Vec::with_capacity(batch.len());
     for row in batch {
-        let n = spec.widths[0];
+        let n = spec.input_len();
         if row.len() != n + 1 {
             return Err(FixedError::ShapeMismatch {
                 op: "training row",
@@ -184,66 +258,53 @@ pub fn sgd_step(
                 found: vec![row.len()],
             });
         }
-        let (inputs, pres) = forward_row(spec, params, &row[..n])?;
+        let (mut t, z) = forward_row(&model, params, &row[..n])?;
         let label = row[n];
         // Output delta: lr-scaled (onehot - prediction).
-        let z = &pres[layers - 1];
         let (target_one, prediction): (i128, Vec<i64>) = match spec.loss {
             Loss::Mse => (1i128 << f.activation.frac_bits(), z.clone()),
-            Loss::CrossEntropy => (1i128 << PROB_FRAC, softmax(spec, z)?),
+            Loss::CrossEntropy => (1i128 << PROB_FRAC, softmax(spec, &z)?),
         };
-        let mut delta: Vec<Vec<i64>> = vec![Vec::new(); layers];
-        delta[layers - 1] = (0..n_classes)
+        t.delta[layers - 1] = (0..n_classes)
             .map(|o| {
                 let y = if label == o as i64 { target_one } else { 0 };
                 let v = spec.lr_num as i128 * (y - prediction[o] as i128);
-                check(
-                    f.delta,
-                    rescale(v, spec.output_delta_shift()),
-                    "output delta",
-                )
+                f.delta
+                    .check(rescale(v, spec.output_delta_shift()), "output delta")
             })
             .collect::<Result<_, _>>()?;
-        // Hidden deltas, with the weights before the update.
-        for l in (0..layers - 1).rev() {
-            let w = &params.layers[l + 1];
-            let n_in = spec.widths[l + 1] + 1;
-            let d_next = &delta[l + 1];
-            delta[l] = (0..spec.widths[l + 1])
-                .map(|j| {
-                    let acc: i128 = d_next
-                        .iter()
-                        .enumerate()
-                        .map(|(o, d)| *d as i128 * w[o * n_in + j] as i128)
-                        .sum();
-                    let v = check(
-                        f.delta,
-                        rescale(acc, spec.hidden_delta_shift()),
-                        "hidden delta",
-                    )?;
-                    Ok(if pres[l][j] >= 0 { v } else { 0 })
-                })
-                .collect::<Result<_, FixedError>>()?;
+        for l in (first..layers - 1).rev() {
+            t.delta[l] = backward_layer(spec, &model, params, &t, l)?;
         }
-        all_inputs.push(inputs);
-        traces.push(RowTrace { pre: pres, delta });
+        traces.push(t);
     }
-    // Updates.
-    let mut new_layers = Vec::with_capacity(layers);
-    for l in 0..layers {
-        let w = &params.layers[l];
-        let n_in = spec.widths[l] + 1;
+    // Updates: every weight's gradient summed over the batch and positions.
+    let mut new_layers = Vec::with_capacity(params.layers.len());
+    for (l, layer) in model.layers.iter().enumerate() {
+        let Some((rows, cols)) = layer.weight_shape() else {
+            continue;
+        };
+        let w = layer_weights(&model, params, l);
         let s = spec.update_shift(l);
+        let fields = layer.receptive_fields();
+        let positions = fields.len();
+        let one = spec.bias_input(l) as i128;
         let mut out = Vec::with_capacity(w.len());
-        for o in 0..spec.widths[l + 1] {
-            for i in 0..n_in {
-                let grad: i128 = traces
-                    .iter()
-                    .zip(&all_inputs)
-                    .map(|(t, a)| t.delta[l][o] as i128 * a[l][i] as i128)
-                    .sum();
-                let u = grad + ((w[o * n_in + i] as i128) << s);
-                out.push(check(f.weight, rescale(u, s), "updated weight")?);
+        for o in 0..rows {
+            for i in 0..cols {
+                let mut grad: i128 = 0;
+                for t in &traces {
+                    for (p, field) in fields.iter().enumerate() {
+                        let a = if i + 1 == cols {
+                            one
+                        } else {
+                            field[i].map_or(0, |j| t.input[l][j] as i128)
+                        };
+                        grad += t.delta[l][o * positions + p] as i128 * a;
+                    }
+                }
+                let u = grad + ((w[o * cols + i] as i128) << s);
+                out.push(f.weight.check(rescale(u, s), "updated weight")?);
             }
         }
         new_layers.push(out);
@@ -329,13 +390,7 @@ pub fn softmax_trace(spec: &TrainSpec, z: &[i64]) -> Result<SoftmaxTrace, FixedE
 /// Index of the largest logit (the first on ties).
 pub fn predict(spec: &TrainSpec, params: &MlpParams, x: &[i64]) -> Result<usize, FixedError> {
     let z = logits(spec, params, x)?;
-    let mut best = 0;
-    for (i, v) in z.iter().enumerate() {
-        if *v > z[best] {
-            best = i;
-        }
-    }
-    Ok(best)
+    Ok(crate::infer::argmax(&z) as usize)
 }
 
 #[cfg(test)]
@@ -346,6 +401,7 @@ mod tests {
     fn spec(widths: Vec<usize>) -> TrainSpec {
         TrainSpec {
             widths,
+            conv: None,
             loss: Loss::Mse,
             lr_num: 64,
             lr_shift: 8,

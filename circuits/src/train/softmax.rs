@@ -233,6 +233,7 @@ mod tests {
 
     fn spec() -> TrainSpec {
         TrainSpec {
+            conv: None,
             widths: vec![2, 4],
             loss: Loss::CrossEntropy,
             lr_num: 64,

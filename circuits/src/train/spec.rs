@@ -4,8 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::arch::{Arch, ConvLayers};
 use crate::envelope::{bound, shift, EnvelopeError};
-use crate::fixed::QFormat;
+use crate::fixed::{Activation, QFormat};
+use crate::infer::{QLayer, QModel};
 
 /// The loss being minimized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,13 +55,19 @@ impl TrainFormats {
     }
 }
 
-/// A multilayer perceptron trained with SGD: Dense + ReLU layers, the last one
-/// without activation. `widths = [inputs, hidden..., classes]`; `[n, c]` is
-/// linear regression onto one-hot targets.
+/// A model trained with SGD: optional convolutional layers (a CNN), then
+/// Dense + ReLU layers, the last one without activation. `widths = [inputs,
+/// hidden..., classes]`, the inputs being the features of an MLP or the
+/// length of a CNN's convolutional output; `[n, c]` is softmax (or linear)
+/// regression.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrainSpec {
-    /// Layer widths, inputs first, classes last.
+    /// The dense layers' widths, their input first, classes last.
     pub widths: Vec<usize>,
+    /// A CNN's convolutional and pooling layers, before the dense ones
+    /// (absent for an MLP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conv: Option<ConvLayers>,
     /// The loss.
     pub loss: Loss,
     /// Learning rate numerator: the rate is `lr_num / 2^lr_shift`.
@@ -83,25 +91,87 @@ impl TrainSpec {
         self.batch.trailing_zeros()
     }
 
-    /// Number of layers.
-    pub fn layers(&self) -> usize {
-        self.widths.len() - 1
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        Arch {
+            conv: self.conv.clone(),
+            widths: self.widths.clone(),
+        }
+    }
+
+    /// The layers of the model, convolutional ones first: every dense
+    /// layer but the last with ReLU. Shapes are those of a validated spec.
+    pub fn layer_list(&self) -> Vec<QLayer> {
+        let mut layers = match &self.conv {
+            Some(c) => c.qlayers().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let n = self.widths.len();
+        layers.extend(
+            self.widths
+                .windows(2)
+                .enumerate()
+                .map(|(l, w)| QLayer::Dense {
+                    inputs: w[0],
+                    outputs: w[1],
+                    activation: (l + 2 < n).then_some(Activation::Relu),
+                }),
+        );
+        layers
+    }
+
+    /// The model as a quantized model (its forward pass, formats and
+    /// shapes), as inference and evaluation prove it.
+    pub fn model(&self) -> QModel {
+        QModel {
+            input: self.formats.input,
+            activation: self.formats.activation,
+            weight: self.formats.weight,
+            layers: self.layer_list(),
+        }
+    }
+
+    /// The input length (features of a dataset row).
+    pub fn input_len(&self) -> usize {
+        self.conv
+            .as_ref()
+            .map_or(self.widths.first().copied().unwrap_or(0), |c| c.input_len())
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.widths.last().copied().unwrap_or(0)
     }
 
     /// Number of parameters (weights and biases).
     pub fn n_params(&self) -> usize {
-        self.widths.windows(2).map(|w| (w[0] + 1) * w[1]).sum()
+        self.model()
+            .weight_shapes()
+            .iter()
+            .map(|(r, c)| r * c)
+            .sum()
     }
 
-    /// Rescale shift of layer `l`'s forward accumulator.
-    pub fn forward_shift(&self, l: usize) -> u32 {
+    /// The fractional bits of layer `l`'s input.
+    fn input_frac(&self, l: usize) -> u32 {
         let f = &self.formats;
-        let input = if l == 0 {
+        if l == 0 {
             f.input.frac_bits()
         } else {
             f.activation.frac_bits()
+        }
+    }
+
+    /// Rescale shift of layer `l`'s forward accumulator (a convolution's or
+    /// dense layer's; an average pool's is its window's log2 on top of the
+    /// scales).
+    pub fn forward_shift(&self, l: usize) -> u32 {
+        let f = &self.formats;
+        let window = match self.layer_list().get(l) {
+            Some(QLayer::AvgPool2d { kernel, .. }) => (kernel * kernel).trailing_zeros(),
+            _ => f.weight.frac_bits(),
         };
-        input + f.weight.frac_bits() - f.activation.frac_bits()
+        self.input_frac(l) + window - f.activation.frac_bits()
     }
 
     /// Rescale shift of the output delta: `lr * 2/B * (y - z)` for MSE,
@@ -130,26 +200,28 @@ impl TrainSpec {
         self.formats.weight.frac_bits()
     }
 
+    /// Rescale shift of the delta that layer `l` passes back to its input:
+    /// a convolution's or dense layer's `sum delta W`
+    /// ([`hidden_delta_shift`](Self::hidden_delta_shift)), an average
+    /// pool's delta spread over its window (divided by its size), a max
+    /// pool's delta routed to its window's maximum (shift 0).
+    pub fn backward_shift(&self, l: usize) -> u32 {
+        match self.layer_list().get(l) {
+            Some(QLayer::AvgPool2d { kernel, .. }) => (kernel * kernel).trailing_zeros(),
+            Some(QLayer::MaxPool2d { .. }) => 0,
+            _ => self.hidden_delta_shift(),
+        }
+    }
+
     /// Rescale shift of layer `l`'s weight update.
     pub fn update_shift(&self, l: usize) -> u32 {
         let f = &self.formats;
-        let input = if l == 0 {
-            f.input.frac_bits()
-        } else {
-            f.activation.frac_bits()
-        };
-        f.delta.frac_bits() + input - f.weight.frac_bits()
+        f.delta.frac_bits() + self.input_frac(l) - f.weight.frac_bits()
     }
 
     /// The fixed-point one (`2^f`) of layer `l`'s input, the bias's input.
     pub fn bias_input(&self, l: usize) -> i64 {
-        let f = &self.formats;
-        let frac = if l == 0 {
-            f.input.frac_bits()
-        } else {
-            f.activation.frac_bits()
-        };
-        1i64 << frac
+        1i64 << self.input_frac(l)
     }
 
     /// The most classes a training run may have (one-hot lookups tag the
@@ -169,16 +241,26 @@ impl TrainSpec {
         let frac = |q: QFormat| i64::from(q.frac_bits());
         let lr = i64::from(self.lr_shift) + i64::from(self.batch_log2());
         let mut out = Vec::new();
-        for l in 0..self.layers() {
+        for (l, layer) in self.layer_list().iter().enumerate() {
             let input = frac(if l == 0 { f.input } else { f.activation });
-            out.push((
-                format!("forward shift of layer {l}"),
-                input + frac(f.weight) - frac(f.activation),
-            ));
-            out.push((
-                format!("update shift of layer {l}"),
-                frac(f.delta) + input - frac(f.weight),
-            ));
+            match layer {
+                QLayer::AvgPool2d { kernel, .. } => out.push((
+                    format!("forward shift of layer {l} (average pool)"),
+                    i64::from((kernel * kernel).trailing_zeros()) + input - frac(f.activation),
+                )),
+                // Max pooling keeps its input's scale (checked by the model).
+                QLayer::MaxPool2d { .. } => {}
+                _ => {
+                    out.push((
+                        format!("forward shift of layer {l}"),
+                        input + frac(f.weight) - frac(f.activation),
+                    ));
+                    out.push((
+                        format!("update shift of layer {l}"),
+                        frac(f.delta) + input - frac(f.weight),
+                    ));
+                }
+            }
         }
         out.push((
             "output delta shift".into(),
@@ -211,6 +293,28 @@ impl TrainSpec {
         )?;
         for (i, w) in self.widths.iter().enumerate() {
             bound(|| format!("width {i}"), *w as u64, 1, 4096)?;
+        }
+        if let Some(conv) = &self.conv {
+            bound(
+                || "convolutional and pooling layers".into(),
+                conv.layers.len() as u64,
+                1,
+                16,
+            )?;
+            let out = conv.output_len().map_err(|e| EnvelopeError::Unsupported {
+                field: format!("convolutional layers: {e}"),
+                reason: "the shapes must fit",
+            })?;
+            if out != self.widths[0] {
+                return Err(EnvelopeError::Mismatch {
+                    field: "width 0 (the dense layers' input)".into(),
+                    expected: out as i128,
+                    found: self.widths[0] as i128,
+                    reason: "the convolutional layers' output length",
+                });
+            }
+            // Shapes, sizes and work per pass, as inference bounds them.
+            self.model().validate()?;
         }
         let classes = self.widths[self.widths.len() - 1];
         bound(

@@ -1,16 +1,23 @@
 //! One SGD step in circuit, equal bit for bit to
 //! [`sgd_step`](super::native::sgd_step).
 //!
-//! Every product goes through the MAC gadget with a shared operand: the input
-//! row for the forward pass, the next layer's deltas for the backward pass, and
-//! a weight row's deltas over the batch for the update, where the old weight
-//! joins the dot product against the constant `2^s`. Every rescale is the
-//! rescale gadget (range-checked remainder and result); ReLU's forward pass
-//! yields its sign bit, which masks the backward pass.
+//! Every product goes through the MAC gadget with a shared operand: a
+//! position's receptive field for the forward pass (the outputs in lanes),
+//! the deltas reaching an input location for the backward pass (the input
+//! channels in lanes, [`InputTaps`]), and a weight row's deltas over the
+//! batch and positions for the update, where the old weight joins the dot
+//! product against the constant `2^s`. Every rescale is the rescale gadget
+//! (range-checked remainder and result); ReLU's forward pass yields its sign
+//! bit, which masks the backward pass. Average pooling sums its window and
+//! rescales; max pooling proves each window's first maximum with its one-hot
+//! encoding ([`first_max`]), which routes the window's delta back. A dense
+//! layer is the case of one position and one input location, so an MLP's
+//! step is laid out exactly as before convolutions existed.
 
 use halo2_proofs::circuit::{AssignedCell, Layouter};
 use halo2_proofs::plonk::Error;
 
+use super::backward::{pool_windows, InputTaps};
 use super::softmax::{register_softmax, softmax_circuit};
 use super::spec::{Loss, TrainSpec, PROB_FRAC};
 use crate::chips::core::CoreConfig;
@@ -18,10 +25,11 @@ use crate::chips::dot::{DotInstructions, Operand};
 use crate::chips::lookup::{LookupInstructions, Piece};
 use crate::chips::range::register_range;
 use crate::chips::rescale::register_rescale;
-use crate::chips::rescale::RescaleInstructions;
+use crate::chips::rescale::{RescaleChip, RescaleInstructions};
 use crate::chips::table::{Lookup, TableSet};
 use crate::field::{fp_from_i64, fp_to_i128};
-use crate::fixed::Activation;
+use crate::infer::select::{first_max, register_argmax};
+use crate::infer::QLayer;
 use crate::Fp;
 
 /// The cells of one training row: its features and its label.
@@ -36,11 +44,23 @@ pub struct RowCells {
 /// Registers every table entry a step needs.
 pub fn register_step(set: &mut TableSet, spec: &TrainSpec, limb_bits: u32) {
     let f = &spec.formats;
-    let layers = spec.layers();
-    for l in 0..layers {
-        let act = (l + 1 < layers).then_some(Activation::Relu);
-        register_rescale(set, spec.forward_shift(l), f.activation, act, limb_bits);
-        register_rescale(set, spec.update_shift(l), f.weight, None, limb_bits);
+    for (l, layer) in spec.layer_list().iter().enumerate() {
+        match layer {
+            QLayer::AvgPool2d { .. } => {
+                register_rescale(set, spec.forward_shift(l), f.activation, None, limb_bits);
+            }
+            QLayer::MaxPool2d { kernel, .. } => {
+                register_argmax(set, kernel * kernel, f.activation, limb_bits);
+            }
+            _ => {
+                let act = layer.activation();
+                register_rescale(set, spec.forward_shift(l), f.activation, act, limb_bits);
+                register_rescale(set, spec.update_shift(l), f.weight, None, limb_bits);
+            }
+        }
+        if l > 0 {
+            register_rescale(set, spec.backward_shift(l), f.delta, None, limb_bits);
+        }
     }
     register_rescale(set, spec.output_delta_shift(), f.delta, None, limb_bits);
     if spec.loss == Loss::CrossEntropy {
@@ -49,7 +69,7 @@ pub fn register_step(set: &mut TableSet, spec: &TrainSpec, limb_bits: u32) {
     register_rescale(set, spec.hidden_delta_shift(), f.delta, None, limb_bits);
     register_range(set, f.weight.bits(), true, limb_bits);
     set.add(Lookup::Bit);
-    let classes = spec.widths[layers] as u32;
+    let classes = spec.classes() as u32;
     for class in 0..classes {
         set.add(Lookup::OneHot { class, classes });
     }
@@ -59,8 +79,151 @@ fn cells(v: &[AssignedCell<Fp, Fp>]) -> Vec<Operand> {
     v.iter().cloned().map(Operand::Cell).collect()
 }
 
-/// Runs one SGD step on `rows` with `weights` (per layer, `outputs x (inputs +
-/// 1)` cells, row-major) and returns the updated weights.
+/// Collects per-index cells that every loop above filled.
+fn filled(v: Vec<Option<AssignedCell<Fp, Fp>>>) -> Result<Vec<AssignedCell<Fp, Fp>>, Error> {
+    v.into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Error::Synthesis)
+}
+
+/// What the forward pass of one row leaves for the backward pass and the
+/// update, per layer.
+struct RowForward {
+    /// A convolution's or dense layer's shared operand at each position
+    /// (its receptive field and the bias's one, as copied into the MAC
+    /// gadget): the update's inputs.
+    inputs: Vec<Vec<Vec<Operand>>>,
+    /// The ReLU sign bit of each output of a layer with ReLU.
+    signs: Vec<Vec<Option<AssignedCell<Fp, Fp>>>>,
+    /// Each window's one-hot first maximum, for a max pool.
+    choices: Vec<Vec<Vec<AssignedCell<Fp, Fp>>>>,
+    /// The logits.
+    logits: Vec<AssignedCell<Fp, Fp>>,
+}
+
+/// Rescales a delta into the delta format, masked by a ReLU sign bit if the
+/// layer it belongs to has one.
+fn delta_rescale(
+    rescale: &RescaleChip,
+    layouter: &mut impl Layouter<Fp>,
+    spec: &TrainSpec,
+    sum: &AssignedCell<Fp, Fp>,
+    shift: u32,
+    mask: Option<&AssignedCell<Fp, Fp>>,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    let f = spec.formats.delta;
+    Ok(match mask {
+        Some(m) => rescale.rescale_masked(layouter, sum, shift, f, m)?.y,
+        None => rescale.rescale(layouter, sum, shift, f, None)?.q,
+    })
+}
+
+/// The forward pass of one row.
+fn forward_row(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    spec: &TrainSpec,
+    limb_bits: u32,
+    weights: &[Vec<AssignedCell<Fp, Fp>>],
+    features: &[AssignedCell<Fp, Fp>],
+) -> Result<RowForward, Error> {
+    let dot = cfg.dot_chip();
+    let rescale = cfg.rescale_chip(limb_bits);
+    let lanes = cfg.dot.lanes();
+    let f = spec.formats;
+    let layers = spec.layer_list();
+    let zero = Operand::Constant(Fp::from(0));
+    let mut out = RowForward {
+        inputs: vec![Vec::new(); layers.len()],
+        signs: vec![Vec::new(); layers.len()],
+        choices: vec![Vec::new(); layers.len()],
+        logits: Vec::new(),
+    };
+    let mut x: Vec<AssignedCell<Fp, Fp>> = features.to_vec();
+    let mut next_w = 0;
+    for (l, layer) in layers.iter().enumerate() {
+        let fields = layer.receptive_fields();
+        let mut y: Vec<Option<AssignedCell<Fp, Fp>>> = vec![None; layer.output_len()];
+        let field = |f: &[Option<usize>]| -> Vec<Operand> {
+            f.iter()
+                .map(|i| i.map_or(zero.clone(), |i| Operand::Cell(x[i].clone())))
+                .collect()
+        };
+        match layer {
+            QLayer::AvgPool2d { kernel, .. } => {
+                let ones = vec![Operand::Constant(Fp::from(1)); kernel * kernel];
+                for (p, fp) in fields.iter().enumerate() {
+                    let mut ns = layouter.namespace(|| "average pool");
+                    let dc = dot.dot_products(&mut ns, &field(fp), std::slice::from_ref(&ones))?;
+                    let sum = dc.sums.first().ok_or(Error::Synthesis)?;
+                    let r =
+                        rescale.rescale(&mut ns, sum, spec.forward_shift(l), f.activation, None)?;
+                    y[p] = Some(r.y);
+                }
+            }
+            QLayer::MaxPool2d { .. } => {
+                for (p, fp) in fields.iter().enumerate() {
+                    let window: Vec<AssignedCell<Fp, Fp>> =
+                        fp.iter().flatten().map(|i| x[*i].clone()).collect();
+                    let m = first_max(
+                        cfg,
+                        &mut layouter.namespace(|| "max pool"),
+                        &window,
+                        f.activation,
+                        limb_bits,
+                    )?;
+                    y[p] = Some(m.max);
+                    out.choices[l].push(m.onehot);
+                }
+            }
+            _ => {
+                let (rows, cols) = layer.weight_shape().ok_or(Error::Synthesis)?;
+                let w = weights.get(next_w).ok_or(Error::Synthesis)?;
+                next_w += 1;
+                let act = layer.activation();
+                let positions = fields.len();
+                let one = Operand::Constant(fp_from_i64(spec.bias_input(l)));
+                let outputs: Vec<usize> = (0..rows).collect();
+                let mut signs = vec![None; rows * positions];
+                for (p, fp) in fields.iter().enumerate() {
+                    let mut shared = field(fp);
+                    shared.push(one.clone());
+                    for group in outputs.chunks(lanes) {
+                        let b: Vec<Vec<Operand>> = group
+                            .iter()
+                            .map(|o| cells(&w[o * cols..(o + 1) * cols]))
+                            .collect();
+                        let mut ns = layouter.namespace(|| "forward");
+                        let dc = dot.dot_products(&mut ns, &shared, &b)?;
+                        shared = cells(&dc.shared);
+                        for (sum, o) in dc.sums.iter().zip(group) {
+                            let r = rescale.rescale(
+                                &mut ns,
+                                sum,
+                                spec.forward_shift(l),
+                                f.activation,
+                                act,
+                            )?;
+                            if act.is_some() {
+                                signs[o * positions + p] = Some(r.sign.ok_or(Error::Synthesis)?);
+                            }
+                            y[o * positions + p] = Some(r.y);
+                        }
+                    }
+                    out.inputs[l].push(shared);
+                }
+                out.signs[l] = signs;
+            }
+        }
+        x = filled(y)?;
+    }
+    out.logits = x;
+    Ok(out)
+}
+
+/// Runs one SGD step on `rows` with `weights` (per convolution or dense
+/// layer, `outputs x (inputs + 1)` cells, row-major) and returns the updated
+/// weights.
 pub fn sgd_step_circuit(
     cfg: &CoreConfig,
     layouter: &mut impl Layouter<Fp>,
@@ -74,52 +237,35 @@ pub fn sgd_step_circuit(
     let lookup = cfg.lookup_chip();
     let lanes = cfg.dot.lanes();
     let f = spec.formats;
-    let layers = spec.layers();
-    let widths = &spec.widths;
-    let classes = widths[layers];
+    let model = spec.layer_list();
+    let layers = model.len();
+    let classes = spec.classes();
+    // The weight matrix of each layer that has one.
+    let mut weight_of = Vec::with_capacity(layers);
+    let mut next_w = 0;
+    for layer in &model {
+        weight_of.push(layer.weight_shape().map(|_| {
+            next_w += 1;
+            next_w - 1
+        }));
+    }
+    let w_at = |l: usize| -> Result<&Vec<AssignedCell<Fp, Fp>>, Error> {
+        weight_of[l]
+            .and_then(|i| weights.get(i))
+            .ok_or(Error::Synthesis)
+    };
 
-    // Forward pass: each row's layer inputs ([a, 1]), sign bits and logits.
-    let mut inputs: Vec<Vec<Vec<Operand>>> = Vec::with_capacity(rows.len());
-    let mut signs: Vec<Vec<Vec<AssignedCell<Fp, Fp>>>> = Vec::with_capacity(rows.len());
-    let mut logits: Vec<Vec<AssignedCell<Fp, Fp>>> = Vec::with_capacity(rows.len());
+    // Forward pass.
+    let mut fwd = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut a = cells(&row.features);
-        a.push(Operand::Constant(fp_from_i64(spec.bias_input(0))));
-        let mut row_inputs = Vec::with_capacity(layers);
-        let mut row_signs = Vec::with_capacity(layers);
-        for l in 0..layers {
-            let n_in = widths[l] + 1;
-            let act = (l + 1 < layers).then_some(Activation::Relu);
-            let mut outs = Vec::with_capacity(widths[l + 1]);
-            let mut layer_signs = Vec::new();
-            let outputs: Vec<usize> = (0..widths[l + 1]).collect();
-            for group in outputs.chunks(lanes) {
-                let b: Vec<Vec<Operand>> = group
-                    .iter()
-                    .map(|o| cells(&weights[l][o * n_in..(o + 1) * n_in]))
-                    .collect();
-                let mut ns = layouter.namespace(|| "forward");
-                let dc = dot.dot_products(&mut ns, &a, &b)?;
-                a = cells(&dc.shared);
-                for sum in &dc.sums {
-                    let r =
-                        rescale.rescale(&mut ns, sum, spec.forward_shift(l), f.activation, act)?;
-                    if act.is_some() {
-                        layer_signs.push(r.sign.ok_or(Error::Synthesis)?);
-                    }
-                    outs.push(r.y);
-                }
-            }
-            row_inputs.push(a);
-            row_signs.push(layer_signs);
-            a = cells(&outs);
-            a.push(Operand::Constant(fp_from_i64(spec.bias_input(l + 1))));
-            if l + 1 == layers {
-                logits.push(outs);
-            }
-        }
-        inputs.push(row_inputs);
-        signs.push(row_signs);
+        fwd.push(forward_row(
+            cfg,
+            layouter,
+            spec,
+            limb_bits,
+            weights,
+            &row.features,
+        )?);
     }
 
     // Output deltas: rescale(lr * (onehot * one - prediction)), the prediction
@@ -134,13 +280,13 @@ pub fn sgd_step_circuit(
         Operand::Constant(fp_from_i64(-lr)),
     ];
     if spec.loss == Loss::CrossEntropy {
-        for z in logits.iter_mut() {
-            *z = softmax_circuit(
+        for r in fwd.iter_mut() {
+            r.logits = softmax_circuit(
                 cfg,
                 &mut layouter.namespace(|| "softmax"),
                 spec,
                 limb_bits,
-                z,
+                &r.logits,
             )?;
         }
     }
@@ -170,7 +316,7 @@ pub fn sgd_step_circuit(
             .map(|o| {
                 vec![
                     Operand::Cell(onehot[o].clone()),
-                    Operand::Cell(logits[b][o].clone()),
+                    Operand::Cell(fwd[b].logits[o].clone()),
                 ]
             })
             .collect();
@@ -184,60 +330,151 @@ pub fn sgd_step_circuit(
         }
     }
 
-    // Hidden deltas: mask * rescale(sum_o d_o W_oj), weights before the update.
-    for l in (0..layers - 1).rev() {
-        let n_in = widths[l + 1] + 1;
-        let n_out = widths[l + 2];
-        let hidden: Vec<usize> = (0..widths[l + 1]).collect();
+    // Deltas of every layer's output, from the layer after it, back to the
+    // first layer with weights; weights before the update.
+    let first = model
+        .iter()
+        .position(|l| l.weight_shape().is_some())
+        .unwrap_or(layers);
+    for l in (first..layers.saturating_sub(1)).rev() {
+        let next = &model[l + 1];
+        let shift = spec.backward_shift(l + 1);
+        let masked = model[l].activation().is_some();
         for b in 0..rows.len() {
-            let shared = cells(&deltas[b][l + 1]);
-            let mut out = Vec::with_capacity(hidden.len());
-            for group in hidden.chunks(lanes) {
-                let lane_vecs: Vec<Vec<Operand>> = group
-                    .iter()
-                    .map(|j| {
-                        (0..n_out)
-                            .map(|o| Operand::Cell(weights[l + 1][o * n_in + j].clone()))
-                            .collect()
-                    })
-                    .collect();
-                let mut ns = layouter.namespace(|| "hidden delta");
-                let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
-                for (sum, j) in dc.sums.iter().zip(group) {
-                    let mask = &signs[b][l][*j];
-                    let r = rescale.rescale_masked(
-                        &mut ns,
-                        sum,
-                        spec.hidden_delta_shift(),
-                        f.delta,
-                        mask,
-                    )?;
-                    out.push(r.y);
+            let mask = |j: usize| -> Result<Option<&AssignedCell<Fp, Fp>>, Error> {
+                if !masked {
+                    return Ok(None);
+                }
+                fwd[b].signs[l]
+                    .get(j)
+                    .and_then(Option::as_ref)
+                    .map(Some)
+                    .ok_or(Error::Synthesis)
+            };
+            let d = &deltas[b][l + 1];
+            let mut out: Vec<Option<AssignedCell<Fp, Fp>>> = vec![None; model[l].output_len()];
+            match InputTaps::of(next) {
+                Some(taps) => {
+                    let taps = &taps;
+                    let w = w_at(l + 1)?;
+                    let (outputs, cols) = next.weight_shape().ok_or(Error::Synthesis)?;
+                    let channels: Vec<usize> = (0..taps.channels).collect();
+                    for (loc, list) in taps.lists.iter().enumerate() {
+                        let shared: Vec<Operand> = (0..outputs)
+                            .flat_map(|o| {
+                                list.iter().map(move |(p, _)| {
+                                    Operand::Cell(d[o * taps.positions + p].clone())
+                                })
+                            })
+                            .collect();
+                        for group in channels.chunks(lanes) {
+                            let lane_vecs: Vec<Vec<Operand>> = group
+                                .iter()
+                                .map(|c| {
+                                    (0..outputs)
+                                        .flat_map(|o| {
+                                            list.iter().map(move |(_, t)| {
+                                                Operand::Cell(
+                                                    w[o * cols + taps.column(*c, *t)].clone(),
+                                                )
+                                            })
+                                        })
+                                        .collect()
+                                })
+                                .collect();
+                            let mut ns = layouter.namespace(|| "hidden delta");
+                            let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
+                            for (sum, c) in dc.sums.iter().zip(group) {
+                                let j = c * taps.locations() + loc;
+                                out[j] = Some(delta_rescale(
+                                    &rescale,
+                                    &mut ns,
+                                    spec,
+                                    sum,
+                                    shift,
+                                    mask(j)?,
+                                )?);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let windows = pool_windows(next);
+                    let fields = next.receptive_fields();
+                    let mut ns = layouter.namespace(|| "pool delta");
+                    if matches!(next, QLayer::MaxPool2d { .. }) {
+                        // A window's delta times each entry's one-hot choice.
+                        for (p, fp) in fields.iter().enumerate() {
+                            let choice = fwd[b].choices[l + 1].get(p).ok_or(Error::Synthesis)?;
+                            let entries: Vec<usize> = (0..fp.len()).collect();
+                            for group in entries.chunks(lanes) {
+                                let lane_vecs: Vec<Vec<Operand>> = group
+                                    .iter()
+                                    .map(|k| vec![Operand::Cell(choice[*k].clone())])
+                                    .collect();
+                                let shared = [Operand::Cell(d[p].clone())];
+                                let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
+                                for (sum, k) in dc.sums.iter().zip(group) {
+                                    let j = fp[*k].ok_or(Error::Synthesis)?;
+                                    out[j] = Some(delta_rescale(
+                                        &rescale,
+                                        &mut ns,
+                                        spec,
+                                        sum,
+                                        shift,
+                                        mask(j)?,
+                                    )?);
+                                }
+                            }
+                        }
+                    } else {
+                        // Every entry gets its window's delta, divided.
+                        for (j, win) in windows.iter().enumerate() {
+                            let (p, _) = win.ok_or(Error::Synthesis)?;
+                            out[j] = Some(delta_rescale(
+                                &rescale,
+                                &mut ns,
+                                spec,
+                                &d[p],
+                                shift,
+                                mask(j)?,
+                            )?);
+                        }
+                    }
                 }
             }
-            deltas[b][l] = out;
+            deltas[b][l] = filled(out)?;
         }
     }
 
-    // Updates: W' = rescale(sum_b d_b a_b + W 2^s).
-    let mut updated = Vec::with_capacity(layers);
-    for l in 0..layers {
-        let n_in = widths[l] + 1;
+    // Updates: W' = rescale(sum_(b, p) d_(b, p) a_(b, p) + W 2^s).
+    let mut updated = Vec::with_capacity(weights.len());
+    for (l, layer) in model.iter().enumerate() {
+        let Some((outputs, cols)) = layer.weight_shape() else {
+            continue;
+        };
+        let w = w_at(l)?;
+        let positions = layer.positions();
         let s = spec.update_shift(l);
-        let mut layer = Vec::with_capacity(weights[l].len());
-        for o in 0..widths[l + 1] {
+        let mut new = Vec::with_capacity(w.len());
+        for o in 0..outputs {
             let mut shared: Vec<Operand> = (0..rows.len())
-                .map(|b| Operand::Cell(deltas[b][l][o].clone()))
+                .flat_map(|b| {
+                    let d = &deltas[b][l];
+                    (0..positions).map(move |p| Operand::Cell(d[o * positions + p].clone()))
+                })
                 .collect();
             shared.push(Operand::Constant(fp_from_i64(1i64 << s)));
-            let cols: Vec<usize> = (0..n_in).collect();
-            for group in cols.chunks(lanes) {
+            let cols_idx: Vec<usize> = (0..cols).collect();
+            for group in cols_idx.chunks(lanes) {
                 let lane_vecs: Vec<Vec<Operand>> = group
                     .iter()
                     .map(|i| {
-                        let mut v: Vec<Operand> =
-                            inputs.iter().map(|inp| inp[l][*i].clone()).collect();
-                        v.push(Operand::Cell(weights[l][o * n_in + i].clone()));
+                        let mut v: Vec<Operand> = fwd
+                            .iter()
+                            .flat_map(|r| r.inputs[l].iter().map(|pos| pos[*i].clone()))
+                            .collect();
+                        v.push(Operand::Cell(w[o * cols + i].clone()));
                         v
                     })
                     .collect();
@@ -245,11 +482,11 @@ pub fn sgd_step_circuit(
                 let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
                 shared = cells(&dc.shared);
                 for sum in &dc.sums {
-                    layer.push(rescale.rescale(&mut ns, sum, s, f.weight, None)?.q);
+                    new.push(rescale.rescale(&mut ns, sum, s, f.weight, None)?.q);
                 }
             }
         }
-        updated.push(layer);
+        updated.push(new);
     }
     Ok(updated)
 }

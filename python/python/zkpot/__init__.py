@@ -310,28 +310,26 @@ def train(
     cache_dir: Optional[PathLike] = None,
     progress: Optional[Progress] = None,
 ) -> Run:
-    """Trains an MLP on the committed ``dataset`` (a :class:`Dataset` or its
+    """Trains a model on the committed ``dataset`` (a :class:`Dataset` or its
     directory) with a proof of every step, into the directory ``out``, and
     returns the :class:`Run` (``path``; the report's ``run``, ``proved``,
     ``prove_s``, ``proof_bytes``). ``beacon`` is 64 hex digits or 32 bytes
     of public randomness fixing the batches.
 
-    ``model`` is ``"mlp:4-8-3"`` or the layer widths ``[4, 8, 3]``. With
+    ``model`` is ``"mlp:4-8-3"`` or the layer widths ``[4, 8, 3]``, or a
+    CNN such as ``"cnn:1x8x8-c4k3p1-relu-avg2-d10"`` (input channels x
+    height x width, then ``c<channels>k<kernel>[p<pad>][s<stride>]``,
+    ``relu``, ``avg<n>``/``max<n>`` pooling and ``d<units>`` layers). With
     ``prove_later`` nothing is proved yet: prove with :func:`prove_range` or
     :func:`zkpot.ray.prove_run`. ``progress(stage, done, total)`` is called
     with ``"training"`` and ``"proving"``. Running again in the same
     directory resumes: proofs already made are kept.
     """
-    if isinstance(model, str):
-        body = model[4:] if model.startswith("mlp:") else None
+    if not isinstance(model, str):
         try:
-            widths = [int(w) for w in body.split("-")] if body else []
-        except ValueError:
-            widths = []
-        if len(widths) < 2:
-            raise InputError(f"model {model!r}: expected mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10")
-    else:
-        widths = [int(w) for w in model]
+            model = "mlp:" + "-".join(str(int(w)) for w in model)
+        except (TypeError, ValueError):
+            raise InputError(f"model {model!r}: a shorthand string or a list of layer widths") from None
     beacon_bytes = _bytes32(beacon, "beacon")
     if out is None:
         raise InputError("train needs out (the run directory to write)")
@@ -339,7 +337,7 @@ def train(
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise InputError(f"{name} must be a non-negative integer, not {v!r}")
     r = _native.train(
-        _path(dataset, "dataset"), Path(out), widths, loss=loss, lr=float(lr), batch=batch, steps=steps,
+        _path(dataset, "dataset"), Path(out), model, loss=loss, lr=float(lr), batch=batch, steps=steps,
         steps_per_proof=steps_per_proof, seed=seed, beacon=beacon_bytes,
         sampling=sampling, holdout=float(holdout), release_weights=release_weights,
         prove_later=prove_later, from_run=None if from_run is None else Path(from_run),

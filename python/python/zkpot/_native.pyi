@@ -16,7 +16,7 @@ def commit_csv(
     bits: Optional[int] = None, progress: bool = False,
 ) -> str: ...
 def train(
-    data_dir: PathLike[str], run_dir: PathLike[str], widths: List[int], *, loss: str = ...,
+    data_dir: PathLike[str], run_dir: PathLike[str], model: str, *, loss: str = ...,
     lr: float = ..., batch: int = ..., steps: int = ..., steps_per_proof: int = ...,
     seed: int = ..., beacon: Optional[bytes] = ..., sampling: str = ..., holdout: float = ...,
     release_weights: bool = ..., prove_later: bool = ..., from_run: Optional[PathLike[str]] = ...,

@@ -52,11 +52,15 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
         (None, None, Some(s), _) => s,
         (None, None, None, None) => 10,
     };
-    let model = a.model.or(file.model).ok_or_else(|| missing("model"))?;
+    let model = match (a.model, file.model) {
+        (Some(m), _) => parse_model(&m)?,
+        (None, Some(m)) => m.arch()?,
+        (None, None) => return Err(missing("model")),
+    };
     let opts = TrainOptions {
         loss,
         data_dir,
-        widths: parse_model(&model)?,
+        model,
         lr: a.lr.or(file.lr).unwrap_or(0.5),
         batch,
         steps,
@@ -210,8 +214,15 @@ pub(crate) fn bench(
     json: bool,
     rows: usize,
     batch: usize,
+    model: Option<&str>,
 ) -> Result<(), zkpot::Error> {
-    use zkpot::bench::{bench_commit, bench_membership, CommitFormat};
+    use zkpot::bench::{bench_commit, bench_membership, CommitFormat, INFERENCE_FIXTURES};
+    if let Some(m) = model.filter(|m| !INFERENCE_FIXTURES.contains(m)) {
+        return Err(zkpot::Error::Options(format!(
+            "no fixture model {m:?} (one of {})",
+            INFERENCE_FIXTURES.join(", ")
+        )));
+    }
     let mut reports: Vec<BenchReport> = Vec::new();
     let mut commits = Vec::new();
     let want = |s: Suite| suite == s || suite == Suite::All;
@@ -235,7 +246,10 @@ pub(crate) fn bench(
         }
     }
     if want(Suite::Inference) {
-        for name in zkpot::bench::INFERENCE_FIXTURES {
+        for name in INFERENCE_FIXTURES
+            .into_iter()
+            .filter(|n| model.is_none_or(|m| m == *n))
+        {
             report(zkpot::bench::bench_inference(cache, name)?);
             if batch > 1 {
                 report(zkpot::bench::bench_inference_batch(cache, name, batch)?);
@@ -243,7 +257,9 @@ pub(crate) fn bench(
         }
     }
     if want(Suite::Training) {
-        report(zkpot::bench::bench_training(cache, &[64, 32, 10], 16, 1)?);
+        for m in zkpot::bench::TRAINING_MODELS {
+            report(zkpot::bench::bench_training(cache, m, 16, 1)?);
+        }
     }
     if want(Suite::Eval) {
         for rows in [16, 32] {

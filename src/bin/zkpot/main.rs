@@ -175,6 +175,10 @@ enum Command {
         /// model in one proof (1: single inferences only).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
         batch: u16,
+        /// The inference suite measures only this fixture model (one of
+        /// mlp_4_16_3, mlp_4_16_3_argmax, cnn_8x8, cnn_max_8x8, mlp_784_128_10).
+        #[arg(long)]
+        model: Option<String>,
     },
 }
 
@@ -243,7 +247,10 @@ struct TrainArgs {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Model: mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10
-    /// (mlp:64-10 is softmax regression).
+    /// (mlp:64-10 is softmax regression), or a CNN:
+    /// cnn:<channels>x<height>x<width>-<layers>, e.g.
+    /// cnn:1x8x8-c4k3p1-relu-avg2-d10 (c<channels>k<kernel>[p<padding>][s<stride>]
+    /// convolutions, relu, avg<n>/max<n> pooling, d<units> dense layers).
     #[arg(long)]
     model: Option<String>,
     /// A JSON training spec with any of the keys model, loss, lr, batch,
@@ -439,7 +446,15 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
             json,
             rows,
             batch,
-        } => bench(&cache, suite, json, rows, usize::from(batch))?,
+            model,
+        } => bench(
+            &cache,
+            suite,
+            json,
+            rows,
+            usize::from(batch),
+            model.as_deref(),
+        )?,
         Command::Eval {
             run,
             model,

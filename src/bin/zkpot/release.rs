@@ -55,8 +55,8 @@ pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool)
         }
     );
     println!(
-        "  training         mlp {:?}, {} proven steps, lr {}, batch {}, {} rows held out",
-        r.spec.widths,
+        "  training         {}, {} proven steps, lr {}, batch {}, {} rows held out",
+        r.spec.arch(),
         r.steps,
         r.spec.lr(),
         r.spec.batch,

@@ -91,10 +91,10 @@ pub(crate) fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
         zkpot::proof::StatementKind::TrainingStep => {
             let s = zkpot::train::statement::StepStatement::from_bytes(&e.statement)?;
             println!(
-                "  steps {}..{} of mlp {:?} on dataset {}",
+                "  steps {}..{} of {} on dataset {}",
                 s.first_step,
                 s.first_step + s.steps,
-                s.spec.widths,
+                s.spec.arch(),
                 s.dataset.root
             );
             println!("  {} -> {}", s.c_in, s.c_out);
@@ -308,8 +308,8 @@ pub(crate) fn verify(
         }
     );
     println!(
-        "  model            mlp {:?}, {:?} loss, lr {}, batch {}",
-        v.spec.widths,
+        "  model            {}, {:?} loss, lr {}, batch {}",
+        v.spec.arch(),
         v.spec.loss,
         v.spec.lr(),
         v.spec.batch

@@ -38,14 +38,10 @@ pub fn export_onnx(run_dir: &Path, out: &Path) -> Result<Exported, Error> {
     run.check()?;
     let (loaded, schema) = trained_model(run_dir)?;
     let commitment = run.chain.last().cloned().unwrap_or_default();
-    let widths: Vec<String> = run.spec.widths.iter().map(|w| w.to_string()).collect();
     let metadata = vec![
         ("zkpot.weights_commitment".to_string(), commitment.clone()),
         ("zkpot.dataset_root".to_string(), run.dataset.root.clone()),
-        (
-            "zkpot.model".to_string(),
-            format!("mlp:{}", widths.join("-")),
-        ),
+        ("zkpot.model".to_string(), run.spec.arch().to_string()),
         (
             "zkpot.weight_format".to_string(),
             loaded.model.weight.to_string(),

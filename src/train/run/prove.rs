@@ -13,7 +13,7 @@ use zkpot_circuits::envelope::bound;
 use zkpot_circuits::proving::{prove, proving_key};
 use zkpot_circuits::train::circuit::{MAX_STEPS_PER_PROOF, TRAIN_MAX_K};
 use zkpot_circuits::train::{
-    init_params, sgd_step, weights_commitment_native, MlpParams, TrainSpec, TrainStepCircuit,
+    init_params, sgd_step, weights_commitment_native, Arch, MlpParams, TrainSpec, TrainStepCircuit,
 };
 use zkpot_circuits::Fp;
 
@@ -35,8 +35,9 @@ use crate::Error;
 pub struct TrainOptions {
     /// The dataset directory (written by `zkpot data commit`).
     pub data_dir: PathBuf,
-    /// Layer widths, inputs first, classes last.
-    pub widths: Vec<usize>,
+    /// The architecture (an MLP's widths, or a CNN's layers): see
+    /// [`parse_model`].
+    pub model: Arch,
     /// The loss.
     pub loss: zkpot_circuits::train::Loss,
     /// Learning rate (rounded to a multiple of 2^-8).
@@ -94,23 +95,12 @@ pub fn holdout_rows(n_rows: u64, fraction: f64) -> Result<u64, Error> {
     Ok(m.clamp(1, n_rows.saturating_sub(1)))
 }
 
-/// Parses a model shorthand such as `mlp:64-32-10` into layer widths.
-pub fn parse_model(s: &str) -> Result<Vec<usize>, Error> {
-    let bad = || {
-        Error::Options(format!(
-            "model {s:?}: expected mlp:<inputs>-<hidden>...-<classes>, e.g. mlp:64-32-10"
-        ))
-    };
-    let body = s.strip_prefix("mlp:").ok_or_else(bad)?;
-    let widths: Vec<usize> = body
-        .split('-')
-        .map(|w| w.parse::<usize>().ok().filter(|w| *w > 0 && *w <= 4096))
-        .collect::<Option<_>>()
-        .ok_or_else(bad)?;
-    if widths.len() < 2 {
-        return Err(bad());
-    }
-    Ok(widths)
+/// Parses a model shorthand: `mlp:64-32-10` (layer widths, inputs first,
+/// classes last) or `cnn:1x8x8-c4k3p1-relu-avg2-d10` (input channels x height
+/// x width, then convolutions, ReLU, pooling and dense layers; see
+/// [`Arch`]).
+pub fn parse_model(s: &str) -> Result<Arch, Error> {
+    Arch::parse(s).map_err(|e| Error::Options(e.to_string()))
 }
 
 /// A loss by name: `cross-entropy` (or `ce`) or `mse`.
@@ -160,13 +150,13 @@ pub fn train(
     let dataset = Dataset::load(&opts.data_dir)?;
     let c = dataset.commitment().clone();
     let schema = &c.schema;
-    if opts.widths.len() < 2
-        || opts.widths.first() != Some(&schema.n_features)
-        || opts.widths.last() != Some(&schema.classes.len())
-    {
+    if opts.model.input_len() != schema.n_features || opts.model.classes() != schema.classes.len() {
         return Err(Error::Options(format!(
-            "model widths {:?} do not fit the dataset: {} features, {} classes",
-            opts.widths,
+            "model {} does not fit the dataset: it takes {} inputs and gives {} classes, \
+             the dataset has {} features and {} classes",
+            opts.model,
+            opts.model.input_len(),
+            opts.model.classes(),
             schema.n_features,
             schema.classes.len()
         )));
@@ -179,7 +169,8 @@ pub fn train(
         )));
     }
     let spec = TrainSpec {
-        widths: opts.widths.clone(),
+        widths: opts.model.widths.clone(),
+        conv: opts.model.conv.clone(),
         loss: opts.loss,
         lr_num: lr_num as u32,
         lr_shift: 8,
@@ -520,12 +511,15 @@ pub fn run_dataset(run_dir: &Path, run: &RunFile) -> Result<Dataset, Error> {
 /// architecture and formats.
 fn final_weights(run_dir: &Path, spec: &TrainSpec) -> Result<(MlpParams, Fp, String), Error> {
     let run = RunFile::read(&run_dir.join("run.json"))?;
-    if run.spec.widths != spec.widths || run.spec.formats != spec.formats {
+    if run.spec.widths != spec.widths
+        || run.spec.conv != spec.conv
+        || run.spec.formats != spec.formats
+    {
         return Err(Error::Options(format!(
-            "the checkpoint of {} is a {:?} model with other formats or widths than {:?}",
+            "the checkpoint of {} is a {} model with other formats or layers than {}",
             run_dir.display(),
-            run.spec.widths,
-            spec.widths
+            run.spec.arch(),
+            spec.arch()
         )));
     }
     let private = Private {

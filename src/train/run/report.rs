@@ -82,7 +82,7 @@ pub fn training_report(run_dir: &std::path::Path) -> Result<TrainingReport, Erro
         dir: run_dir.join("private"),
     };
     let spec = &run.spec;
-    let n = spec.widths[0];
+    let n = spec.input_len();
     let beacon = bytes32(&run.beacon).ok_or_else(|| {
         Error::Proof(ProofError::Mismatch(
             "the run's beacon is not 32 hex bytes".into(),

@@ -135,8 +135,8 @@ impl GroupTask {
         let layout = self.run.dataset.schema.layout();
         let width = layout.features + 1;
         let depth = self.run.dataset.depth as usize;
-        let widths = &self.run.spec.widths;
-        let classes = widths.last().copied().unwrap_or(0) as i64;
+        let spec = &self.run.spec;
+        let classes = spec.classes() as i64;
         let fits = |v: i64, bits: u32| {
             let half = 1i64 << bits.clamp(1, 62).saturating_sub(1);
             (-half..half).contains(&v)
@@ -163,11 +163,17 @@ impl GroupTask {
                 )));
             }
         }
-        let layers: Vec<usize> = widths.windows(2).map(|w| (w[0] + 1) * w[1]).collect();
+        let layers: Vec<usize> = spec
+            .model()
+            .weight_shapes()
+            .iter()
+            .map(|(r, c)| r * c)
+            .collect();
         let found: Vec<usize> = self.params.layers.iter().map(Vec::len).collect();
         if found != layers {
             return Err(bad_task(format!(
-                "weights of layer sizes {found:?}; the model {widths:?} has {layers:?}"
+                "weights of layer sizes {found:?}; the model {} has {layers:?}",
+                spec.arch()
             )));
         }
         let bits = self.run.spec.formats.weight.bits();

@@ -38,7 +38,10 @@ pub fn verify_parent(
         ))
         .into());
     }
-    if c.spec.widths != p.spec.widths || c.spec.formats != p.spec.formats {
+    if c.spec.widths != p.spec.widths
+        || c.spec.conv != p.spec.conv
+        || c.spec.formats != p.spec.formats
+    {
         return Err(ProofError::Mismatch(
             "the runs train different architectures or formats".into(),
         )
