@@ -164,3 +164,81 @@ fn inference_of_the_exported_file_links_to_the_run() {
     assert!(err.contains("not the run's trained model"), "{err}");
     assert!(!out2.exists());
 }
+
+/// A trained CNN leaves as ONNX too (Reshape, Conv, Relu, AveragePool or
+/// MaxPool, Flatten, Gemm): tract on the file predicts the native
+/// fixed-point class on digits rows, and the file imports back to the
+/// run's layers and exact weights.
+#[test]
+fn an_exported_cnn_predicts_as_the_run() {
+    use std::io::Read;
+    let cache = ParamsCache::locate(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/digits.csv.gz");
+    let data = dir.path().join("digits");
+    let commit = zkpot::data::CommitOptions {
+        secret: Some(zkpot::data::DatasetSecret::from_bytes([6; 32])),
+        ..Default::default()
+    };
+    zkpot::data::commit_csv(&src, &data, &commit).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&src).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let raw_rows: Vec<Vec<f64>> = text
+        .lines()
+        .take(120)
+        .map(|l| l.split(',').take(64).map(|v| v.parse().unwrap()).collect())
+        .collect();
+    for model in [
+        "cnn:1x8x8-c3k3p1-relu-avg2-d10",
+        "cnn:1x8x8-c2k2s2-relu-c3k3p1-relu-max2-d8-relu-d10",
+    ] {
+        let run = dir.path().join(model.replace(':', "_"));
+        let opts = TrainOptions {
+            data_dir: data.clone(),
+            model: zkpot::train::run::parse_model(model).unwrap(),
+            prove_later: true,
+            steps: 40,
+            batch: 8,
+            lr: 0.5,
+            release_weights: false,
+            ..common::options(&data)
+        };
+        train(&cache, &run, &opts).unwrap();
+        let onnx = dir.path().join("cnn.onnx");
+        export_onnx(&run, &onnx).unwrap();
+        let plan = tract_onnx::onnx()
+            .model_for_path(&onnx)
+            .unwrap()
+            .with_input_fact(0, f32::fact([1, 64]).into())
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let native = zkpot::train::run::predict(&run, &raw_rows).unwrap();
+        let mut agree = 0;
+        for (x, class) in raw_rows.iter().zip(&native) {
+            let input = tract_ndarray::Array2::from_shape_vec(
+                (1, 64),
+                x.iter().map(|v| *v as f32).collect(),
+            )
+            .unwrap();
+            let out = plan.run(tvec!(input.into_tensor().into())).unwrap();
+            let logits: Vec<f64> = out[0]
+                .to_array_view::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| *v as f64)
+                .collect();
+            agree += (zkpot::model::quantize::argmax(&logits) == *class) as usize;
+        }
+        println!("{model}: exported float vs native fixed-point: {agree} of 120 rows agree");
+        // Float and fixed point differ in rounding; near-ties may flip.
+        assert!(agree >= 114, "{model}: {agree} of 120");
+        let (loaded, schema) = trained_model(&run).unwrap();
+        let float = load_model(&onnx).unwrap();
+        zkpot::train::run::check_is_run_model(&float, &loaded, &schema).unwrap();
+    }
+}

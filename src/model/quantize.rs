@@ -98,35 +98,13 @@ pub fn argmax(v: &[f64]) -> usize {
     best
 }
 
-/// Quantizes `model` with formats calibrated on `calibration` inputs.
-pub fn quantize(
+/// A float model's layers as quantized-model layers (shapes, each
+/// activation fused into the layer before it), with each weighted layer's
+/// float weights, biases and fan-in.
+#[allow(clippy::type_complexity)]
+pub fn layer_shapes(
     model: &Model,
-    calibration: &[Vec<f64>],
-    opts: QuantOptions,
-) -> Result<Quantized, Error> {
-    model.validate()?;
-    if calibration.is_empty() {
-        return Err(Error::Options(
-            "quantization needs at least one calibration input".into(),
-        ));
-    }
-    for (i, x) in calibration.iter().enumerate() {
-        if x.len() != model.input_len {
-            return Err(ModelError::Shape(format!(
-                "calibration input {i} has {} values, the model takes {}",
-                x.len(),
-                model.input_len
-            ))
-            .into());
-        }
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err(ModelError::NotFinite {
-                what: format!("calibration input {i}"),
-            }
-            .into());
-        }
-    }
-    // Layers, with each activation fused into the layer before it.
+) -> Result<(Vec<QLayer>, Vec<(&Vec<f32>, &Vec<f32>, usize)>), Error> {
     let mut layers: Vec<QLayer> = Vec::new();
     let mut float_weights: Vec<(&Vec<f32>, &Vec<f32>, usize)> = Vec::new();
     for l in &model.layers {
@@ -237,6 +215,38 @@ pub fn quantize(
             }
         }
     }
+    Ok((layers, float_weights))
+}
+
+/// Quantizes `model` with formats calibrated on `calibration` inputs.
+pub fn quantize(
+    model: &Model,
+    calibration: &[Vec<f64>],
+    opts: QuantOptions,
+) -> Result<Quantized, Error> {
+    model.validate()?;
+    if calibration.is_empty() {
+        return Err(Error::Options(
+            "quantization needs at least one calibration input".into(),
+        ));
+    }
+    for (i, x) in calibration.iter().enumerate() {
+        if x.len() != model.input_len {
+            return Err(ModelError::Shape(format!(
+                "calibration input {i} has {} values, the model takes {}",
+                x.len(),
+                model.input_len
+            ))
+            .into());
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::NotFinite {
+                what: format!("calibration input {i}"),
+            }
+            .into());
+        }
+    }
+    let (layers, float_weights) = layer_shapes(model)?;
     // Formats.
     let wmax = float_weights
         .iter()

@@ -206,14 +206,17 @@ fn a_max_pool_choice_fails_the_table_lookup() {
 
 #[test]
 fn pooled_and_convolved_deltas_fail_their_rescales() {
-    // Average pooling: a window's delta spread to an input, masked by ReLU.
+    // Average pooling: a window's delta, divided by its size, and that
+    // delta times an entry's ReLU sign.
     let w = record(circuit(
         spec("cnn:2x4x4-c2k3p1-relu-avg2-d2", Loss::Mse),
         3,
         &[1, 6],
     ));
-    let spread = w.wired("pool delta", "selected", "update");
-    assert_gate_fails(w.shift(&spread, 1), "select");
+    let divided = w.wired("pool delta", "z", "pool delta");
+    assert_gate_fails(w.shift(&divided, 1), "decompose step");
+    let spread = w.wired("pool delta", "acc", "update");
+    assert_gate_fails(w.shift(&spread, 1), "mac");
     // Two convolutions: the first one's output delta, gathered through the
     // second one's kernel.
     let w = record(circuit(

@@ -9,7 +9,8 @@
 //! product against the constant `2^s`. Every rescale is the rescale gadget
 //! (range-checked remainder and result); ReLU's forward pass yields its sign
 //! bit, which masks the backward pass. Average pooling sums its window and
-//! rescales; max pooling proves each window's first maximum with its one-hot
+//! rescales, and on the way back rescales each window's delta once and
+//! multiplies it by each entry's ReLU sign; max pooling proves each window's first maximum with its one-hot
 //! encoding ([`first_max`]), which routes the window's delta back. A dense
 //! layer is the case of one position and one input location, so an MLP's
 //! step is laid out exactly as before convolutions existed.
@@ -428,18 +429,35 @@ pub fn sgd_step_circuit(
                             }
                         }
                     } else {
-                        // Every entry gets its window's delta, divided.
-                        for (j, win) in windows.iter().enumerate() {
-                            let (p, _) = win.ok_or(Error::Synthesis)?;
-                            out[j] = Some(delta_rescale(
-                                &rescale,
-                                &mut ns,
-                                spec,
-                                &d[p],
-                                shift,
-                                mask(j)?,
-                            )?);
+                        // Every entry gets its window's delta divided by the
+                        // window's size: one rescale a window, then each
+                        // entry's ReLU sign times it (one multiply-add).
+                        for (p, fp) in fields.iter().enumerate() {
+                            let r = rescale.rescale(&mut ns, &d[p], shift, f.delta, None)?.q;
+                            let entries: Vec<usize> = fp.iter().flatten().copied().collect();
+                            if !masked {
+                                for j in entries {
+                                    out[j] = Some(r.clone());
+                                }
+                                continue;
+                            }
+                            for group in entries.chunks(lanes) {
+                                let signs: Vec<Vec<Operand>> = group
+                                    .iter()
+                                    .map(|j| {
+                                        mask(*j)?
+                                            .map(|m| vec![Operand::Cell(m.clone())])
+                                            .ok_or(Error::Synthesis)
+                                    })
+                                    .collect::<Result<_, Error>>()?;
+                                let shared = [Operand::Cell(r.clone())];
+                                let dc = dot.dot_products(&mut ns, &shared, &signs)?;
+                                for (sum, j) in dc.sums.iter().zip(group) {
+                                    out[*j] = Some(sum.clone());
+                                }
+                            }
                         }
+                        debug_assert!(windows.iter().all(Option::is_some));
                     }
                 }
             }

@@ -101,25 +101,16 @@ pub fn check_is_run_model(
             ))
         }
     }
-    let weights =
-        exact_weights(float, loaded.model.weight.frac_bits()).map_err(|e| refuse(e.to_string()))?;
-    let dense = loaded.model.layers.len();
-    if weights.len() != dense {
+    let (layers, _) =
+        crate::model::quantize::layer_shapes(float).map_err(|e| refuse(e.to_string()))?;
+    if layers != loaded.model.layers {
         return Err(refuse(format!(
-            "{} dense layers, the run's model has {dense}",
-            weights.len()
+            "its layers are not the run's {} layers",
+            loaded.model.layers.len()
         )));
     }
-    let relus = float
-        .layers
-        .iter()
-        .filter(|l| matches!(l, crate::model::Layer::Relu))
-        .count();
-    if relus + 1 != dense || float.layers.len() != 2 * dense - 1 {
-        return Err(refuse(
-            "its layers are not the run's dense layers with ReLU between".into(),
-        ));
-    }
+    let weights =
+        exact_weights(float, loaded.model.weight.frac_bits()).map_err(|e| refuse(e.to_string()))?;
     for (l, (a, b)) in weights.iter().zip(&loaded.weights).enumerate() {
         if a != b {
             return Err(refuse(format!(
