@@ -247,6 +247,52 @@ fn hostile_training_statements_are_refused_before_any_key() {
     });
     let err = step_error(&cache, e);
     assert!(err.contains("outside the supported range"), "{err}");
+
+    // Convolutional layers (iris's 4 features as a 1x2x2 image) that do not
+    // fit the dense layers, divide by a zero stride, overflow the shape
+    // arithmetic with their padding, or are absurdly wide: refused by name.
+    let conv =
+        |layer: serde_json::Value| serde_json::json!({"input": [1, 2, 2], "layers": [layer]});
+    for (c, needle) in [
+        (
+            conv(
+                serde_json::json!({"op": "conv", "channels": 2, "kernel": 1, "padding": 0, "stride": 1, "relu": true}),
+            ),
+            "width 0",
+        ),
+        (
+            conv(
+                serde_json::json!({"op": "conv", "channels": 1, "kernel": 2, "padding": 0, "stride": 0, "relu": false}),
+            ),
+            "stride 0",
+        ),
+        (
+            conv(
+                serde_json::json!({"op": "conv", "channels": 1, "kernel": 2, "padding": u64::MAX, "stride": 1, "relu": false}),
+            ),
+            "padding",
+        ),
+        (
+            conv(
+                serde_json::json!({"op": "conv", "channels": 100000, "kernel": 1, "padding": 0, "stride": 1, "relu": false}),
+            ),
+            "channels",
+        ),
+        (
+            serde_json::json!({"input": [4, 1, 1], "layers": [{"op": "max_pool", "size": 2}]}),
+            "do not divide",
+        ),
+        (
+            conv(
+                serde_json::json!({"op": "conv", "channels": 1, "kernel": 1, "padding": 0, "stride": 1, "relu": false, "dilation": 2}),
+            ),
+            "dilation",
+        ),
+    ] {
+        let e = edited_step(&honest, |v| v["spec"]["conv"] = c.clone());
+        let err = step_error(&cache, e);
+        assert!(err.contains(needle), "{c}: {err}");
+    }
 }
 
 #[test]

@@ -78,3 +78,32 @@ def test_an_exception_in_the_progress_callback_is_raised(iris_dir, tmp_path):
         zkpot.train(iris_dir, tmp_path / "run", progress=stop, **TRAIN)
     # The call ran to its end, so what it wrote is whole and verifies.
     assert zkpot.verify(tmp_path / "run").kind == "run"
+
+
+def test_a_cnn_trains_proves_and_verifies(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    from conftest import ROOT
+
+    with gzip.open(ROOT / "fixtures" / "digits.csv.gz", "rt") as f:
+        rows = np.array([[float(v) for v in line.split(",")] for line in f if line.strip()])
+    data = zkpot.commit_dataset(rows[:256, :64], rows[:256, 64].astype(int), out=tmp_path / "digits")
+    model = "cnn:1x8x8-c2k3p1-relu-avg2-d10"
+    run = zkpot.train(data, tmp_path / "run", model=model, steps=2, batch=4, lr=0.5,
+                      beacon="09" * 32, prove_later=True)
+    assert run.run["spec"]["conv"]["input"] == [1, 8, 8]
+    # One group as a task (as Ray workers prove them), the other in process.
+    zkpot.install_proofs(run, [(0, zkpot.TaskProver().prove(zkpot.group_task(run, 0)))])
+    zkpot.prove_range(run, 1, 2)
+    assert zkpot.verify(run, dataset=data).kind == "run"
+    # Shapes that do not fit the data or each other are refused before any work.
+    for bad, needle in [
+        ("cnn:1x8x8-c2k3s2-d10", "does not divide"),
+        ("cnn:1x4x4-c2k3p1-d10", "does not fit the dataset"),
+        ("cnn:1x8x8-c2k9-d10", "does not fit its"),
+    ]:
+        with pytest.raises(zkpot.InputError, match=needle):
+            zkpot.train(data, tmp_path / "bad", model=bad, steps=1, batch=4)
+    assert not (tmp_path / "bad").exists()

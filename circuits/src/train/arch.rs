@@ -220,14 +220,13 @@ impl ConvLayers {
                             format!("{channels} channels (1 to {MAX_CONV_DIM})"),
                         ));
                     }
-                    if kernel == 0 || kernel > h + 2 * padding || kernel > w + 2 * padding {
+                    // Bounded before any arithmetic: a statement's numbers
+                    // may be anything.
+                    if kernel == 0 || kernel > MAX_CONV_DIM {
                         return Err(fail(
                             i,
                             name,
-                            format!(
-                                "a {kernel}x{kernel} kernel does not fit its {h}x{w} input \
-                                 padded by {padding}"
-                            ),
+                            format!("a kernel of {kernel} (1 to {MAX_CONV_DIM})"),
                         ));
                     }
                     if padding >= kernel {
@@ -244,6 +243,16 @@ impl ConvLayers {
                             format!(
                                 "stride {stride} must lie in 1 to the kernel {kernel} \
                                  (a larger one skips inputs)"
+                            ),
+                        ));
+                    }
+                    if kernel > h + 2 * padding || kernel > w + 2 * padding {
+                        return Err(fail(
+                            i,
+                            name,
+                            format!(
+                                "a {kernel}x{kernel} kernel does not fit its {h}x{w} input \
+                                 padded by {padding}"
                             ),
                         ));
                     }
