@@ -499,9 +499,13 @@ fn digits() -> Result<crate::data::Dataset, Error> {
 }
 
 /// The models `zkpot bench training` measures on digits: the 64-32-10 MLP
-/// and a CNN with one 3x3 convolution to 4 channels, 2x2 average pooling and
-/// a dense layer.
-pub const TRAINING_MODELS: [&str; 2] = ["mlp:64-32-10", "cnn:1x8x8-c4k3p1-relu-avg2-d10"];
+/// and a CNN with one 3x3 convolution to 4 channels, 2x2 average (or max)
+/// pooling and a dense layer.
+pub const TRAINING_MODELS: [&str; 3] = [
+    "mlp:64-32-10",
+    "cnn:1x8x8-c4k3p1-relu-avg2-d10",
+    "cnn:1x8x8-c4k3p1-relu-max2-d10",
+];
 
 /// One training step of `model` (a shorthand, see
 /// [`parse_model`](crate::train::run::parse_model)) on the bundled digits

@@ -177,6 +177,13 @@ impl LoadedModel {
     ) -> Result<InferenceProver, Error> {
         let describe = AnyInference::batched(self.model.clone(), input, output, batch, None)?;
         let k = describe.measure()?.k;
+        if k > INFER_MAX_K {
+            return Err(Error::Options(format!(
+                "proving {batch} input(s) of this model needs a circuit of k = {k}; a prover \
+                 on this tool's scale stops at k = {INFER_MAX_K} (about 13 GiB for the \
+                 784-128-10 MLP's 16 inputs): prove fewer inputs per proof"
+            )));
+        }
         let params = cache.get(k)?;
         let bar =
             crate::progress::spinner(progress, format!("generating the circuit's keys (k = {k})"));
@@ -219,6 +226,12 @@ pub struct ProvenInference {
     /// Salt of the output commitment.
     pub output_salt: Fp,
 }
+
+/// The largest circuit an inference prover builds: memory grows as `2^k`
+/// times the columns (16 inputs of the 784-128-10 MLP at `k = 18`: 13.4
+/// GiB peak), so a larger batch is refused before any key instead of
+/// exhausting memory.
+pub const INFER_MAX_K: u32 = 18;
 
 /// What a proof produced: the envelope, and each input's output and private
 /// openings, in the order of the inputs.

@@ -104,7 +104,7 @@ fn weights_after_a_step_are_the_native_ones() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
     /// Random small CNNs, losses, learning rates, weights and batches: the
     /// circuit accepts exactly the native trainer's `C_out`.
     #[test]
@@ -199,9 +199,17 @@ fn a_max_pool_choice_fails_the_table_lookup() {
         let v = Fp::ONE - choice.value.unwrap();
         assert_named_lookup_fails(w.tamper(&choice, v), "table lookup");
     }
-    // A routed delta, as the kernel gradient reads it.
-    let routed = w.wired("pool delta", "selected", "update");
-    assert_gate_fails(w.shift(&routed, 1), "select");
+    // A routed delta, as the kernel gradient reads it, and the route (the
+    // choice times the entry's ReLU sign) it was multiplied by.
+    let routed = w.wired("pool delta", "acc", "update");
+    assert_gate_fails(w.shift(&routed, 1), "mac");
+    let route = w
+        .find("pool delta", "acc")
+        .into_iter()
+        .find(|c| !w.reaches(c, "update"))
+        .unwrap();
+    let v = Fp::ONE - route.value.unwrap();
+    assert_gate_fails(w.tamper(&route, v), "mac");
 }
 
 #[test]

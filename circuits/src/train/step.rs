@@ -11,7 +11,8 @@
 //! bit, which masks the backward pass. Average pooling sums its window and
 //! rescales, and on the way back rescales each window's delta once and
 //! multiplies it by each entry's ReLU sign; max pooling proves each window's first maximum with its one-hot
-//! encoding ([`first_max`]), which routes the window's delta back. A dense
+//! encoding ([`first_max`]), which routes the window's delta back (times
+//! the ReLU sign of the entry it reaches, on the MAC gadget). A dense
 //! layer is the case of one position and one input location, so an MLP's
 //! step is laid out exactly as before convolutions existed.
 
@@ -238,6 +239,7 @@ pub fn sgd_step_circuit(
     let lookup = cfg.lookup_chip();
     let lanes = cfg.dot.lanes();
     let f = spec.formats;
+    let zero = Operand::Constant(Fp::from(0));
     let model = spec.layer_list();
     let layers = model.len();
     let classes = spec.classes();
@@ -404,27 +406,49 @@ pub fn sgd_step_circuit(
                     let fields = next.receptive_fields();
                     let mut ns = layouter.namespace(|| "pool delta");
                     if matches!(next, QLayer::MaxPool2d { .. }) {
-                        // A window's delta times each entry's one-hot choice.
+                        // A window's delta goes to its first maximum: each
+                        // entry's one-hot choice, times its ReLU sign when
+                        // the layer before has ReLU (one multiply-add row a
+                        // window: the choices shared, each lane holding one
+                        // sign), times the delta (another row). The shift
+                        // is 0 and a bit times a range-checked delta stays
+                        // in range, so nothing is rescaled.
                         for (p, fp) in fields.iter().enumerate() {
                             let choice = fwd[b].choices[l + 1].get(p).ok_or(Error::Synthesis)?;
                             let entries: Vec<usize> = (0..fp.len()).collect();
+                            let routes: Vec<AssignedCell<Fp, Fp>> = if masked {
+                                let mut routes = Vec::with_capacity(fp.len());
+                                let shared = cells(choice);
+                                for group in entries.chunks(lanes) {
+                                    let lane_vecs = group
+                                        .iter()
+                                        .map(|k| {
+                                            let j = fp[*k].ok_or(Error::Synthesis)?;
+                                            let m = mask(j)?.ok_or(Error::Synthesis)?;
+                                            Ok((0..fp.len())
+                                                .map(|i| match i == *k {
+                                                    true => Operand::Cell(m.clone()),
+                                                    false => zero.clone(),
+                                                })
+                                                .collect())
+                                        })
+                                        .collect::<Result<Vec<Vec<Operand>>, Error>>()?;
+                                    let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
+                                    routes.extend(dc.sums.iter().cloned());
+                                }
+                                routes
+                            } else {
+                                choice.clone()
+                            };
+                            let shared = [Operand::Cell(d[p].clone())];
                             for group in entries.chunks(lanes) {
                                 let lane_vecs: Vec<Vec<Operand>> = group
                                     .iter()
-                                    .map(|k| vec![Operand::Cell(choice[*k].clone())])
+                                    .map(|k| vec![Operand::Cell(routes[*k].clone())])
                                     .collect();
-                                let shared = [Operand::Cell(d[p].clone())];
                                 let dc = dot.dot_products(&mut ns, &shared, &lane_vecs)?;
                                 for (sum, k) in dc.sums.iter().zip(group) {
-                                    let j = fp[*k].ok_or(Error::Synthesis)?;
-                                    out[j] = Some(delta_rescale(
-                                        &rescale,
-                                        &mut ns,
-                                        spec,
-                                        sum,
-                                        shift,
-                                        mask(j)?,
-                                    )?);
+                                    out[fp[*k].ok_or(Error::Synthesis)?] = Some(sum.clone());
                                 }
                             }
                         }
