@@ -725,5 +725,9 @@ pub fn bench_inference_batch(
             let d = c.describe();
             measure_proof(cache, name, c, &d, &public, Some(macs))
         }
+        AnyInference::Batched(c) => {
+            let d = c.describe();
+            measure_proof(cache, name, c, &d, &public, Some(macs))
+        }
     }
 }

@@ -209,3 +209,69 @@ fn a_batch_with_committed_outputs_proves_through_the_request_api() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Four inputs of a large model with 8-bit weights take the batched layout
+/// (eight MAC lanes; two take the one-lane layout): the proof verifies from
+/// its bytes with each input's native output, and a changed output is
+/// rejected.
+#[test]
+fn a_batch_of_a_large_model_takes_the_batched_layout() {
+    use zkpot::circuits::infer::{layout_for, Layout, QLayer, QModel};
+    use zkpot::circuits::Fp;
+    let cache = ParamsCache::locate(None).unwrap();
+    let f = |frac, bits| zkpot::circuits::fixed::QFormat::new(frac, bits).unwrap();
+    let model = QModel {
+        input: f(6, 8),
+        activation: f(6, 16),
+        weight: f(6, 8),
+        layers: vec![
+            QLayer::Dense {
+                inputs: 128,
+                outputs: 128,
+                activation: Some(zkpot::circuits::fixed::Activation::Relu),
+            },
+            QLayer::Dense {
+                inputs: 128,
+                outputs: 10,
+                activation: None,
+            },
+        ],
+    };
+    assert_eq!(layout_for(&model, 4), Layout::Batched);
+    assert_eq!(layout_for(&model, 2), Layout::Wide);
+    assert_eq!(layout_for(&model, 1), Layout::Wide);
+    let weights: Vec<Vec<i64>> = model
+        .weight_shapes()
+        .iter()
+        .map(|(r, c)| (0..r * c).map(|i| (i as i64 * 37) % 13 - 6).collect())
+        .collect();
+    let xs: Vec<Vec<i64>> = (0..4)
+        .map(|b| (0..128).map(|i| (i * 7 + b * 13) % 100 - 40).collect())
+        .collect();
+    let native: Vec<Vec<i64>> = xs
+        .iter()
+        .map(|x| model.forward(&weights, x).unwrap().pop().unwrap())
+        .collect();
+    let loaded = LoadedModel::from_parts(model, weights, Fp::from(5));
+    let prover = loaded
+        .keygen_batched(&cache, Visibility::Private, Visibility::Public, 4, false)
+        .unwrap();
+    let p = prover.prove_quantized_batch(xs).unwrap();
+    let good = Envelope::from_bytes(&p.envelope.to_bytes()).unwrap();
+    let s = verify_inferences(&cache, std::slice::from_ref(&good))
+        .unwrap()
+        .remove(0);
+    let outputs: Vec<Vec<i64>> = s
+        .batch
+        .clone()
+        .unwrap()
+        .iter()
+        .map(|i| i.output_values.clone().unwrap())
+        .collect();
+    assert_eq!(outputs, native);
+    let mut items = s.batch.clone().unwrap();
+    items[1].output_values.as_mut().unwrap()[3] += 1;
+    let mut changed = s.clone();
+    changed.batch = Some(items);
+    assert!(rejected(&cache, &relabeled(&changed, &good)));
+}

@@ -10,7 +10,7 @@ mod common;
 use common::assert_pinned;
 use zkpot::circuits::circuits::membership::{MembershipCircuit, RowLayout};
 use zkpot::circuits::fixed::QFormat;
-use zkpot::circuits::infer::{layout_of, AnyInference, Layout, QLayer, QModel, Visibility};
+use zkpot::circuits::infer::{layout_for, AnyInference, Layout, QLayer, QModel, Visibility};
 use zkpot::circuits::proving::verifying_key;
 use zkpot::circuits::train::{Loss, TrainFormats, TrainSpec, TrainStepCircuit};
 use zkpot::params::ParamsCache;
@@ -71,21 +71,35 @@ fn mlp(widths: &[usize], weight_bits: u32) -> QModel {
 #[test]
 fn each_inference_layouts_key_is_pinned() {
     let cache = ParamsCache::locate(None).unwrap();
-    for (name, model, layout) in [
-        ("infer-compact-4-16-3", mlp(&[4, 16, 3], 8), Layout::Compact),
+    for (name, model, batch, layout) in [
+        (
+            "infer-compact-4-16-3",
+            mlp(&[4, 16, 3], 8),
+            1,
+            Layout::Compact,
+        ),
         (
             "infer-wide-128-128-10",
             mlp(&[128, 128, 10], 8),
+            1,
             Layout::Wide,
         ),
         (
             "infer-wide-lookups-128-128-10",
             mlp(&[128, 128, 10], 16),
+            1,
             Layout::WideLookups,
         ),
+        (
+            "infer-batched-4x128-128-10",
+            mlp(&[128, 128, 10], 8),
+            4,
+            Layout::Batched,
+        ),
     ] {
-        assert_eq!(layout_of(&model), layout, "{name}");
-        let c = AnyInference::new(model, Visibility::Private, Visibility::Public, None).unwrap();
+        assert_eq!(layout_for(&model, batch), layout, "{name}");
+        let c = AnyInference::batched(model, Visibility::Private, Visibility::Public, batch, None)
+            .unwrap();
         let params = cache.get(c.measure().unwrap().k).unwrap();
         assert_pinned(name, &c.verifying_key(&params).unwrap());
     }

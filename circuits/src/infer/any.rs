@@ -5,8 +5,8 @@ use halo2_proofs::plonk::{Error, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 
 use super::circuit::{
-    layout_of, Compact, InferShape, InferenceCircuit, InferenceWitness, Layout, Visibility, Wide,
-    WideLookups,
+    layout_for, Batched, Compact, InferShape, InferenceCircuit, InferenceWitness, Layout,
+    Visibility, Wide, WideLookups,
 };
 use super::model::QModel;
 use crate::chips::core::CoreShape;
@@ -14,7 +14,8 @@ use crate::circuits::{CircuitError, Measured};
 use crate::proving;
 use crate::Fp;
 
-/// An inference circuit with the layout [`layout_of`] picks for its model.
+/// An inference circuit with the layout [`layout_for`] picks for its model
+/// and batch.
 #[derive(Clone, Debug)]
 pub enum AnyInference {
     /// A small model.
@@ -23,6 +24,8 @@ pub enum AnyInference {
     Wide(InferenceCircuit<Wide>),
     /// A large model with weights of another width.
     WideLookups(InferenceCircuit<WideLookups>),
+    /// Several inputs of a large model with 8-bit weights.
+    Batched(InferenceCircuit<Batched>),
 }
 
 macro_rules! each {
@@ -31,6 +34,7 @@ macro_rules! each {
             AnyInference::Compact($c) => $e,
             AnyInference::Wide($c) => $e,
             AnyInference::WideLookups($c) => $e,
+            AnyInference::Batched($c) => $e,
         }
     };
 }
@@ -54,7 +58,7 @@ impl AnyInference {
         batch: usize,
         witness: Option<InferenceWitness>,
     ) -> Result<Self, CircuitError> {
-        Ok(match layout_of(&model) {
+        Ok(match layout_for(&model, batch) {
             Layout::Compact => AnyInference::Compact(InferenceCircuit::batched(
                 model, input, output, batch, witness,
             )?),
@@ -62,6 +66,9 @@ impl AnyInference {
                 model, input, output, batch, witness,
             )?),
             Layout::WideLookups => AnyInference::WideLookups(InferenceCircuit::batched(
+                model, input, output, batch, witness,
+            )?),
+            Layout::Batched => AnyInference::Batched(InferenceCircuit::batched(
                 model, input, output, batch, witness,
             )?),
         })
@@ -73,6 +80,7 @@ impl AnyInference {
             AnyInference::Compact(_) => Compact::SHAPE,
             AnyInference::Wide(_) => Wide::SHAPE,
             AnyInference::WideLookups(_) => WideLookups::SHAPE,
+            AnyInference::Batched(_) => Batched::SHAPE,
         }
     }
 
@@ -87,6 +95,7 @@ impl AnyInference {
             AnyInference::Compact(c) => AnyInference::Compact(c.describe()),
             AnyInference::Wide(c) => AnyInference::Wide(c.describe()),
             AnyInference::WideLookups(c) => AnyInference::WideLookups(c.describe()),
+            AnyInference::Batched(c) => AnyInference::Batched(c.describe()),
         }
     }
 

@@ -114,6 +114,27 @@ pub struct Wide;
 #[derive(Clone, Copy, Debug)]
 pub struct WideLookups;
 
+/// The layout of a batch of a large model with 8-bit weights: the weights
+/// are committed once, as in [`Wide`], and the multiply-adds, which grow
+/// with the batch, get eight 8-wide MAC lanes (64 products a row) where
+/// [`Wide`] has one, with two lookup lanes for the inputs and rescales, five
+/// pack lanes and three Poseidon lanes (114 advice columns). 16 inputs of
+/// the MNIST-sized MLP fit `k = 15` instead of `k = 18` (docs/DESIGN.md,
+/// "Batched inference").
+#[derive(Clone, Copy, Debug)]
+pub struct Batched;
+
+impl InferShape for Batched {
+    const SHAPE: CoreShape = CoreShape {
+        width: 8,
+        lanes: 8,
+        lane_equality: true,
+        lookup_lanes: 2,
+        hash_lanes: 3,
+        pack_lanes: 5,
+    };
+}
+
 impl InferShape for Compact {
     const SHAPE: CoreShape = CoreShape {
         width: 4,
@@ -172,6 +193,21 @@ pub fn layout_of(model: &QModel) -> Layout {
     }
 }
 
+/// The fewest inputs that take the [`Batched`] layout: below, the one-lane
+/// [`Wide`] layout needs no larger `k` and has half the columns.
+pub const BATCHED_MIN_INPUTS: usize = 4;
+
+/// Which layout a proof of `batch` inputs of `model` uses, from the
+/// statement alone: [`layout_of`] for a small model or few inputs;
+/// [`Batched`] for [`BATCHED_MIN_INPUTS`] or more inputs of a large model
+/// with 8-bit weights.
+pub fn layout_for(model: &QModel, batch: usize) -> Layout {
+    match layout_of(model) {
+        Layout::Wide if batch >= BATCHED_MIN_INPUTS => Layout::Batched,
+        l => l,
+    }
+}
+
 /// The inference layouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -181,6 +217,8 @@ pub enum Layout {
     Wide,
     /// [`WideLookups`].
     WideLookups,
+    /// [`Batched`].
+    Batched,
 }
 
 /// The limb width of inference range checks.

@@ -13,7 +13,8 @@ mod tampering;
 
 pub use any::AnyInference;
 pub use circuit::{
-    is_compact, layout_of, Compact, InferShape, InferenceCircuit, InferenceItem, InferenceWitness,
-    Layout, Visibility, Wide, WideLookups, MAX_BATCH,
+    is_compact, layout_for, layout_of, Batched, Compact, InferShape, InferenceCircuit,
+    InferenceItem, InferenceWitness, Layout, Visibility, Wide, WideLookups, BATCHED_MIN_INPUTS,
+    MAX_BATCH,
 };
 pub use model::{argmax, LayerOut, QLayer, QModel, QWeights};
