@@ -257,8 +257,18 @@ pub(crate) fn bench(
         }
     }
     if want(Suite::Training) {
+        // An epoch of digits on an 80/20 split: floor(1,438 / 16) steps.
+        const EPOCH_STEPS: f64 = 89.0;
         for m in zkpot::bench::TRAINING_MODELS {
-            report(zkpot::bench::bench_training(cache, m, 16, 1)?);
+            let r = zkpot::bench::bench_training(cache, m, 16, 1)?;
+            let epoch = format!(
+                "  an epoch of digits (80% of the rows, {EPOCH_STEPS} steps of 16): about {:.1} min of proving",
+                r.prove_s * EPOCH_STEPS / 60.0
+            );
+            report(r);
+            if !json {
+                println!("{epoch}");
+            }
         }
     }
     if want(Suite::Eval) {

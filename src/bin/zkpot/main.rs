@@ -384,7 +384,9 @@ enum Suite {
     Membership,
     /// Native dataset commitment throughput (64-feature rows).
     Commit,
-    /// One SGD step (batch 16) of the 64-32-10 MLP on digits.
+    /// One SGD step (batch 16) on digits of the 64-32-10 MLP and of a CNN
+    /// (3x3 convolution to 4 channels, average or max pooling, dense), with
+    /// the proving time of an epoch.
     Training,
     /// One evaluation proof of the 64-32-10 MLP on 16 and 32 digits rows
     /// (rows opened, forward pass, argmax, confusion counts).
