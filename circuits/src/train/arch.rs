@@ -56,6 +56,11 @@ pub const MAX_POOL: usize = 8;
 /// The widest dense layer.
 pub const MAX_WIDTH: usize = 4096;
 
+/// The most layers an architecture lists (ReLU included): 16 convolutional
+/// and pooling layers with a ReLU each, and 16 dense layers with ReLU
+/// between.
+pub const MAX_LAYERS: usize = 64;
+
 /// One layer of an architecture as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -423,6 +428,12 @@ impl Arch {
     /// convolutional part first, dense layers last, ReLU after a convolution
     /// or between dense layers) and every shape.
     pub fn from_layers(a: &ArchLayers) -> Result<Self, ArchError> {
+        if a.layers.len() > MAX_LAYERS {
+            return Err(ArchError::Syntax {
+                text: format!("{} layers", a.layers.len()),
+                reason: format!("at most {MAX_LAYERS} layers (ReLU included)"),
+            });
+        }
         let fail = |index: usize, reason: &str| ArchError::Shape {
             index,
             layer: a
@@ -571,7 +582,7 @@ fn parse_token(t: &str) -> Option<LayerToken> {
     let (kernel, mut rest) = split_digits(rest);
     let (mut padding, mut stride) = (None, None);
     while let Some(c) = rest.chars().next() {
-        let (digits, r) = split_digits(&rest[1..]);
+        let (digits, r) = split_digits(&rest[c.len_utf8()..]);
         match c {
             'p' if padding.is_none() => padding = Some(digits.parse::<usize>().ok()?),
             's' if stride.is_none() => stride = Some(number(digits)?),
@@ -698,6 +709,8 @@ mod tests {
             ("mlp:64-x-10", "positive integers"),
             ("rnn:4-3", "expected mlp: or cnn:"),
             ("cnn:1x300x8-c4k3-d10", "outside 1 to 256"),
+            ("cnn:1x8x8-c4k3\u{e9}-d10", "unknown layer"),
+            ("cnn:1x8x8-c4k3p\u{e9}1-d10", "unknown layer"),
         ] {
             let err = Arch::parse(s).unwrap_err().to_string();
             assert!(err.contains(needle), "{s}: {err}");

@@ -100,7 +100,9 @@ impl TrainSpec {
     }
 
     /// The layers of the model, convolutional ones first: every dense
-    /// layer but the last with ReLU. Shapes are those of a validated spec.
+    /// layer but the last with ReLU. Shapes are those of a validated spec
+    /// (for one that fails [`validate`](Self::validate), the convolutional
+    /// layers are left out).
     pub fn layer_list(&self) -> Vec<QLayer> {
         let mut layers = match &self.conv {
             Some(c) => c.qlayers().unwrap_or_default(),
@@ -356,6 +358,17 @@ impl TrainSpec {
         for (name, s) in self.signed_shifts() {
             shift(|| name, s)?;
         }
+        // ReLU's sign bit is the top limb of a value wider than one limb.
+        let relu = self.layer_list().iter().any(|l| l.activation().is_some());
+        if relu && f.activation.bits() <= super::circuit::TRAIN_LIMB_BITS {
+            return Err(EnvelopeError::Unsupported {
+                field: format!(
+                    "value bits of the activation format ({})",
+                    f.activation.bits()
+                ),
+                reason: "ReLU needs activations wider than the 8-bit limb its sign is read from",
+            });
+        }
         Ok(())
     }
 }
@@ -375,5 +388,24 @@ mod tests {
             .map_err(|e| e.to_string())
             .and_then(|s| s.validate().map_err(|e| e.to_string()));
         assert!(refused.is_err(), "a 399-bit update shift was accepted");
+    }
+
+    /// ReLU reads its sign bit from the top limb of a value wider than one
+    /// limb: 8-bit activations with a hidden layer are refused by name, not
+    /// left to fail when the circuit is laid out.
+    #[test]
+    fn relu_on_activations_of_one_limb_is_refused() {
+        let json = r#"{"widths":[4,8,3],"loss":"mse","lr_num":32,"lr_shift":8,"batch":16,
+            "formats":{"input":{"frac_bits":4,"bits":8},"weight":{"frac_bits":6,"bits":8},
+            "activation":{"frac_bits":4,"bits":8},"delta":{"frac_bits":6,"bits":8}}}"#;
+        let spec: TrainSpec = serde_json::from_str(json).unwrap();
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("ReLU"), "{err}");
+        // Softmax regression has no ReLU.
+        let linear = TrainSpec {
+            widths: vec![4, 3],
+            ..spec
+        };
+        assert!(linear.validate().is_ok());
     }
 }
