@@ -39,7 +39,7 @@ def verify(
 def version() -> str: ...
 def export_onnx(run: PathLike[str], out: PathLike[str]) -> str: ...
 def prove_inference(
-    input: List[float], out: PathLike[str], *, model: Optional[PathLike[str]] = ...,
+    inputs: List[List[float]], out: PathLike[str], *, model: Optional[PathLike[str]] = ...,
     run: Optional[PathLike[str]] = ..., calibration: Optional[List[List[float]]] = ...,
     input_visibility: str = ..., output_visibility: str = ..., secret: Optional[PathLike[str]] = ...,
     cache_dir: Optional[PathLike[str]] = ...,

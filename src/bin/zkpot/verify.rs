@@ -27,22 +27,47 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
         );
     }
     // Printed by visibility: a verified statement shows exactly what its
-    // visibilities say (InferenceStatement::from_bytes checks it).
-    use zkpot::circuits::infer::Visibility;
-    match (s.input, &s.input_values, &s.input_commitment) {
-        (Visibility::Public, Some(v), _) => {
-            println!("  input            public, {} values", v.len())
+    // visibilities say (InferenceStatement::from_bytes checks it), for each
+    // input of a batch.
+    let Ok(items) = s.items() else {
+        return;
+    };
+    if let [item] = items.as_slice() {
+        let (input, output) = describe_item(s, item);
+        println!("  input            {input}");
+        if let Some(o) = output {
+            println!("  output           {o}");
         }
-        (Visibility::Committed, _, Some(c)) => println!("  input            committed {c}"),
-        _ => println!("  input            private"),
+        return;
     }
+    println!("  inputs           {} in one proof", items.len());
+    for (n, item) in items.iter().enumerate() {
+        let (input, output) = describe_item(s, item);
+        println!(
+            "  item {n:<11} input {input}; output {}",
+            output.unwrap_or_default()
+        );
+    }
+}
+
+/// What a statement shows of one input and its output.
+fn describe_item(
+    s: &zkpot::infer::InferenceStatement,
+    item: &zkpot::infer::ShownItem,
+) -> (String, Option<String>) {
+    use zkpot::circuits::infer::Visibility;
+    let input = match (s.input, &item.input_values, &item.input_commitment) {
+        (Visibility::Public, Some(v), _) => format!("public, {} values", v.len()),
+        (Visibility::Committed, _, Some(c)) => format!("committed {c}"),
+        _ => "private".to_string(),
+    };
     let values = (s.output == Visibility::Public)
-        .then_some(s.output_values.as_ref())
+        .then_some(item.output_values.as_ref())
         .flatten();
     let commitment = (s.output == Visibility::Committed)
-        .then_some(s.output_commitment.as_ref())
+        .then_some(item.output_commitment.as_ref())
         .flatten();
-    match (values, commitment) {
+    let output = match (values, commitment) {
         (Some(v), _) if s.model.ends_in_argmax() => {
             let class = v.first().copied().unwrap_or(0);
             let label = usize::try_from(class)
@@ -51,7 +76,7 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
                 .map_or(String::new(), |l| {
                     format!(" (label {l:?}, named by the statement)")
                 });
-            println!("  output           class {class}{label}");
+            Some(format!("class {class}{label}"))
         }
         (Some(v), _) => {
             let f = s.model.activation;
@@ -64,11 +89,12 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
                 .enumerate()
                 .max_by_key(|(i, x)| (**x, std::cmp::Reverse(*i)))
                 .map_or(0, |(i, _)| i);
-            println!("  output           [{}] (argmax {best})", real.join(", "));
+            Some(format!("[{}] (argmax {best})", real.join(", ")))
         }
-        (_, Some(c)) => println!("  output           committed {c}"),
-        _ => {}
-    }
+        (_, Some(c)) => Some(format!("committed {c}")),
+        _ => None,
+    };
+    (input, output)
 }
 
 pub(crate) fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
