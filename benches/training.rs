@@ -1,6 +1,7 @@
-//! Proving one SGD step (batch 16) of the 64-32-10 MLP on digits, with its 16
-//! Merkle openings and both weight commitments; and batch-verifying an epoch's
-//! worth (113) of step proofs, as `zkpot verify RUN` does.
+//! Proving one SGD step (batch 16) on digits of the 64-32-10 MLP and of a CNN
+//! (3x3 convolution to 4 channels, ReLU, 2x2 average pooling, dense), with
+//! their 16 Merkle openings and both weight commitments; and batch-verifying
+//! an epoch's worth (113) of step proofs, as `zkpot verify RUN` does.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use zkpot::bench::training_case;
@@ -27,6 +28,18 @@ fn training(c: &mut Criterion) {
     group.bench_function("batch-verify 113 step proofs (one epoch)", |b| {
         b.iter(|| assert!(verify_batch(&params, pk.get_vk(), &epoch)))
     });
+    let cnn = training_case("cnn:1x8x8-c4k3p1-relu-avg2-d10", 16, 1).expect("digits CNN step");
+    let m = cnn.measure().expect("fits");
+    let params = cache.get(m.k).expect("parameters");
+    let pk = proving_key(&params, &cnn.describe()).expect("keys");
+    let (public, _) = cnn.public_inputs().expect("native step");
+    group.bench_function(
+        format!(
+            "prove step cnn 1x8x8-c4k3p1-relu-avg2-d10 b16 ({} rows, k={})",
+            m.rows, m.k
+        ),
+        |b| b.iter(|| prove(&params, &pk, cnn.clone(), &public).expect("proof")),
+    );
     group.finish();
 }
 
