@@ -171,7 +171,7 @@ pub fn model_card(f: &Facts) -> String {
     let _ = writeln!(s, "\n# {}\n", f.name);
     let _ = writeln!(
         s,
-        "An {} classifier trained by fixed-point SGD with a zero-knowledge proof of every step. \
+        "A classifier ({}) trained by fixed-point SGD with a zero-knowledge proof of every step. \
          The claims marked *proven* below are checked by `zkpot verify <this folder>` from the \
          public files here alone, with no trusted setup and no key files; the training data and, \
          unless `run/model.json` is present, the weights stay private.\n",
