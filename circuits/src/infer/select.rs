@@ -92,8 +92,22 @@ pub struct FirstMax {
     pub max: AssignedCell<Fp, Fp>,
 }
 
+/// How [`argmax_claiming`] lays out the gaps `m - z_i - 1 + p_i`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gaps {
+    /// Each prefix sum and each gap its own multiply-add row (the layout
+    /// of inference heads, whose keys are pinned).
+    Chained,
+    /// Every gap in one call to the MAC gadget: the shared operand is
+    /// `[m, z_0.., e_0.., 1]` and lane `i` holds the constant coefficients
+    /// `[1, -[j = i].., [j <= i].., -1]`, the prefix sums folded into them.
+    Combined,
+}
+
 /// [`argmax_of`] with everything it proves: the index of the first largest
-/// of `z`, its one-hot encoding and the maximum. Training's max pooling
+/// of `z`, its one-hot encoding and the maximum, with the gaps laid out in
+/// one call to the MAC gadget (the same constraints as [`argmax_of`]'s,
+/// in three rows for a 2x2 window instead of eight). Training's max pooling
 /// routes a window's delta back through the one-hot encoding.
 pub fn first_max(
     cfg: &CoreConfig,
@@ -102,7 +116,15 @@ pub fn first_max(
     activation: QFormat,
     limb_bits: u32,
 ) -> Result<FirstMax, Error> {
-    argmax_claiming(cfg, layouter, z, activation, limb_bits, None)
+    argmax_claiming(
+        cfg,
+        layouter,
+        z,
+        activation,
+        limb_bits,
+        None,
+        Gaps::Combined,
+    )
 }
 
 /// The index `c` of the first largest of `z` (activations), as a cell.
@@ -120,11 +142,11 @@ pub fn argmax_of(
     activation: QFormat,
     limb_bits: u32,
 ) -> Result<AssignedCell<Fp, Fp>, Error> {
-    Ok(argmax_claiming(cfg, layouter, z, activation, limb_bits, None)?.index)
+    Ok(argmax_claiming(cfg, layouter, z, activation, limb_bits, None, Gaps::Chained)?.index)
 }
 
 /// [`first_max`], with the class witnessed as `claim` when given (tests
-/// tamper with it).
+/// tamper with it) and the gaps laid out as `gaps` says.
 fn argmax_claiming(
     cfg: &CoreConfig,
     layouter: &mut impl Layouter<Fp>,
@@ -132,6 +154,7 @@ fn argmax_claiming(
     activation: QFormat,
     limb_bits: u32,
     claim: Option<i64>,
+    gaps: Gaps,
 ) -> Result<FirstMax, Error> {
     let n = z.len();
     let values = z
@@ -174,6 +197,35 @@ fn argmax_claiming(
         Operand::Constant(Fp::from(1)),
         Operand::Constant(-Fp::from(1)),
     );
+    if gaps == Gaps::Combined {
+        let constant = |v: i64| Operand::Constant(fp_from_i64(v));
+        let mut shared = vec![Operand::Cell(m.clone())];
+        shared.extend(cells(z));
+        shared.extend(cells(&onehot));
+        shared.push(one.clone());
+        let indices: Vec<usize> = (0..n).collect();
+        for group in indices.chunks(cfg.dot.lanes()) {
+            let lanes: Vec<Vec<Operand>> = group
+                .iter()
+                .map(|i| {
+                    let mut c = vec![one.clone()];
+                    c.extend((0..n).map(|j| constant(-i64::from(j == *i))));
+                    c.extend((0..n).map(|j| constant(i64::from(j <= *i))));
+                    c.push(minus_one.clone());
+                    c
+                })
+                .collect();
+            let dc = chip.dot_products(layouter, &shared, &lanes)?;
+            for gap in &dc.sums {
+                range.range_check(layouter, gap, activation.bits() + 1, false)?;
+            }
+        }
+        return Ok(FirstMax {
+            index: c,
+            onehot,
+            max: m,
+        });
+    }
     let mut prefix: Option<AssignedCell<Fp, Fp>> = None;
     for (zi, ei) in z.iter().zip(&onehot) {
         let p = match prefix {
@@ -224,6 +276,7 @@ mod tests {
     struct Argmax {
         z: Vec<i64>,
         claim: Option<i64>,
+        gaps: Gaps,
     }
 
     const FORMAT: QFormat = QFormat::constant(4, 12);
@@ -242,12 +295,13 @@ mod tests {
                 .map(|v| Value::known(fp_from_i64(*v)))
                 .collect();
             let z = cfg.witness(layouter, &values)?;
-            let c = argmax_claiming(cfg, layouter, &z, FORMAT, 8, self.claim)?.index;
+            let c = argmax_claiming(cfg, layouter, &z, FORMAT, 8, self.claim, self.gaps)?.index;
             cfg.expose(layouter, &c, 0)
         }
     }
 
-    fn check(
+    fn check_with(
+        gaps: Gaps,
         z: &[i64],
         claim: Option<i64>,
         public: i64,
@@ -255,12 +309,28 @@ mod tests {
         let t = Argmax {
             z: z.to_vec(),
             claim,
+            gaps,
         };
         mock(9, t, vec![fp_from_i64(public)])
     }
 
+    fn check(
+        z: &[i64],
+        claim: Option<i64>,
+        public: i64,
+    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
+        check_with(Gaps::Chained, z, claim, public)
+    }
+
     #[test]
     fn the_first_maximum_is_the_only_accepted_class() {
+        for gaps in [Gaps::Chained, Gaps::Combined] {
+            first_maximum_only(gaps);
+        }
+    }
+
+    fn first_maximum_only(gaps: Gaps) {
+        let check = |z: &[i64], claim, public| check_with(gaps, z, claim, public);
         let z = [5, -30, 41, 41, 7];
         assert_eq!(check(&z, None, 2), Ok(()));
         // The tied later maximum: the gap before it is -1, out of its range.
@@ -410,10 +480,12 @@ mod tests {
             other in 0usize..7,
         ) {
             let best = argmax(&z);
-            prop_assert_eq!(check(&z, None, best), Ok(()));
-            let other = (other % z.len()) as i64;
-            if other != best {
-                prop_assert!(check(&z, Some(other), other).is_err());
+            for gaps in [Gaps::Chained, Gaps::Combined] {
+                prop_assert_eq!(check_with(gaps, &z, None, best), Ok(()));
+                let other = (other % z.len()) as i64;
+                if other != best {
+                    prop_assert!(check_with(gaps, &z, Some(other), other).is_err());
+                }
             }
         }
     }

@@ -199,6 +199,12 @@ fn a_max_pool_choice_fails_the_table_lookup() {
         let v = Fp::ONE - choice.value.unwrap();
         assert_named_lookup_fails(w.tamper(&choice, v), "table lookup");
     }
+    // The window's maximum and a gap of the first-maximum check, each a
+    // multiply-add.
+    for n in [0, 1] {
+        let acc = w.nth("max pool", "acc", n);
+        assert_gate_fails(w.shift(&acc, 1), "mac");
+    }
     // A routed delta, as the kernel gradient reads it, and the route (the
     // choice times the entry's ReLU sign) it was multiplied by.
     let routed = w.wired("pool delta", "acc", "update");
