@@ -314,14 +314,6 @@ mod tests {
         mock(9, t, vec![fp_from_i64(public)])
     }
 
-    fn check(
-        z: &[i64],
-        claim: Option<i64>,
-        public: i64,
-    ) -> Result<(), Vec<halo2_proofs::dev::VerifyFailure>> {
-        check_with(Gaps::Chained, z, claim, public)
-    }
-
     #[test]
     fn the_first_maximum_is_the_only_accepted_class() {
         for gaps in [Gaps::Chained, Gaps::Combined] {
