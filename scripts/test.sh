@@ -10,6 +10,7 @@ cargo test --workspace "$@"
 # binary) with the workspace's features; running the built files avoids a
 # second build under another feature set.
 target/debug/examples/train_and_verify
+target/debug/examples/train_cnn
 target/debug/examples/inference
 
 python=${PYTHON:-python3}
