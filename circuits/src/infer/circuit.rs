@@ -12,7 +12,7 @@ use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 use serde::{Deserialize, Serialize};
 
-use super::layers::{forward_circuit, register_layers};
+use super::layers::{commit_model_weights, forward_circuit, register_layers};
 use super::model::{QModel, QWeights};
 use crate::chips::core::{CoreConfig, CoreShape};
 use crate::chips::range::register_range;
@@ -487,21 +487,12 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
         let salts = cfg.witness(&mut layouter, &salt_values)?;
 
         // Weights: range-checked cells, committed once for every item.
-        let flat: Vec<Value<i64>> = match w {
-            Some(w) => w
-                .weights
-                .iter()
-                .flatten()
-                .map(|v| Value::known(*v))
-                .collect(),
-            None => vec![Value::unknown(); m.n_params()],
-        };
-        let committed = witness_committed(
+        let committed = commit_model_weights(
             &cfg,
-            &mut layouter.namespace(|| "weights"),
+            &mut layouter,
+            m,
+            w.map(|w| &w.weights),
             &salts[0],
-            &flat,
-            m.weight.bits(),
             INFER_LIMB_BITS,
         )?;
         let w_cells = committed.cells;

@@ -18,7 +18,7 @@ use halo2_proofs::circuit::{AssignedCell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{Circuit, ConstraintSystem, Error};
 
 use super::circuit::INFER_LIMB_BITS;
-use super::layers::{forward_circuit, register_layers};
+use super::layers::{commit_model_weights, forward_circuit, register_layers};
 use super::model::{argmax, QLayer, QModel, QWeights, MAX_ARGMAX_CLASSES};
 use super::select::{argmax_of, register_argmax};
 use crate::chips::core::{CoreConfig, CoreShape};
@@ -29,7 +29,7 @@ use crate::circuits::membership::{leaf_native, open_row_at, RowLayout, RowOpenin
 use crate::circuits::{measure, CircuitError, Measured};
 use crate::envelope::{bound, EnvelopeError, MAX_DEPTH};
 use crate::fixed::FixedError;
-use crate::train::commit::{weights_commitment_native, witness_committed};
+use crate::train::commit::weights_commitment_native;
 use crate::Fp;
 
 /// The most rows one evaluation proof opens.
@@ -304,21 +304,12 @@ impl Circuit<Fp> for EvalCircuit {
                 w.map_or(Value::unknown(), |w| Value::known(w.context)),
             ],
         )?;
-        let flat: Vec<Value<i64>> = match w {
-            Some(w) => w
-                .weights
-                .iter()
-                .flatten()
-                .map(|v| Value::known(*v))
-                .collect(),
-            None => vec![Value::unknown(); m.n_params()],
-        };
-        let committed = witness_committed(
+        let committed = commit_model_weights(
             &cfg,
-            &mut layouter.namespace(|| "weights"),
+            &mut layouter,
+            m,
+            w.map(|w| &w.weights),
             &salts[0],
-            &flat,
-            m.weight.bits(),
             INFER_LIMB_BITS,
         )?;
         cfg.expose(&mut layouter, &committed.commitment, 1)?;

@@ -3,10 +3,10 @@
 //! [`QModel::forward`](super::model::QModel::forward) bit for bit, and the
 //! table entries it needs.
 
-use halo2_proofs::circuit::{AssignedCell, Layouter};
+use halo2_proofs::circuit::{AssignedCell, Layouter, Value};
 use halo2_proofs::plonk::Error;
 
-use super::model::{QLayer, QModel};
+use super::model::{QLayer, QModel, QWeights};
 use super::select::{argmax_of, difference_format, max_of, register_argmax};
 use crate::chips::core::CoreConfig;
 use crate::chips::dot::{DotInstructions, Operand};
@@ -15,7 +15,33 @@ use crate::chips::rescale::{register_rescale, RescaleInstructions};
 use crate::chips::table::TableSet;
 use crate::field::fp_from_i64;
 use crate::fixed::Activation;
+use crate::train::commit::{witness_committed, Committed};
 use crate::Fp;
+
+/// Witnesses `m`'s weights (unknown when `weights` is `None`, as when keys
+/// are made) as range-checked cells and commits to them with `salt`, in a
+/// namespace `weights`: the `C_W` inference and evaluation circuits expose.
+pub fn commit_model_weights(
+    cfg: &CoreConfig,
+    layouter: &mut impl Layouter<Fp>,
+    m: &QModel,
+    weights: Option<&QWeights>,
+    salt: &AssignedCell<Fp, Fp>,
+    limb_bits: u32,
+) -> Result<Committed, Error> {
+    let flat: Vec<Value<i64>> = match weights {
+        Some(w) => w.iter().flatten().map(|v| Value::known(*v)).collect(),
+        None => vec![Value::unknown(); m.n_params()],
+    };
+    witness_committed(
+        cfg,
+        &mut layouter.namespace(|| "weights"),
+        salt,
+        &flat,
+        m.weight.bits(),
+        limb_bits,
+    )
+}
 
 /// Registers the table entries of the layers of `m` (and the weights' and
 /// activations' range checks).
