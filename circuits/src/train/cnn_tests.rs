@@ -241,3 +241,29 @@ fn pooled_and_convolved_deltas_fail_their_rescales() {
     let gathered = w.wired("hidden delta", "selected", "update");
     assert_gate_fails(w.shift(&gathered, 1), "select");
 }
+
+/// Two steps in one proof: the first step's updated kernel stays in the
+/// circuit and trains the second step.
+#[test]
+fn two_steps_in_one_proof_match_the_native_trainer() {
+    let s = spec("cnn:2x4x4-c2k3p1-relu-max2-d2", Loss::CrossEntropy);
+    let data = dataset();
+    let witness = StepWitness {
+        params: init_params(&s, 11),
+        salt_in: Fp::from(1),
+        salt_out: Fp::from(2),
+        openings: [3, 4, 0, 7].iter().map(|i| data[*i].clone()).collect(),
+        context: Fp::from(7),
+    };
+    let c = TrainStepCircuit::new(s.clone(), LAYOUT, 3, 2, Some(witness)).unwrap();
+    accepts_exactly_the_native_step(&c);
+    let (_, after) = c.public_inputs().unwrap();
+    let rows = |ix: &[usize]| {
+        ix.iter()
+            .map(|i| data[*i].values.clone())
+            .collect::<Vec<_>>()
+    };
+    let (once, _) = sgd_step(&s, &init_params(&s, 11), &rows(&[3, 4])).unwrap();
+    let (twice, _) = sgd_step(&s, &once, &rows(&[0, 7])).unwrap();
+    assert_eq!(after, twice);
+}
