@@ -222,10 +222,49 @@ fn interrupted_runs_resume_without_reproving() {
         "existing proofs are untouched"
     );
     verify_run(&cache, &f.run).unwrap();
-    // Another configuration in the same directory is refused before any proving.
-    let other = TrainOptions { lr: 0.125, ..t };
+    // Another configuration in the same directory (another learning rate,
+    // another model and dataset shape) is refused and changes no file: the
+    // trained checkpoints stay the run's.
+    let before = private_files(&f.run);
+    let other = TrainOptions {
+        lr: 0.125,
+        ..t.clone()
+    };
     let err = train(&cache, &f.run, &other).unwrap_err().to_string();
     assert!(err.contains("another run"), "{err}");
+    let wider = TrainOptions {
+        model: zkpot::circuits::train::Arch::mlp(vec![4, 5, 3]),
+        steps: 5,
+        ..t.clone()
+    };
+    let err = train(&cache, &f.run, &wider).unwrap_err().to_string();
+    assert!(err.contains("another run"), "{err}");
+    assert_eq!(
+        private_files(&f.run),
+        before,
+        "a refused run writes nothing"
+    );
+    verify_run(&cache, &f.run).unwrap();
+
+    // A run that fails before it is written leaves no directory behind.
+    let fresh = f.run.parent().unwrap().join("overflowing");
+    let overflowing = TrainOptions { lr: 256.0, ..t };
+    let err = train(&cache, &fresh, &overflowing).unwrap_err().to_string();
+    assert!(err.contains("learning rate"), "{err}");
+    assert!(!fresh.exists(), "nothing is left of a failed run");
+}
+
+/// Every file under a run's `private/`, by name, with its bytes.
+fn private_files(run: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(run.join("private"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 #[test]

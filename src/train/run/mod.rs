@@ -22,6 +22,8 @@
 //! - [`private`]: the private files;
 //! - [`prove`]: training and proving;
 //! - [`report`]: the training report, replayed from the private files;
+//! - `start`: native training and the run file, or the check that an
+//!   existing run directory holds the same run;
 //! - [`tasks`]: self-contained group tasks for proving on other machines;
 //! - [`verify`]: verifying runs, fine-tuning links and linked inferences.
 
@@ -30,6 +32,7 @@ pub mod file;
 mod private;
 pub mod prove;
 pub mod report;
+mod start;
 pub mod tasks;
 pub mod verify;
 

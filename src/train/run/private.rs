@@ -66,13 +66,6 @@ impl Private {
         self.dir.join(format!("weights-{t:08}.json"))
     }
 
-    pub(super) fn write_checkpoint(&self, t: u64, p: &MlpParams) -> Result<(), Error> {
-        let path = self.checkpoint_path(t);
-        let bytes =
-            serde_json::to_vec(p).map_err(|_| Error::Internal("checkpoint serialization"))?;
-        write_private(&path, &bytes).map_err(io(&path))
-    }
-
     pub(super) fn read_checkpoint(&self, t: u64) -> Result<MlpParams, Error> {
         let path = self.checkpoint_path(t);
         let bytes = std::fs::read(&path).map_err(io(&path))?;

@@ -6,26 +6,26 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ff::PrimeField;
 use serde::Serialize;
 use zkpot_circuits::circuits::CircuitError;
 use zkpot_circuits::envelope::bound;
 use zkpot_circuits::proving::{prove, proving_key};
 use zkpot_circuits::train::circuit::{MAX_STEPS_PER_PROOF, TRAIN_MAX_K};
 use zkpot_circuits::train::{
-    init_params, sgd_step, weights_commitment_native, Arch, MlpParams, TrainSpec, TrainStepCircuit,
+    init_params, weights_commitment_native, Arch, MlpParams, TrainSpec, TrainStepCircuit,
 };
 use zkpot_circuits::Fp;
 
-use super::super::sampling::{Sampler, Sampling};
+use super::super::sampling::Sampling;
 use super::super::statement::MAX_RUN_STEPS;
-use super::file::{proof_name, RunFile, RUN_FORMAT, RUN_VERSION};
+use super::file::RunFile;
 use super::private::Private;
+use super::start::{dir_is_empty, start_run, StartRun};
 use super::tasks::{group_witness, has_proof};
-use super::{derived_beacon, init_salt, io, salt_at};
+use super::{init_salt, io, salt_at};
 use crate::data::Dataset;
-use crate::files::{write_atomic, write_private};
-use crate::hex::{bytes_to_hex, fp_from_hex, fp_to_hex};
+use crate::files::write_atomic;
+use crate::hex::{fp_from_hex, fp_to_hex};
 use crate::params::ParamsCache;
 use crate::progress::Observer;
 use crate::Error;
@@ -226,97 +226,32 @@ pub fn train(
             (params, salt, Some(c))
         }
     };
-    std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
-    let private = Private::new(run_dir)?;
-    let secret = private.secret()?;
-    if checkpoint.is_some() {
-        let path = private.dir.join("init.salt");
-        write_private(&path, fp_to_hex(&salt0).as_bytes()).map_err(io(&path))?;
-    }
-    let c0_fp = weights_commitment_native(salt0, &init.flatten(), spec.formats.weight.bits());
-    let c0 = fp_to_hex(&c0_fp);
-    let (beacon, derived) = match opts.beacon {
-        Some(b) => (b, false),
-        None => (derived_beacon(c.root()?, c0_fp, &spec)?, true),
-    };
-
-    // Native training, keeping the weights at proof boundaries.
-    let sampler = Sampler::new(
-        c.root()?.to_repr(),
-        beacon,
-        dataset.n_rows(),
-        holdout,
-        spec.batch,
-        opts.sampling,
-    )?;
-    let s = opts.steps_per_proof;
-    let mut params = init.clone();
-    let mut chain = vec![c0];
-    private.write_checkpoint(0, &params)?;
-    for t in 0..opts.steps {
-        opts.observer.report("training", t, opts.steps);
-        let batch: Vec<Vec<i64>> = sampler
-            .indices(t)
-            .into_iter()
-            .map(|i| dataset.row(i))
-            .collect::<Result<_, _>>()?;
-        params = sgd_step(&spec, &params, &batch)
-            .map_err(|e| {
-                Error::Options(format!(
-                    "step {t}: {e}; lower the learning rate or widen the formats"
-                ))
-            })?
-            .0;
-        let done = t + 1;
-        if done % s == 0 || done == opts.steps {
-            private.write_checkpoint(done, &params)?;
-            let salt = salt_at(&secret, salt0, done);
-            chain.push(fp_to_hex(&weights_commitment_native(
-                salt,
-                &params.flatten(),
-                spec.formats.weight.bits(),
-            )));
-        }
-    }
-    opts.observer.report("training", opts.steps, opts.steps);
-    let groups = opts.steps.div_ceil(s) as usize;
-    let run = RunFile {
-        format: RUN_FORMAT.into(),
-        version: RUN_VERSION,
-        dataset: c.clone(),
+    // A directory this command creates is removed again if it fails before
+    // the run is written; an existing run is only ever compared, never
+    // rewritten, until it is known to be this same run.
+    let created = !run_dir.exists();
+    let was_empty = created || dir_is_empty(run_dir);
+    let start = StartRun {
+        opts,
         spec,
-        sampling: opts.sampling,
+        dataset: &dataset,
         holdout,
-        beacon: bytes_to_hex(&beacon),
-        beacon_derived: derived,
-        seed: opts.seed,
+        init,
+        salt0,
         checkpoint,
-        steps: opts.steps,
-        steps_per_proof: s,
-        chain,
-        proofs: (0..groups as u64)
-            .map(|g| proof_name(g, opts.steps, s))
-            .collect(),
     };
-    // The run the verifier will read passes the verifier's checks.
-    run.check()?;
-    let run_path = run_dir.join("run.json");
-    if run_path.exists() {
-        let existing = RunFile::read(&run_path)?;
-        if existing != run {
-            return Err(Error::Options(format!(
-                "{} holds another run (different data, spec, beacon, steps or secrets); use a new directory",
-                run_dir.display()
-            )));
+    let (run, private, secret, params) = match start_run(run_dir, start) {
+        Ok(started) => started,
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_dir_all(run_dir);
+            } else if was_empty {
+                let _ = std::fs::remove_dir_all(run_dir.join("private"));
+                let _ = std::fs::remove_file(run_dir.join("run.json"));
+            }
+            return Err(e);
         }
-    } else {
-        let text =
-            serde_json::to_vec_pretty(&run).map_err(|_| Error::Internal("run serialization"))?;
-        write_atomic(&run_path, &text).map_err(io(&run_path))?;
-    }
-    let source = private.source_path();
-    let data_dir = std::fs::canonicalize(&opts.data_dir).unwrap_or_else(|_| opts.data_dir.clone());
-    write_private(&source, data_dir.to_string_lossy().as_bytes()).map_err(io(&source))?;
+    };
 
     let (proved, prove_s) = prove_groups(
         cache,
@@ -325,7 +260,11 @@ pub fn train(
         &dataset,
         &private,
         &secret,
-        if opts.prove_later { 0..0 } else { 0..groups },
+        if opts.prove_later {
+            0..0
+        } else {
+            0..run.proofs.len()
+        },
         opts.progress,
         &opts.observer,
     )?;
