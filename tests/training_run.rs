@@ -62,6 +62,23 @@ fn runs_verify_and_tampered_runs_are_rejected() {
     b.beacon_derived = true;
     std::fs::write(d.join("run.json"), serde_json::to_vec(&b).unwrap()).unwrap();
     assert!(verify_run(&cache, &d).is_err(), "beacon");
+
+    // A derived (grindable) beacon marked as given: the verifier recomputes
+    // the derivation before it reads any proof.
+    let d = scratch.path().join("grindable");
+    let t = TrainOptions {
+        beacon: None,
+        prove_later: true,
+        release_weights: false,
+        ..options(&f.data)
+    };
+    train(&cache, &d, &t).unwrap();
+    let mut g = RunFile::read(&d.join("run.json")).unwrap();
+    assert!(g.beacon_derived);
+    g.beacon_derived = false;
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&g).unwrap()).unwrap();
+    let e = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(e.contains("marked as given"), "{e}");
 }
 
 #[test]

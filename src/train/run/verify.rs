@@ -157,15 +157,20 @@ pub fn verify_run_against(
             }
         }
     }
-    if run.beacon_derived {
-        let c0 = fp_from_hex(&run.chain[0]).ok_or(Error::Internal("checked chain"))?;
-        let b = derived_beacon(run.dataset.root()?, c0, &run.spec)?;
-        if bytes32(&run.beacon) != Some(b) {
-            return Err(ProofError::Mismatch(
-                "the beacon is marked derived but is not the derivation".into(),
-            )
-            .into());
-        }
+    // Whether the beacon is the derivation is recomputed, never read: a
+    // derived (grindable) beacon marked as given would hide that it is.
+    let c0 = fp_from_hex(&run.chain[0]).ok_or(Error::Internal("checked chain"))?;
+    let is_derived =
+        bytes32(&run.beacon) == Some(derived_beacon(run.dataset.root()?, c0, &run.spec)?);
+    if run.beacon_derived != is_derived {
+        return Err(ProofError::Mismatch(if run.beacon_derived {
+            "the beacon is marked derived but is not the derivation".into()
+        } else {
+            "the beacon is marked as given but is the one derived from the commitments \
+             (grindable)"
+                .into()
+        })
+        .into());
     }
     let mut envelopes = Vec::with_capacity(groups);
     for g in 0..groups {
