@@ -118,5 +118,7 @@ pub fn read_versioned<T: serde::de::DeserializeOwned>(
             expected: version,
         });
     }
-    serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
+    // Deserialized from the text, not the value: a key given twice is an
+    // error, not the last one silently winning.
+    serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))
 }

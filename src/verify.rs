@@ -118,6 +118,24 @@ fn is_eval(path: &Path) -> bool {
     path.join("eval.json").is_file()
 }
 
+/// Why a directory cannot be verified: what it lacks, and where a dataset
+/// directory goes instead.
+fn not_verifiable(dir: &Path) -> String {
+    if dir.join("commitment.json").is_file() {
+        format!(
+            "{} is a dataset directory, not a run: pass its commitment with --dataset {}",
+            dir.display(),
+            dir.join("commitment.json").display()
+        )
+    } else {
+        format!(
+            "{}: not a run, evaluation or release directory (it has no run.json, eval.json \
+             or model card)",
+            dir.display()
+        )
+    }
+}
+
 /// Verifies what `path` holds, linked to `second` when given, against the
 /// published dataset commitment `dataset` when given (a run's dataset must
 /// then be exactly it). With `progress`, spinners on standard error name the
@@ -168,6 +186,12 @@ pub fn verify_path(
         }
         return verify_file(cache, &read_envelope(path)?, progress);
     }
+    if !path.is_dir() {
+        return Err(Error::Options(format!(
+            "{}: neither a proof file nor a directory",
+            path.display()
+        )));
+    }
     if is_eval(path) {
         if second.is_some() {
             return Err(Error::Options(format!(
@@ -179,11 +203,17 @@ pub fn verify_path(
         return Ok(Verified::Evaluation { evaluation });
     }
     let run = path;
+    if !run.join("run.json").is_file() {
+        return Err(Error::Options(not_verifiable(run)));
+    }
     match second {
         Some(eval) if is_eval(eval) => {
             let (run, evaluation) = crate::eval::verify_run_eval(cache, run, eval, dataset)?;
             Ok(Verified::RunEvaluation { run, evaluation })
         }
+        Some(parent) if parent.is_dir() && !parent.join("run.json").is_file() => Err(
+            Error::Options(format!("{} (the second path)", not_verifiable(parent))),
+        ),
         Some(parent) if parent.is_dir() => {
             let (run, parent) = crate::train::run::verify_parent(cache, run, parent, dataset)?;
             Ok(Verified::FineTune { run, parent })

@@ -135,4 +135,65 @@ fn defects_and_bad_choices_are_refused_before_anything_is_written() {
     // Semicolons read with the default delimiter: one field a row.
     let err = bad("iris_semicolon.csv", opts());
     assert!(err.contains("separated by ';'"), "{err}");
+    let twice = CommitOptions {
+        drop: vec![Column::Name("id".into()), Column::Index(1)],
+        ..opts()
+    };
+    assert!(bad("iris_pandas.csv", twice).contains("listed twice"));
+    let newline = CommitOptions {
+        delimiter: b'\n',
+        ..opts()
+    };
+    assert!(bad("iris_plain.csv", newline).contains("delimiter"));
+}
+
+/// Files written by hand: a header naming a column twice, an empty label.
+#[test]
+fn ambiguous_names_and_empty_labels_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let refused = |csv: &std::path::Path, opts: CommitOptions| {
+        let out = dir.path().join("out");
+        let err = commit_csv_noting(csv, &out, &opts).unwrap_err().to_string();
+        assert!(!out.exists(), "nothing written");
+        err
+    };
+    let dup = write("dup.csv", "a,a,label\n1,2,x\n3,4,y\n");
+    let by_name = CommitOptions {
+        features: Some(vec![Column::Name("a".into())]),
+        ..CommitOptions::default()
+    };
+    let err = refused(&dup, by_name);
+    assert!(err.contains("more than once (columns 0 and 1)"), "{err}");
+    let empty = write("empty_label.csv", "a,b,label\n1,2,x\n3,4,\n");
+    let err = refused(&empty, CommitOptions::default());
+    assert!(
+        err.contains("empty_label.csv:3:3") && err.contains("empty"),
+        "{err}"
+    );
+}
+
+/// A directory that already holds a commitment keeps it: a second commit
+/// into it is refused and changes no file.
+#[test]
+fn an_existing_commitment_is_never_overwritten() {
+    let (_, _, d) = commit("iris_plain.csv", &opts());
+    let out = d.path().join("d");
+    let before: Vec<Vec<u8>> = ["commitment.json", "dataset.secret", "rows.bin"]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+    let err = commit_csv_noting(&fixture("iris_quote_all.csv"), &out, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already holds a dataset commitment"), "{err}");
+    let after: Vec<Vec<u8>> = ["commitment.json", "dataset.secret", "rows.bin"]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after);
 }

@@ -95,12 +95,20 @@ pub fn choose(
             (Column::Index(i), _) => Err(options(format!(
                 "column {i} does not exist ({total} columns, numbered from 0)"
             ))),
-            (Column::Name(n), Some(names)) => names.iter().position(|x| x == n).ok_or_else(|| {
-                options(format!(
-                    "no column named {n:?} (columns: {})",
-                    names.join(", ")
-                ))
-            }),
+            (Column::Name(n), Some(names)) => {
+                let mut at = names.iter().enumerate().filter(|(_, x)| *x == n);
+                match (at.next(), at.next()) {
+                    (Some((i, _)), None) => Ok(i),
+                    (Some((i, _)), Some((j, _))) => Err(options(format!(
+                        "the header names {n:?} more than once (columns {i} and {j}); \
+                         give the column's 0-based index"
+                    ))),
+                    (None, _) => Err(options(format!(
+                        "no column named {n:?} (columns: {})",
+                        names.join(", ")
+                    ))),
+                }
+            }
             (Column::Name(n), None) => Err(options(format!(
                 "no header of names to find {n:?} in; give the column's 0-based index"
             ))),
@@ -147,7 +155,9 @@ pub fn choose(
                         "column {c:?} is the label; it cannot be dropped"
                     )));
                 }
-                dropped.insert(j);
+                if !dropped.insert(j) {
+                    return Err(options(format!("column {c:?} is listed twice")));
+                }
             }
             if let Some(names) = names {
                 if names.first().is_some_and(|n| is_pandas_index(n))

@@ -39,6 +39,7 @@ const CHUNK: usize = 1 << 14;
 
 /// The public commitment to a dataset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Commitment {
     /// Always [`COMMITMENT_FORMAT`].
     pub format: String,
@@ -230,10 +231,19 @@ fn parse_line(
             }
         }
     }
+    let label = text(cols.label)?;
+    if label.trim().is_empty() || label.chars().any(char::is_control) {
+        return Err(DataError::Csv {
+            path: path.to_path_buf(),
+            line: line_no,
+            column: cols.label + 1,
+            reason: format!("label {label:?} is empty or holds control characters"),
+        });
+    }
     Ok(Parsed {
         line: line_no,
         features,
-        label: text(cols.label)?.to_string(),
+        label: label.to_string(),
     })
 }
 
@@ -370,6 +380,22 @@ pub fn commit_csv_noting(
     opts: &CommitOptions,
 ) -> Result<(Commitment, Vec<String>), DataError> {
     let file_len = std::fs::metadata(csv).map_err(io(csv))?.len();
+    let d = opts.delimiter;
+    if d == b'"' || !(d.is_ascii_graphic() || d == b' ' || d == b'\t') {
+        return Err(DataError::Options(format!(
+            "delimiter {:?}: give one printable ASCII character other than a quote, or a tab",
+            char::from(d)
+        )));
+    }
+    // A commitment already published from this directory stays: its
+    // secret and rows are what its runs prove against.
+    if DatasetFiles::in_dir(out_dir).commitment.exists() {
+        return Err(DataError::Options(format!(
+            "{} already holds a dataset commitment; commit to a new directory (or remove \
+             that one first)",
+            out_dir.display()
+        )));
+    }
 
     // Pass 1: columns, classes and feature statistics.
     let mut stream = CsvStream::open(csv, opts.delimiter)?;

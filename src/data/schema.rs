@@ -35,6 +35,7 @@ impl std::str::FromStr for NormKind {
 
 /// Per-feature affine normalization `x' = (x - offset) * scale`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Normalization {
     /// The method the parameters came from.
     pub kind: NormKind,
@@ -133,6 +134,7 @@ impl FeatureStats {
 
 /// The public description of a committed dataset's rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Schema {
     /// Number of features per row.
     pub n_features: usize,

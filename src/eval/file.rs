@@ -179,7 +179,7 @@ impl EvalFile {
             || "rows per proof".into(),
             self.rows_per_proof,
             1,
-            MAX_EVAL_ROWS as u64,
+            (MAX_EVAL_ROWS as u64).min(self.selection.rows().max(1)),
         )?;
         let n = self.dataset.n_rows;
         match &self.selection {

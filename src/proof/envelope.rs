@@ -93,6 +93,11 @@ impl Envelope {
     /// Parses an envelope, refusing anything malformed.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProofError> {
         let mut r = Reader { bytes, at: 0 };
+        // Another file is not a proof, whatever its length; a cut-off proof
+        // is truncated.
+        if !bytes.starts_with(&MAGIC) && (bytes.is_empty() || !MAGIC.starts_with(bytes)) {
+            return Err(ProofError::BadMagic);
+        }
         if r.take(8, "magic")? != MAGIC {
             return Err(ProofError::BadMagic);
         }

@@ -14,7 +14,7 @@ use crate::fixed::{Activation, FixedError, QFormat};
 
 /// One layer of a quantized model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum QLayer {
     /// `y = act(rescale(W [x, 1]))`.
     Dense {
@@ -435,6 +435,7 @@ impl Sizes {
 
 /// The public description of a quantized model.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QModel {
     /// Format of the model's input.
     pub input: QFormat,

@@ -103,10 +103,11 @@ pub fn parse_model(s: &str) -> Result<Arch, Error> {
     Arch::parse(s).map_err(|e| Error::Options(e.to_string()))
 }
 
-/// A loss by name: `cross-entropy` (or `ce`) or `mse`.
+/// A loss by name: `cross-entropy` (or `ce`, or `cross_entropy` as run files
+/// write it) or `mse`.
 pub fn parse_loss(s: &str) -> Result<zkpot_circuits::train::Loss, Error> {
     match s {
-        "cross-entropy" | "ce" => Ok(zkpot_circuits::train::Loss::CrossEntropy),
+        "cross-entropy" | "cross_entropy" | "ce" => Ok(zkpot_circuits::train::Loss::CrossEntropy),
         "mse" => Ok(zkpot_circuits::train::Loss::Mse),
         other => Err(Error::Options(format!(
             "unknown loss {other:?} (cross-entropy, mse)"
@@ -165,6 +166,16 @@ pub fn train(
     if !(1.0..=65536.0).contains(&lr_num) {
         return Err(Error::Options(format!(
             "learning rate {} must lie in [1/256, 256]",
+            opts.lr
+        )));
+    }
+    // The step circuit multiplies by lr_num / 256; another rate would train
+    // with a rate the user did not ask for.
+    if (opts.lr * 256.0 - lr_num).abs() > 1e-9 {
+        let below = (opts.lr * 256.0).floor().max(1.0) / 256.0;
+        let above = (opts.lr * 256.0).ceil() / 256.0;
+        return Err(Error::Options(format!(
+            "learning rate {} is not a multiple of 1/256 (the nearest are {below} and {above})",
             opts.lr
         )));
     }
