@@ -496,6 +496,17 @@ pub fn commit_csv_noting(
         )));
     }
     notes.extend(checks.warnings(&feature_names, &cols));
+    if let Some((j, min, max)) = stats.unrepresentable(opts.normalize) {
+        let name = feature_names.get(j).map_or_else(
+            || format!("feature {j}"),
+            |n| format!("feature {j} ({n:?})"),
+        );
+        return Err(DataError::Options(format!(
+            "{name}: its values span {min:e} to {max:e}, too wide or too narrow for {} \
+             normalization in floating point; rescale the column or drop it",
+            format!("{:?}", opts.normalize).to_lowercase()
+        )));
+    }
     let schema = Schema {
         n_features: cols.features.len(),
         feature_names,

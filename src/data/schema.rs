@@ -89,6 +89,22 @@ impl FeatureStats {
         self.count += other.count;
     }
 
+    /// The first feature the normalization of `kind` cannot represent in
+    /// floating point (a range or variance that overflows, or a spread so
+    /// small its inverse does), with its smallest and largest values.
+    pub fn unrepresentable(&self, kind: NormKind) -> Option<(usize, f64, f64)> {
+        let n = self.normalization(kind);
+        (0..self.min.len())
+            .find(|&j| {
+                let spread = self.max[j] - self.min[j];
+                !n.offset[j].is_finite()
+                    || !n.scale[j].is_finite()
+                    || (kind != NormKind::None && !spread.is_finite())
+                    || (n.scale[j] == 0.0 && spread > 0.0)
+            })
+            .map(|j| (j, self.min[j], self.max[j]))
+    }
+
     /// The normalization of the given kind these statistics imply. A constant
     /// feature gets scale 0 (it normalizes to 0).
     pub fn normalization(&self, kind: NormKind) -> Normalization {
@@ -188,6 +204,35 @@ impl Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_floating_point_cannot_normalize_are_named() {
+        let stats = |rows: &[[f64; 2]]| {
+            let mut s = FeatureStats::new(2);
+            for r in rows {
+                s.add(r);
+            }
+            s
+        };
+        let ok = stats(&[[1.0, 5.0], [3.0, 5.0]]);
+        for kind in [NormKind::None, NormKind::MinMax, NormKind::Standard] {
+            assert_eq!(ok.unrepresentable(kind), None);
+        }
+        // A range that overflows, finite as every value is.
+        let wide = stats(&[[1.0, 1e308], [3.0, -1.7e308]]);
+        assert_eq!(wide.unrepresentable(NormKind::MinMax).map(|u| u.0), Some(1));
+        assert_eq!(
+            wide.unrepresentable(NormKind::Standard).map(|u| u.0),
+            Some(1)
+        );
+        assert_eq!(wide.unrepresentable(NormKind::None), None);
+        // A spread whose inverse overflows.
+        let narrow = stats(&[[1e-320, 1.0], [0.0, 2.0]]);
+        assert_eq!(
+            narrow.unrepresentable(NormKind::MinMax).map(|u| u.0),
+            Some(0)
+        );
+    }
 
     #[test]
     fn minmax_maps_to_unit_interval_and_constant_features_to_zero() {
