@@ -26,7 +26,12 @@ use crate::Error;
 
 /// A model in a spec file: the shorthand or the layers listed.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a model string such as \"mlp:64-32-10\", or {\"input\": [channels, height, \
+                 width], \"layers\": [{\"op\": \"conv\", ...}, ...]} whose layers are conv, relu, \
+                 avg_pool, max_pool or dense with their fields"
+)]
 pub enum ModelSpec {
     /// `mlp:64-32-10` or `cnn:...`.
     Shorthand(String),

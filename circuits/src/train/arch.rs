@@ -383,7 +383,7 @@ impl Arch {
             text: text.into(),
             reason: reason.into(),
         };
-        let number = |s: &str| s.parse::<usize>().ok().filter(|v| *v > 0);
+        let number = positive;
         if let Some(body) = text.strip_prefix("mlp:") {
             let widths: Vec<usize> = body
                 .split('-')
@@ -490,6 +490,13 @@ impl Arch {
                     if !widths.is_empty() {
                         return Err(fail(i, "pooling comes before the dense layers"));
                     }
+                    if conv.is_empty() && matches!(t, LayerToken::MaxPool { .. }) {
+                        return Err(fail(
+                            i,
+                            "max pooling cannot be the first layer (it would keep the raw \
+                             input's format): put a convolution or average pooling first",
+                        ));
+                    }
                     conv.push(if matches!(t, LayerToken::AvgPool { .. }) {
                         ConvLayer::AvgPool { size }
                     } else {
@@ -533,7 +540,21 @@ impl Arch {
                     input: [*c, *h, *w],
                     layers: conv,
                 };
-                widths.insert(0, conv.output_len()?);
+                let flat = conv.output_len()?;
+                if flat > MAX_WIDTH {
+                    return Err(fail(
+                        a.layers
+                            .iter()
+                            .position(|l| matches!(l, LayerToken::Dense { .. }))
+                            .unwrap_or(0),
+                        &format!(
+                            "the convolutional layers' output flattens to {flat} values and a \
+                             dense layer takes at most {MAX_WIDTH}: pool, stride or use fewer \
+                             channels"
+                        ),
+                    ));
+                }
+                widths.insert(0, flat);
                 Some(conv)
             }
             _ => {
@@ -561,8 +582,21 @@ impl Arch {
     }
 }
 
+/// A decimal number as the shorthand writes it: ASCII digits only, no sign
+/// and no leading zero (so every architecture has one spelling).
+fn decimal(s: &str) -> Option<usize> {
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    canonical.then(|| s.parse().ok()).flatten()
+}
+
+/// A positive [`decimal`].
+fn positive(s: &str) -> Option<usize> {
+    decimal(s).filter(|v| *v > 0)
+}
+
 fn parse_token(t: &str) -> Option<LayerToken> {
-    let number = |s: &str| s.parse::<usize>().ok().filter(|v| *v > 0);
+    let number = positive;
     if t == "relu" {
         return Some(LayerToken::Relu);
     }
@@ -584,7 +618,7 @@ fn parse_token(t: &str) -> Option<LayerToken> {
     while let Some(c) = rest.chars().next() {
         let (digits, r) = split_digits(&rest[c.len_utf8()..]);
         match c {
-            'p' if padding.is_none() => padding = Some(digits.parse::<usize>().ok()?),
+            'p' if padding.is_none() => padding = Some(decimal(digits)?),
             's' if stride.is_none() => stride = Some(number(digits)?),
             _ => return None,
         }
@@ -711,6 +745,13 @@ mod tests {
             ("cnn:1x300x8-c4k3-d10", "outside 1 to 256"),
             ("cnn:1x8x8-c4k3\u{e9}-d10", "unknown layer"),
             ("cnn:1x8x8-c4k3p\u{e9}1-d10", "unknown layer"),
+            ("cnn:+1x8x8-c4k3-d10", "channels>x<height"),
+            ("cnn:1x8x8-c+4k3-d10", "unknown layer"),
+            ("cnn:1x8x8-c4k03p1-d10", "unknown layer"),
+            ("cnn:1x8x8-c4k3p01-d10", "unknown layer"),
+            ("mlp:064-10", "positive integers"),
+            ("cnn:1x8x8-max2-d10", "max pooling cannot be the first"),
+            ("cnn:1x8x8-c256k3p1-d10", "flattens to 16384 values"),
         ] {
             let err = Arch::parse(s).unwrap_err().to_string();
             assert!(err.contains(needle), "{s}: {err}");

@@ -95,6 +95,14 @@ impl RunFile {
             Sampling::Shuffle => self.spec.batch as u64,
             Sampling::Replacement => 1,
         };
+        // The held-out rows first, by name: a holdout that leaves too few
+        // training rows is the holdout's error, not the dataset's.
+        bound(
+            || "held-out rows".into(),
+            self.holdout,
+            0,
+            dataset.n_rows.saturating_sub(min_rows),
+        )?;
         dataset.check(min_rows.saturating_add(self.holdout))?;
         check_fit(&self.spec, &dataset)?;
         bound(|| "steps".into(), self.steps, 1, MAX_RUN_STEPS)?;
