@@ -211,9 +211,9 @@ pub fn run_demo(
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
     let release_dir = dir.join("release");
-    if release_dir.exists() {
+    if release_dir.exists() || dir.join("digits").join("commitment.json").exists() {
         return Err(Error::Options(format!(
-            "{} holds an earlier demo's release; give a new --dir",
+            "{} holds an earlier demo; give a new --dir",
             dir.display()
         )));
     }

@@ -79,6 +79,15 @@ fn runs_verify_and_tampered_runs_are_rejected() {
     std::fs::write(d.join("run.json"), serde_json::to_vec(&g).unwrap()).unwrap();
     let e = verify_run(&cache, &d).unwrap_err().to_string();
     assert!(e.contains("marked as given"), "{e}");
+
+    // A seed-initialized run relabeled as fine-tuning.
+    let d = scratch.path().join("relabeled");
+    copy_run(&f.run, &d);
+    let mut r = run.clone();
+    r.checkpoint = Some(r.chain[0].clone());
+    std::fs::write(d.join("run.json"), serde_json::to_vec(&r).unwrap()).unwrap();
+    let e = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(e.contains("seed's initial weights"), "{e}");
 }
 
 #[test]

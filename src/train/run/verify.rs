@@ -131,9 +131,15 @@ pub fn verify_run_against(
         }
     }
     let groups = run.groups();
+    let seed_c0 = weights_commitment_native(
+        init_salt(run.seed),
+        &init_params(&run.spec, run.seed).flatten(),
+        run.spec.formats.weight.bits(),
+    );
     match &run.checkpoint {
         // Fine-tuning: C_W0 is the stated checkpoint (link it to the run that
-        // produced it with `verify_parent`).
+        // produced it with `verify_parent`), never the seed's weights
+        // relabeled.
         Some(c) => {
             if fp_from_hex(c).is_none() || run.chain[0] != *c {
                 return Err(ProofError::Mismatch(
@@ -141,14 +147,15 @@ pub fn verify_run_against(
                 )
                 .into());
             }
+            if fp_from_hex(c) == Some(seed_c0) {
+                return Err(ProofError::Mismatch(
+                    "C_W0 is the seed's initial weights, not a checkpoint of another run".into(),
+                )
+                .into());
+            }
         }
         None => {
-            let init = init_params(&run.spec, run.seed);
-            let c0 = weights_commitment_native(
-                init_salt(run.seed),
-                &init.flatten(),
-                run.spec.formats.weight.bits(),
-            );
+            let c0 = seed_c0;
             if fp_from_hex(&run.chain[0]) != Some(c0) {
                 return Err(ProofError::Mismatch(
                     "C_W0 is not the commitment of the seed's initial weights".into(),
