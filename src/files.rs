@@ -78,6 +78,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_renamed(path, bytes, false)
 }
 
+/// Reads a file someone else wrote, refusing what no honest writer leaves:
+/// anything but a regular file (a FIFO would block, a device never end) and
+/// more than `max` bytes (checked before reading, and the read is cut at
+/// `max + 1` bytes in case the file grows), so memory stays bounded.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let too_large = |len: u64| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("{len} bytes or more; no valid file of this kind exceeds {max}"),
+        )
+    };
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Checks, before any work, that `path` can take a command's output without
+/// losing anything: its directory is created if missing; an existing path
+/// must be a regular file that `replaceable` recognizes as an earlier output
+/// of the same kind (a proof over a proof, a model over a model), never a
+/// run, a secret, a directory or a device. The message names the path.
+pub fn prepare_output(
+    path: &Path,
+    kind: &str,
+    replaceable: impl FnOnce(&Path) -> bool,
+) -> Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    match fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(meta) if meta.is_file() && replaceable(path) => Ok(()),
+        Ok(_) => Err(format!(
+            "{} exists and is not {kind}; it is left as it is (choose another output path)",
+            path.display()
+        )),
+    }
+}
+
+/// Whether `path` starts with a proof envelope's magic bytes.
+pub fn is_proof_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 8];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == crate::proof::MAGIC)
+}
+
 /// The largest JSON description file (run, evaluation, commitment) read.
 pub const MAX_JSON_FILE: u64 = 64 << 20;
 
@@ -98,13 +159,13 @@ pub fn read_versioned<T: serde::de::DeserializeOwned>(
         path: path.to_path_buf(),
         source,
     };
-    let len = fs::metadata(path).map_err(io)?.len();
-    if len > MAX_JSON_FILE {
-        return Err(malformed(format!(
-            "{len} bytes; a description file is at most {MAX_JSON_FILE}"
-        )));
-    }
-    let text = fs::read_to_string(path).map_err(io)?;
+    let bytes = read_bounded(path, MAX_JSON_FILE).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => io(e),
+        _ => malformed(format!(
+            "{e} (a description file is a regular file of at most {MAX_JSON_FILE} bytes)"
+        )),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| malformed("not UTF-8 text".into()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON ({e})")))?;
     if value.get("format").and_then(|v| v.as_str()) != Some(format) {
@@ -121,4 +182,54 @@ pub fn read_versioned<T: serde::de::DeserializeOwned>(
     // Deserialized from the text, not the value: a key given twice is an
     // error, not the last one silently winning.
     serde_json::from_str(&text).map_err(|e| malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_reads_refuse_what_no_writer_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small");
+        fs::write(&small, [7u8; 10]).unwrap();
+        assert_eq!(read_bounded(&small, 10).unwrap(), vec![7u8; 10]);
+        let e = read_bounded(&small, 9).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        let e = read_bounded(dir.path(), 1 << 20).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        // A FIFO would block a plain read forever.
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                let e = read_bounded(&fifo, 1 << 20).unwrap_err();
+                assert!(e.to_string().contains("not a regular file"), "{e}");
+            }
+            let e = read_bounded(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+    }
+
+    #[test]
+    fn outputs_replace_only_earlier_outputs_of_their_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let never = |_: &Path| false;
+        // A missing directory is created.
+        let nested = dir.path().join("a/b/out.zkpot");
+        prepare_output(&nested, "a proof file", is_proof_file).unwrap();
+        assert!(dir.path().join("a/b").is_dir());
+        // A proof may replace a proof; anything else stays.
+        let proof = dir.path().join("p.zkpot");
+        fs::write(&proof, crate::proof::MAGIC).unwrap();
+        prepare_output(&proof, "a proof file", is_proof_file).unwrap();
+        let run = dir.path().join("run.json");
+        fs::write(&run, b"{}").unwrap();
+        let e = prepare_output(&run, "a proof file", is_proof_file).unwrap_err();
+        assert!(e.contains("is not a proof file"), "{e}");
+        assert_eq!(fs::read(&run).unwrap(), b"{}");
+        let e = prepare_output(dir.path(), "an .onnx file", never).unwrap_err();
+        assert!(e.contains("exists"), "{e}");
+    }
 }

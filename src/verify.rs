@@ -98,7 +98,7 @@ impl Verified {
 
 /// Reads a proof file's envelope.
 pub fn read_envelope(path: &Path) -> Result<Envelope, Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = crate::files::read_bounded(path, crate::proof::MAX_ENVELOPE_FILE).map_err(|e| {
         Error::Options(if e.kind() == std::io::ErrorKind::NotFound {
             format!("{}: no such proof file", path.display())
         } else {

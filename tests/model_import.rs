@@ -79,6 +79,19 @@ fn bad_models_are_refused_with_clear_errors() {
 }
 
 #[test]
+fn input_files_say_what_they_lack() {
+    for (text, needle) in [
+        (r#"{"input_data": []}"#, "no inputs"),
+        (r#"{"input_data": [[1]], "foo": 1}"#, "unknown key \"foo\""),
+        (r#"{"inputs": [[1]]}"#, "unknown key"),
+        (r#"{}"#, "needs \"input_data\""),
+    ] {
+        let e = read_inputs(text).unwrap_err().to_string();
+        assert!(e.contains(needle), "{text}: {e}");
+    }
+}
+
+#[test]
 fn input_forms() {
     assert_eq!(read_inputs("[1, 2, 3]").unwrap(), vec![vec![1.0, 2.0, 3.0]]);
     assert_eq!(

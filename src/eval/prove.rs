@@ -126,6 +126,12 @@ pub fn evaluate_model(
     out_dir: &Path,
     opts: &EvalOptions,
 ) -> Result<EvalReport, Error> {
+    if let Some(m) = opts.sample {
+        return Err(Error::Options(format!(
+            "a sample of {m} rows is drawn from a run's held-out split; an imported model \
+             scores a range of rows (give the rows to score instead)"
+        )));
+    }
     let (model, dataset, selection) = prepare_model(model_path, data_dir, rows, secret)?;
     evaluate(cache, &model, &dataset, selection, out_dir, opts)
 }
@@ -341,7 +347,8 @@ pub fn evaluate(
         let k = circuit.measure()?.k;
         full_k = full_k.max(k);
         let statement_bytes = statement.to_bytes()?;
-        if let Ok(bytes) = std::fs::read(&proof_path) {
+        if let Ok(bytes) = crate::files::read_bounded(&proof_path, crate::proof::MAX_ENVELOPE_FILE)
+        {
             if Envelope::from_bytes(&bytes).is_ok_and(|e| e.statement == statement_bytes) {
                 bar.inc(1);
                 continue;

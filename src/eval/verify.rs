@@ -14,7 +14,7 @@ use super::file::{EvalFile, Selection};
 use super::statement::{verify_evals, EvalStatement};
 use crate::data::Commitment;
 use crate::params::ParamsCache;
-use crate::proof::{Envelope, ProofError};
+use crate::proof::ProofError;
 use crate::train::run::{verify_run_against, RunVerdict};
 use crate::Error;
 
@@ -78,9 +78,7 @@ pub fn verify_eval(
     let mut envelopes = Vec::with_capacity(file.proofs.len());
     let mut total = vec![0u64; file.confusion.len()];
     for (g, name) in file.proofs.iter().enumerate() {
-        let bytes = std::fs::read(dir.join(name))
-            .map_err(|_| ProofError::Statement(format!("proof {name} is missing")))?;
-        let e = Envelope::from_bytes(&bytes)?;
+        let e = crate::proof::read_envelope_file(&dir.join(name), name)?;
         let s = EvalStatement::from_bytes(&e.statement)?;
         let expected = file.statement(g as u64, s.confusion.clone())?;
         if e.statement != expected.to_bytes()? {

@@ -132,6 +132,8 @@ pub fn prove_inference(cache: &ParamsCache, req: &InferRequest) -> Result<InferO
             )));
         }
     }
+    crate::files::prepare_output(&req.out, "a proof file", crate::files::is_proof_file)
+        .map_err(Error::Options)?;
     let mut new_secret: Option<(PathBuf, [u8; 32])> = None;
     let (loaded, x) = match &req.model {
         ModelSource::File(m) => {

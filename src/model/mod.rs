@@ -33,9 +33,26 @@ pub fn load_model(path: &std::path::Path) -> Result<Model, ModelError> {
 pub fn read_inputs(text: &str) -> Result<Vec<Vec<f64>>, ModelError> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| ModelError::Json(e.to_string()))?;
-    let (v, listed) = match v.get("input_data") {
-        Some(d) => (d.clone(), true),
-        None => (v, false),
+    let (v, listed) = match &v {
+        serde_json::Value::Object(map) => {
+            if let Some(other) = map.keys().find(|k| *k != "input_data") {
+                return Err(ModelError::Json(format!(
+                    "unknown key {other:?}: an input file is an array, or {{\"input_data\": [...]}}"
+                )));
+            }
+            match map.get("input_data") {
+                Some(serde_json::Value::Array(a)) if a.is_empty() => {
+                    return Err(ModelError::Json("input_data lists no inputs".into()))
+                }
+                Some(d) => (d.clone(), true),
+                None => {
+                    return Err(ModelError::Json(
+                        "an input object needs \"input_data\": [...]".into(),
+                    ))
+                }
+            }
+        }
+        _ => (v, false),
     };
     fn flatten(v: &serde_json::Value, out: &mut Vec<f64>) -> Result<(), ModelError> {
         match v {

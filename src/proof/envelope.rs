@@ -30,6 +30,8 @@ pub const ENVELOPE_VERSION: u16 = 4;
 const MAX_STATEMENT: u64 = 16 << 20;
 const MAX_PUBLIC: u64 = 1 << 20;
 const MAX_PROOF: u64 = 64 << 20;
+/// The largest proof file any envelope can be: every part at its bound.
+pub const MAX_ENVELOPE_FILE: u64 = 64 + MAX_STATEMENT + 32 * MAX_PUBLIC + MAX_PROOF;
 
 /// What an envelope proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

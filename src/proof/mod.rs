@@ -5,7 +5,7 @@
 mod envelope;
 mod error;
 
-pub use envelope::{Envelope, StatementKind, ENVELOPE_VERSION, MAGIC};
+pub use envelope::{Envelope, StatementKind, ENVELOPE_VERSION, MAGIC, MAX_ENVELOPE_FILE};
 pub use error::ProofError;
 
 use halo2_proofs::pasta::EqAffine;
@@ -13,6 +13,20 @@ use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::Params;
 use zkpot_circuits::proving::{verify, verify_batch};
 use zkpot_circuits::Fp;
+
+/// Reads and parses the proof file `path` (named `shown` in errors): a
+/// missing file is missing, a file that is not a regular one or is larger
+/// than any envelope is refused without reading it whole.
+pub fn read_envelope_file(path: &std::path::Path, shown: &str) -> Result<Envelope, ProofError> {
+    let bytes = crate::files::read_bounded(path, MAX_ENVELOPE_FILE).map_err(|e| {
+        ProofError::Statement(if e.kind() == std::io::ErrorKind::NotFound {
+            format!("proof {shown} is missing")
+        } else {
+            format!("proof {shown}: {e}")
+        })
+    })?;
+    Envelope::from_bytes(&bytes)
+}
 
 /// Verifies proofs of one circuit: alone, or together with halo2's batch
 /// verifier; a failing batch is retried proof by proof to name the culprit

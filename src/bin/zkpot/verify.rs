@@ -5,9 +5,7 @@ use zkpot::params::ParamsCache;
 pub(crate) fn read_envelope(
     path: &std::path::Path,
 ) -> Result<zkpot::proof::Envelope, zkpot::Error> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| zkpot::Error::Options(format!("{}: {e}", path.display())))?;
-    Ok(zkpot::proof::Envelope::from_bytes(&bytes)?)
+    zkpot::verify::read_envelope(path)
 }
 
 fn print_inference(s: &zkpot::infer::InferenceStatement) {
@@ -262,10 +260,23 @@ pub(crate) fn verify(
         Verified::EvaluationProof { statement: s } => {
             let c = s.classes();
             let correct: u64 = (0..c).map(|a| s.confusion[a * c + a]).sum();
+            let rows = match &s.rows {
+                zkpot::eval::EvalRows::Holdout {
+                    beacon,
+                    holdout,
+                    first,
+                    count,
+                } => format!(
+                    "held-out rows {first}..{} of {holdout} (beacon {beacon})",
+                    first.saturating_add(*count)
+                ),
+                zkpot::eval::EvalRows::Range { first, count } => {
+                    format!("dataset rows {first}..{}", first.saturating_add(*count))
+                }
+            };
             println!(
-                "VALID proof of evaluation: {correct} of {} rows ({:?}) correct ({secs:.3} s)",
-                s.rows.count(),
-                s.rows
+                "VALID proof of evaluation: {correct} of {} rows correct, {rows} ({secs:.3} s)",
+                s.rows.count()
             );
             return Ok(());
         }

@@ -34,6 +34,12 @@ pub struct Exported {
 
 /// Writes the run's trained model as ONNX (needs the run's private files).
 pub fn export_onnx(run_dir: &Path, out: &Path) -> Result<Exported, Error> {
+    // Only an earlier .onnx file is replaced: never the run's own files.
+    crate::files::prepare_output(out, "an .onnx file", |p| {
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+    })
+    .map_err(Error::Options)?;
     let run = RunFile::read(&run_dir.join("run.json"))?;
     run.check()?;
     let (loaded, schema) = trained_model(run_dir)?;

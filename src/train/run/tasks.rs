@@ -231,7 +231,10 @@ pub fn pending_groups(run_dir: &Path) -> Result<Vec<u64>, Error> {
 /// Whether group `g` of `run` has a proof file of its statement.
 pub(super) fn has_proof(run_dir: &Path, run: &RunFile, g: usize) -> Result<bool, Error> {
     let statement = run.statement(g)?.to_bytes()?;
-    let Ok(bytes) = std::fs::read(run_dir.join(&run.proofs[g])) else {
+    let Ok(bytes) = crate::files::read_bounded(
+        &run_dir.join(&run.proofs[g]),
+        crate::proof::MAX_ENVELOPE_FILE,
+    ) else {
         return Ok(false);
     };
     Ok(Envelope::from_bytes(&bytes).is_ok_and(|e| e.statement == statement))

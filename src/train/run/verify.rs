@@ -182,9 +182,7 @@ pub fn verify_run_against(
     let mut envelopes = Vec::with_capacity(groups);
     for g in 0..groups {
         let path = run_dir.join(&run.proofs[g]);
-        let bytes = std::fs::read(&path)
-            .map_err(|_| ProofError::Statement(format!("proof {} is missing", run.proofs[g])))?;
-        let e = Envelope::from_bytes(&bytes)?;
+        let e = crate::proof::read_envelope_file(&path, &run.proofs[g])?;
         let expected = run.statement(g)?;
         if e.statement != expected.to_bytes()? {
             return Err(ProofError::Mismatch(format!(
