@@ -126,12 +126,6 @@ pub fn evaluate_model(
     out_dir: &Path,
     opts: &EvalOptions,
 ) -> Result<EvalReport, Error> {
-    if let Some(m) = opts.sample {
-        return Err(Error::Options(format!(
-            "a sample of {m} rows is drawn from a run's held-out split; an imported model \
-             scores a range of rows (give the rows to score instead)"
-        )));
-    }
     let (model, dataset, selection) = prepare_model(model_path, data_dir, rows, secret)?;
     evaluate(cache, &model, &dataset, selection, out_dir, opts)
 }
@@ -247,6 +241,12 @@ pub fn evaluate(
     out_dir: &Path,
     opts: &EvalOptions,
 ) -> Result<EvalReport, Error> {
+    if let (Some(m), Selection::Range { .. }) = (opts.sample, &selection) {
+        return Err(Error::Options(format!(
+            "a sample of {m} rows is drawn from a run's held-out split; an imported model \
+             scores a range of rows (give the rows to score instead)"
+        )));
+    }
     let c = dataset.commitment();
     let per_proof = match opts.rows_per_proof {
         Some(r) if r == 0 || r > MAX_EVAL_ROWS as u64 => {
