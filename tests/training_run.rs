@@ -80,6 +80,15 @@ fn runs_verify_and_tampered_runs_are_rejected() {
     let e = verify_run(&cache, &d).unwrap_err().to_string();
     assert!(e.contains("marked as given"), "{e}");
 
+    // A key given twice (a reader keeping the first would see another run).
+    let d = scratch.path().join("duplicate-key");
+    copy_run(&f.run, &d);
+    let text = serde_json::to_string(&run).unwrap();
+    let doubled = text.replacen('{', "{\"holdout\": 1000,", 1);
+    std::fs::write(d.join("run.json"), doubled).unwrap();
+    let e = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(e.contains("duplicate field"), "{e}");
+
     // A seed-initialized run relabeled as fine-tuning.
     let d = scratch.path().join("relabeled");
     copy_run(&f.run, &d);
