@@ -126,7 +126,8 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     let read = |p: &std::path::Path| -> Result<Vec<Vec<f64>>, zkpot::Error> {
         let text = std::fs::read_to_string(p)
             .map_err(|e| zkpot::Error::Options(format!("{}: {e}", p.display())))?;
-        Ok(zkpot::model::read_inputs(&text)?)
+        zkpot::model::read_inputs(&text)
+            .map_err(|e| zkpot::Error::Options(format!("{}: {e}", p.display())))
     };
     let inputs = read(&input)?;
     if inputs.is_empty() {
