@@ -107,18 +107,25 @@ pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Checks, before any work, that `path` can take a command's output without
-/// losing anything: its directory is created if missing; an existing path
-/// must be a regular file that `replaceable` recognizes as an earlier output
-/// of the same kind (a proof over a proof, a model over a model), never a
-/// run, a secret, a directory or a device. The message names the path.
+/// Checks, before any work and without writing anything, that `path` can
+/// take a command's output without losing anything: its directory exists;
+/// an existing path must be a regular file that `replaceable` recognizes as
+/// an earlier output of the same kind (a proof over a proof, a model over a
+/// model), never a run, a secret, a directory or a device. The message names
+/// the path.
 pub fn prepare_output(
     path: &Path,
     kind: &str,
     replaceable: impl FnOnce(&Path) -> bool,
 ) -> Result<(), String> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        if !parent.is_dir() {
+            return Err(format!(
+                "{}: no directory {} to write it in (create it first)",
+                path.display(),
+                parent.display()
+            ));
+        }
     }
     match fs::symlink_metadata(path) {
         Err(_) => Ok(()),
@@ -160,10 +167,11 @@ pub fn read_versioned<T: serde::de::DeserializeOwned>(
         source,
     };
     let bytes = read_bounded(path, MAX_JSON_FILE).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => io(e),
-        _ => malformed(format!(
+        // What read_bounded refuses: another kind of file, or too large.
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => malformed(format!(
             "{e} (a description file is a regular file of at most {MAX_JSON_FILE} bytes)"
         )),
+        _ => io(e),
     })?;
     let text = String::from_utf8(bytes).map_err(|_| malformed("not UTF-8 text".into()))?;
     let value: serde_json::Value =
@@ -216,10 +224,11 @@ mod tests {
     fn outputs_replace_only_earlier_outputs_of_their_kind() {
         let dir = tempfile::tempdir().unwrap();
         let never = |_: &Path| false;
-        // A missing directory is created.
+        // A missing directory is named, and not created.
         let nested = dir.path().join("a/b/out.zkpot");
-        prepare_output(&nested, "a proof file", is_proof_file).unwrap();
-        assert!(dir.path().join("a/b").is_dir());
+        let e = prepare_output(&nested, "a proof file", is_proof_file).unwrap_err();
+        assert!(e.contains("no directory"), "{e}");
+        assert!(!dir.path().join("a").exists());
         // A proof may replace a proof; anything else stays.
         let proof = dir.path().join("p.zkpot");
         fs::write(&proof, crate::proof::MAGIC).unwrap();

@@ -180,8 +180,8 @@ impl LoadedModel {
         if k > INFER_MAX_K {
             return Err(Error::Options(format!(
                 "proving {batch} input(s) of this model needs a circuit of k = {k}; a prover \
-                 on this tool's scale stops at k = {INFER_MAX_K} (about 13 GiB for the \
-                 784-128-10 MLP's 16 inputs): prove fewer inputs per proof"
+                 stops at k = {INFER_MAX_K} (memory doubles with each k; k = 18 already takes over \
+                 13 GiB for a large model): prove fewer inputs per proof"
             )));
         }
         let params = cache.get(k)?;
@@ -228,8 +228,9 @@ pub struct ProvenInference {
 }
 
 /// The largest circuit an inference prover builds: memory grows as `2^k`
-/// times the columns (16 inputs of the 784-128-10 MLP at `k = 18`: 13.4
-/// GiB peak), so a larger batch is refused before any key instead of
+/// times the columns (16 inputs of the 784-128-10 MLP in the one-lane
+/// layout took `k = 18` and 13.4 GiB peak; the batched layout proves them at
+/// `k = 15`), so a larger batch is refused before any key instead of
 /// exhausting memory.
 pub const INFER_MAX_K: u32 = 18;
 

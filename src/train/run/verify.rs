@@ -155,8 +155,7 @@ pub fn verify_run_against(
             }
         }
         None => {
-            let c0 = seed_c0;
-            if fp_from_hex(&run.chain[0]) != Some(c0) {
+            if fp_from_hex(&run.chain[0]) != Some(seed_c0) {
                 return Err(ProofError::Mismatch(
                     "C_W0 is not the commitment of the seed's initial weights".into(),
                 )
