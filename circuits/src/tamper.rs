@@ -47,7 +47,8 @@ pub struct CellRecord {
     pub value: Option<Fp>,
 }
 
-type Key = (Column<Any>, usize);
+/// A cell: its column and absolute row.
+pub type Key = (Column<Any>, usize);
 
 #[derive(Default)]
 struct Recording {
@@ -305,6 +306,16 @@ impl<C: Circuit<Fp> + Clone> Witness<C> {
             cells: rec.cells,
             copies: rec.copies,
         }
+    }
+
+    /// Every advice cell of the honest witness, in assignment order.
+    pub fn cells(&self) -> &[CellRecord] {
+        &self.cells
+    }
+
+    /// Every copy constraint, as the two `(column, row)` cells it joins.
+    pub fn copies(&self) -> &[(Key, Key)] {
+        &self.copies
     }
 
     /// The cells whose path (namespaces and region name) contains `path`

@@ -3,6 +3,8 @@
 
 pub mod arch;
 pub mod backward;
+#[cfg(test)]
+mod census;
 pub mod circuit;
 pub mod commit;
 pub mod native;
