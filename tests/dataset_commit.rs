@@ -191,30 +191,71 @@ fn malformed_csv_names_line_and_column_and_writes_nothing() {
 }
 
 #[test]
-fn overflowing_value_is_reported_with_value_and_bound() {
-    let (r, dir) = commit_text("a,label\n1,0\n2,1\n");
-    assert!(r.is_ok());
-    drop(dir);
-    // No normalization: 1000 does not fit 8 bits at 6 fractional bits.
+fn features_the_format_cannot_hold_are_fitted_or_named_before_anything_is_written() {
+    use zkpot::data::{commit_csv_noting, NormKind};
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("in.csv");
-    std::fs::write(&src, "a,label\n1,0\n1000,1\n").unwrap();
-    let o = CommitOptions {
-        normalize: zkpot::data::NormKind::None,
+    let out = dir.path().join("out");
+    let none = CommitOptions {
+        normalize: NormKind::None,
         ..opts(7)
     };
-    match commit_csv(&src, &dir.path().join("out"), &o) {
-        Err(DataError::Quantize {
-            line: 3,
-            column: 1,
-            source,
-            ..
-        }) => {
-            let m = source.to_string();
-            assert!(m.contains("64000") && m.contains("127"), "{m}");
-        }
-        other => panic!("{other:?}"),
+
+    // No normalization, 1000 at 8 bits: no scale holds it.
+    std::fs::write(&src, "a,label\n1,0\n1000,1\n").unwrap();
+    let e = commit_csv(&src, &out, &none).expect_err("1000 needs more than 8 bits");
+    let m = e.to_string();
+    assert!(
+        m.contains("feature 0 (\"a\") spans 1 to 1000") && m.contains("no 8-bit format"),
+        "{m}"
+    );
+    assert!(!out.exists());
+
+    // Raw values up to 3: committed at 5 fractional bits, with a note, and
+    // the committed rows are the values at that scale.
+    std::fs::write(&src, "a,label\n1,0\n3,1\n").unwrap();
+    let (c, notes) = commit_csv_noting(&src, &out, &none).unwrap();
+    assert_eq!(c.schema.format.frac_bits(), 5);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("Q5/8b") && n.contains("instead of Q6/8b")),
+        "{notes:?}"
+    );
+    let d = Dataset::load(&out).unwrap();
+    assert_eq!(d.row(1).unwrap(), vec![96, 1]);
+    std::fs::remove_dir_all(&out).unwrap();
+
+    // Standardized values reach 3 deviations (nine zeros and a 10: mean 1,
+    // deviation 3). With the fractional bits given, refused with the ones
+    // that fit; otherwise fitted.
+    let mut text = String::from("a,label\n");
+    for i in 0..9 {
+        text.push_str(&format!("0,{}\n", i % 2));
     }
+    text.push_str("10,1\n");
+    std::fs::write(&src, text).unwrap();
+    let standard = CommitOptions {
+        normalize: NormKind::Standard,
+        fit_format: false,
+        ..opts(7)
+    };
+    let e = commit_csv(&src, &out, &standard).expect_err("3 does not fit Q6/8b");
+    let m = e.to_string();
+    assert!(
+        m.contains("spans -0.3333 to 3 after standard normalization")
+            && m.contains("--frac-bits 5"),
+        "{m}"
+    );
+    assert!(!out.exists());
+    let fitted = CommitOptions {
+        fit_format: true,
+        ..standard
+    };
+    let (c, _) = commit_csv_noting(&src, &out, &fitted).unwrap();
+    assert_eq!(c.schema.format.frac_bits(), 5);
+    let d = Dataset::load(&out).unwrap();
+    assert_eq!(d.row(9).unwrap(), vec![96, 1]);
 }
 
 #[test]

@@ -131,10 +131,12 @@ fn commit_csv(
         secret: bytes32(secret, "secret")?.map(DatasetSecret::from_bytes),
         ..CommitOptions::default()
     };
+    opts.fit_format = frac_bits.is_none();
     if frac_bits.is_some() || bits.is_some() {
+        let bits = bits.unwrap_or(opts.format.bits());
         opts.format = zkpot::circuits::fixed::QFormat::new(
-            frac_bits.unwrap_or(opts.format.frac_bits()),
-            bits.unwrap_or(opts.format.bits()),
+            frac_bits.unwrap_or(opts.format.frac_bits().min(bits.saturating_sub(2))),
+            bits,
         )
         .map_err(|e| to_py(e.into()))?;
     }

@@ -39,3 +39,15 @@ def test_bad_arrays_are_input_errors(tmp_path):
         zkpot.commit_dataset(X, y, tmp_path / "d", secret=b"short")
     assert issubclass(zkpot.InputError, zkpot.Error)
     assert issubclass(zkpot.VerificationError, zkpot.Error)
+
+
+def test_standardized_outliers_get_a_wider_scale_or_a_named_refusal(tmp_path):
+    # Nine zeros and a 10: standardized, the 10 is 3 deviations out, beyond
+    # the default scale's range (-2 to 2).
+    X = np.array([[0.0]] * 9 + [[10.0]])
+    y = np.array([0, 1] * 5)
+    d = zkpot.commit_dataset(X, y, tmp_path / "a", normalize="standard")
+    assert d.to_dict()["schema"]["format"]["frac_bits"] == 5
+    with pytest.raises(zkpot.InputError, match="--frac-bits 5"):
+        zkpot.commit_dataset(X, y, tmp_path / "b", normalize="standard", frac_bits=6)
+    assert not (tmp_path / "b").exists()

@@ -23,7 +23,7 @@ use super::columns::{choose, Column, ColumnChecks, ColumnChoice, Columns};
 use super::csv::{field_text, CsvStream, Header, NOT_UTF8};
 use super::error::{io, DataError};
 use super::rows::RowsWriter;
-use super::schema::{FeatureStats, NormKind, Schema};
+use super::schema::{fitting_frac_bits, FeatureStats, NormKind, Schema};
 use super::secret::DatasetSecret;
 use super::tree::MerkleTree;
 use crate::files::{read_versioned, temp_path, write_atomic};
@@ -134,6 +134,13 @@ pub type LabelColumn = Column;
 pub struct CommitOptions {
     /// Fixed-point format of normalized features.
     pub format: QFormat,
+    /// When the normalized features do not fit `format` (standardized
+    /// values beyond two deviations, raw values with no normalization),
+    /// lower its fractional bits to the most that fit, with a note; when
+    /// false such data is refused, naming the feature and the fractional
+    /// bits that would fit. The CLI and Python set it unless fractional bits
+    /// are given explicitly.
+    pub fit_format: bool,
     /// Feature normalization.
     pub normalize: NormKind,
     /// The label column (default: the last).
@@ -155,6 +162,7 @@ impl Default for CommitOptions {
     fn default() -> Self {
         Self {
             format: QFormat::constant(6, 8),
+            fit_format: true,
             normalize: NormKind::MinMax,
             label_column: None,
             features: None,
@@ -337,6 +345,88 @@ fn quantize_line(
         })
 }
 
+/// The format the features are committed in: `opts.format`, or with fewer
+/// fractional bits when the normalized features need the range and
+/// `opts.fit_format` allows it (a note says so). Refuses, naming the
+/// feature that does not fit, when they do not fit and fitting is not
+/// allowed, or when no format of `opts.format`'s bits holds them.
+fn fit_format(
+    opts: &CommitOptions,
+    extremes: &[Option<(f64, f64)>],
+    names: &[String],
+    notes: &mut Vec<String>,
+) -> Result<QFormat, DataError> {
+    let format = opts.format;
+    let bits = format.bits();
+    let with_frac = |f: u32| QFormat::new(f, bits).unwrap_or(format);
+    // The first feature with a value `q` cannot hold, and its extremes.
+    let misfit = |q: QFormat| {
+        extremes.iter().enumerate().find_map(|(j, e)| {
+            let (lo, hi) = (*e)?;
+            let fits = q.quantize(lo, j, "feature").is_ok() && q.quantize(hi, j, "feature").is_ok();
+            (!fits).then_some((j, lo, hi))
+        })
+    };
+    if misfit(format).is_none() {
+        return Ok(format);
+    }
+    let kind = format!("{:?}", opts.normalize).to_lowercase();
+    let spans = |(j, lo, hi): (usize, f64, f64)| {
+        let name = names.get(j).map_or_else(
+            || format!("feature {j}"),
+            |n| format!("feature {j} ({n:?})"),
+        );
+        format!(
+            "{name} spans {} to {} after {kind} normalization",
+            real(lo),
+            real(hi)
+        )
+    };
+    let range = |q: QFormat| {
+        format!(
+            "{q}: {} to {}",
+            real(q.dequantize(q.min())),
+            real(q.dequantize(q.max()))
+        )
+    };
+    let Some(f) = fitting_frac_bits(format, extremes) else {
+        let worst = misfit(with_frac(0)).map_or_else(String::new, spans);
+        return Err(DataError::Options(format!(
+            "{worst}: no {bits}-bit format holds it (integers from {} to {} at most); \
+             normalize it (minmax or standard), rescale or drop the column, or give more bits",
+            format.min(),
+            format.max()
+        )));
+    };
+    let fitted = with_frac(f);
+    // The feature that needs the range: the first one the next finer scale
+    // cannot hold.
+    let limiting = misfit(with_frac(f + 1)).map_or_else(String::new, spans);
+    if !opts.fit_format {
+        return Err(DataError::Options(format!(
+            "{limiting}, outside {}; use {f} fractional bits or fewer (--frac-bits {f}, {}), \
+             or more bits",
+            range(format),
+            range(fitted)
+        )));
+    }
+    notes.push(format!(
+        "features are committed as {} instead of {format}, since {limiting}",
+        range(fitted)
+    ));
+    Ok(fitted)
+}
+
+/// A real number for messages: at most four decimals, or in scientific
+/// notation when very large or very small.
+fn real(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e9).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{}", (x * 1e4).round() / 1e4)
+    }
+}
+
 /// Maps a label as written to a class index: a class name, or an integer index.
 fn class_index(label: &str, classes: &[String]) -> Option<usize> {
     if let Some(i) = classes.iter().position(|c| c == label) {
@@ -507,6 +597,13 @@ pub fn commit_csv_noting(
             format!("{:?}", opts.normalize).to_lowercase()
         )));
     }
+    let normalization = stats.normalization(opts.normalize);
+    let format = fit_format(
+        opts,
+        &stats.normalized_extremes(&normalization),
+        &feature_names,
+        &mut notes,
+    )?;
     let schema = Schema {
         n_features: cols.features.len(),
         feature_names,
@@ -517,8 +614,8 @@ pub fn commit_csv_noting(
         },
         label_column: label,
         classes,
-        format: opts.format,
-        normalization: stats.normalization(opts.normalize),
+        format,
+        normalization,
     };
     let layout = schema.layout();
     layout.validate()?;

@@ -45,6 +45,26 @@ pub struct Normalization {
     pub scale: Vec<f64>,
 }
 
+impl Normalization {
+    /// Feature `j`'s raw value `x`, normalized: `(x - offset) * scale`.
+    pub fn apply(&self, j: usize, x: f64) -> f64 {
+        (x - self.offset[j]) * self.scale[j]
+    }
+}
+
+/// The most fractional bits, at most `format`'s, with which every value in
+/// `extremes` quantizes inside `format`'s bit bound; `None` if not even an
+/// integer format holds them.
+pub fn fitting_frac_bits(format: QFormat, extremes: &[Option<(f64, f64)>]) -> Option<u32> {
+    (0..=format.frac_bits()).rev().find(|f| {
+        QFormat::new(*f, format.bits()).is_ok_and(|q| {
+            extremes.iter().flatten().all(|(lo, hi)| {
+                q.quantize(*lo, 0, "feature").is_ok() && q.quantize(*hi, 0, "feature").is_ok()
+            })
+        })
+    })
+}
+
 /// Running per-feature statistics for computing a normalization in one pass.
 #[derive(Clone, Debug)]
 pub struct FeatureStats {
@@ -103,6 +123,23 @@ impl FeatureStats {
                     || (n.scale[j] == 0.0 && spread > 0.0)
             })
             .map(|j| (j, self.min[j], self.max[j]))
+    }
+
+    /// Each feature's smallest and largest value after `normalization`
+    /// (computed as [`Normalization::apply`] computes every value, which is
+    /// monotonic since scales are never negative); `None` for a feature with
+    /// no values.
+    pub fn normalized_extremes(&self, normalization: &Normalization) -> Vec<Option<(f64, f64)>> {
+        (0..self.min.len())
+            .map(|j| {
+                (self.min[j] <= self.max[j]).then(|| {
+                    (
+                        normalization.apply(j, self.min[j]),
+                        normalization.apply(j, self.max[j]),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// The normalization of the given kind these statistics imply. A constant
@@ -192,8 +229,7 @@ impl Schema {
     pub fn quantize(&self, raw: &[f64], label: usize) -> Result<Vec<i64>, (usize, FixedError)> {
         let mut out = Vec::with_capacity(raw.len() + 1);
         for (j, x) in raw.iter().enumerate() {
-            let n = &self.normalization;
-            let v = (x - n.offset[j]) * n.scale[j];
+            let v = self.normalization.apply(j, *x);
             out.push(self.format.quantize(v, j, "feature").map_err(|e| (j, e))?);
         }
         out.push(label as i64);

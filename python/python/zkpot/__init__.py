@@ -241,7 +241,12 @@ def commit_dataset(
     the same table written as CSV would be, so the root does not depend on
     the route taken. ``secret`` (32 bytes or 64 hex digits) fixes the salts;
     by default a fresh one is drawn and kept in ``out``. ``normalize`` is
-    ``"minmax"``, ``"standard"`` or ``"none"``.
+    ``"minmax"``, ``"standard"`` or ``"none"``. Features are quantized with
+    ``bits`` signed bits (8 by default) and ``frac_bits`` fractional bits;
+    without ``frac_bits``, 6 (at most ``bits - 2``), lowered when the
+    normalized features need the range (standardized values beyond two
+    deviations, raw values); with it, such data is refused, naming the
+    feature and the fractional bits that would fit.
     """
     if delimiter == "tab":
         delimiter = "\t"

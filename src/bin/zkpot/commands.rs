@@ -316,7 +316,10 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
             delimiter,
             quiet,
         } => {
-            let format = zkpot::circuits::fixed::QFormat::new(frac_bits, bits)?;
+            let format = zkpot::circuits::fixed::QFormat::new(
+                frac_bits.unwrap_or(6.min(bits.saturating_sub(2))),
+                bits,
+            )?;
             let delimiter = match delimiter.as_str() {
                 "tab" | "\\t" | "\t" => b'\t',
                 d if d.len() == 1 && d.is_ascii() && d != "\"" => d.as_bytes()[0],
@@ -328,6 +331,7 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
             };
             let opts = CommitOptions {
                 format,
+                fit_format: frac_bits.is_none(),
                 normalize,
                 label_column: label_column.as_deref().map(Column::parse),
                 features: features.as_deref().map(Column::parse_list),

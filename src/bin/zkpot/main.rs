@@ -339,9 +339,10 @@ enum DataCommand {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
-        /// Fractional bits of the quantized features.
-        #[arg(long, default_value_t = 6)]
-        frac_bits: u32,
+        /// Fractional bits of the quantized features (default: 6, or fewer
+        /// when the normalized features need the range, with a note)
+        #[arg(long)]
+        frac_bits: Option<u32>,
         /// Signed bit bound of the quantized features.
         #[arg(long, default_value_t = 8)]
         bits: u32,
