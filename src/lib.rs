@@ -18,6 +18,7 @@ mod files;
 pub mod hex;
 pub mod infer;
 pub mod model;
+mod numbers;
 pub mod params;
 pub mod progress;
 pub mod proof;

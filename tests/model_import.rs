@@ -165,3 +165,27 @@ fn relu_after_a_max_pool_fuses_into_the_convolution_before_it() {
     assert!(q.report.max_abs_error < 0.05, "{:?}", q.report);
     assert_eq!(q.report.top1_agreement, 1.0);
 }
+
+#[test]
+fn values_outside_the_quantized_range_are_named_with_the_range() {
+    use zkpot::model::quantize_input;
+    let m = load_model(&fixture("mlp_4_16_3.onnx")).unwrap();
+    let q = quantize(&m, &calibration("mlp_4_16_3"), QuantOptions::default()).unwrap();
+    let e = quantize_input(&q.model, &[0.1, 7.0, 0.2, 0.3]).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("input value 1 is 7, outside Q14/16b (-2 to 1.9999)")
+            && msg.contains("calibration inputs"),
+        "{msg}"
+    );
+    // Calibration inputs no 16-bit format holds.
+    let msg = match quantize(&m, &[vec![1e30, 0.0, 0.0, 0.0]], QuantOptions::default()) {
+        Ok(_) => panic!("1e30 fits no input format"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        msg.starts_with("the largest calibration input magnitude is 1e30, outside Q0/16b")
+            && msg.contains("no 16-bit input format"),
+        "{msg}"
+    );
+}

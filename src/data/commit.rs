@@ -28,6 +28,7 @@ use super::secret::DatasetSecret;
 use super::tree::MerkleTree;
 use crate::files::{read_versioned, temp_path, write_atomic};
 use crate::hex::fp_to_hex;
+use crate::numbers::real;
 
 /// The format name written into commitment files.
 pub const COMMITMENT_FORMAT: &str = "zkpot-dataset-commitment";
@@ -415,16 +416,6 @@ fn fit_format(
         range(fitted)
     ));
     Ok(fitted)
-}
-
-/// A real number for messages: at most four decimals, or in scientific
-/// notation when very large or very small.
-fn real(x: f64) -> String {
-    if x != 0.0 && !(1e-4..1e9).contains(&x.abs()) {
-        format!("{x:e}")
-    } else {
-        format!("{}", (x * 1e4).round() / 1e4)
-    }
 }
 
 /// Maps a label as written to a class index: a class name, or an integer index.

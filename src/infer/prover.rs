@@ -279,7 +279,27 @@ impl InferenceProver {
     pub fn prove_batch(&self, inputs: &[Vec<f64>]) -> Result<InferenceProof, Error> {
         let q = inputs
             .iter()
-            .map(|x| quantize_input(&self.loaded.model, &self.loaded.prepare(x)?))
+            .enumerate()
+            .map(|(k, x)| {
+                quantize_input(&self.loaded.model, &self.loaded.prepare(x)?).map_err(|e| match e {
+                    Error::Model(ModelError::OutOfRange {
+                        what,
+                        value,
+                        format,
+                        min,
+                        max,
+                        hint,
+                    }) if inputs.len() > 1 => Error::Model(ModelError::OutOfRange {
+                        what: format!("input {k}'s {}", what.trim_start_matches("input ")),
+                        value,
+                        format,
+                        min,
+                        max,
+                        hint,
+                    }),
+                    other => other,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.prove_quantized_batch(q)
     }

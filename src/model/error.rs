@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::numbers::real;
+
 /// Why a model was refused.
 #[derive(Clone, Debug, Error)]
 #[non_exhaustive]
@@ -78,6 +80,27 @@ pub enum ModelError {
         size: usize,
         /// The limit.
         limit: usize,
+    },
+    /// A real value outside the fixed-point format it must be quantized into.
+    #[error(
+        "{what} is {}, outside {format} ({} to {}){hint}",
+        real(*.value),
+        real(*.min),
+        real(*.max)
+    )]
+    OutOfRange {
+        /// Which value: an input's index, the largest weight, ...
+        what: String,
+        /// The value.
+        value: f64,
+        /// The format, e.g. `Q14/16b`.
+        format: String,
+        /// The smallest value the format holds.
+        min: f64,
+        /// The largest value the format holds.
+        max: f64,
+        /// What to do (starts with "; "), or empty.
+        hint: String,
     },
     /// A JSON model or input that does not parse.
     #[error("invalid JSON: {0}")]

@@ -253,6 +253,14 @@ pub fn quantize(
         .map(|(w, b, _)| max_abs(w.iter()).max(max_abs(b.iter())))
         .fold(0.0, f64::max);
     let weight = QFormat::new(frac_for(wmax, opts.weight_bits), opts.weight_bits)?;
+    if !holds(weight, wmax) {
+        return Err(out_of_range(
+            "the largest weight magnitude".into(),
+            wmax,
+            weight,
+            format!("; no {}-bit weight format holds it", opts.weight_bits),
+        ));
+    }
     let mut amax = 0.0f64;
     let mut xmax = 0.0f64;
     let floats: Vec<Vec<Vec<f64>>> = calibration.iter().map(|x| model.forward(x)).collect();
@@ -276,7 +284,21 @@ pub fn quantize(
     let mut activation = QFormat::new(frac_for(amax * 1.5, activation_bits), activation_bits)?;
     let input = match opts.input {
         Some(f) => f,
-        None => QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?,
+        None => {
+            let f = QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?;
+            if !holds(f, xmax) {
+                return Err(out_of_range(
+                    "the largest calibration input magnitude".into(),
+                    xmax,
+                    f,
+                    format!(
+                        "; no {}-bit input format holds it: scale the inputs",
+                        opts.input_bits
+                    ),
+                ));
+            }
+            f
+        }
     };
     if input.frac_bits() + weight.frac_bits() < activation.frac_bits() {
         activation = activation.with_frac_bits(input.frac_bits() + weight.frac_bits())?;
@@ -340,6 +362,24 @@ pub fn quantize(
     })
 }
 
+/// The error of `value`, named `what`, not fitting `format`.
+fn out_of_range(what: String, value: f64, format: QFormat, hint: String) -> Error {
+    ModelError::OutOfRange {
+        what,
+        value,
+        format: format.to_string(),
+        min: format.dequantize(format.min()),
+        max: format.dequantize(format.max()),
+        hint,
+    }
+    .into()
+}
+
+/// Whether `value` and its negation quantize inside `format`.
+fn holds(format: QFormat, value: f64) -> bool {
+    format.quantize(value, 0, "").is_ok() && format.quantize(-value, 0, "").is_ok()
+}
+
 /// Quantizes an input for `model`, failing on values outside its format.
 pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
     if x.len() != model.input_len() {
@@ -350,10 +390,21 @@ pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
         ))
         .into());
     }
-    Ok(x.iter()
+    x.iter()
         .enumerate()
-        .map(|(i, v)| model.input.quantize(*v, i, "input"))
-        .collect::<Result<_, _>>()?)
+        .map(|(i, v)| {
+            model.input.quantize(*v, i, "input").map_err(|_| {
+                out_of_range(
+                    format!("input value {i}"),
+                    *v,
+                    model.input,
+                    "; inputs must lie in the range the model was quantized for (its \
+                     calibration inputs, or a trained run's normalized features)"
+                        .into(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The quantized model of a trained run (an MLP or a CNN): its formats and
