@@ -385,7 +385,7 @@ fn fit_format(
     };
     let range = |q: QFormat| {
         format!(
-            "{q}: {} to {}",
+            "{q} ({} to {})",
             real(q.dequantize(q.min())),
             real(q.dequantize(q.max()))
         )
@@ -405,8 +405,8 @@ fn fit_format(
     let limiting = misfit(with_frac(f + 1)).map_or_else(String::new, spans);
     if !opts.fit_format {
         return Err(DataError::Options(format!(
-            "{limiting}, outside {}; use {f} fractional bits or fewer (--frac-bits {f}, {}), \
-             or more bits",
+            "{limiting}, outside {}; use {f} fractional bits or fewer (--frac-bits {f} gives \
+             {}), or more bits",
             range(format),
             range(fitted)
         )));
