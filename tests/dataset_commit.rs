@@ -206,7 +206,9 @@ fn features_the_format_cannot_hold_are_fitted_or_named_before_anything_is_writte
     let e = commit_csv(&src, &out, &none).expect_err("1000 needs more than 8 bits");
     let m = e.to_string();
     assert!(
-        m.contains("feature 0 (\"a\") spans 1 to 1000") && m.contains("no 8-bit format"),
+        m.contains("feature \"a\" (column 0) spans 1 to 1000 with no normalization")
+            && m.contains("no 8-bit format")
+            && m.contains("give more bits (up to 16)"),
         "{m}"
     );
     assert!(!out.exists());
@@ -243,7 +245,7 @@ fn features_the_format_cannot_hold_are_fitted_or_named_before_anything_is_writte
     let e = commit_csv(&src, &out, &standard).expect_err("3 does not fit Q6/8b");
     let m = e.to_string();
     assert!(
-        m.contains("spans -0.3333 to 3 after standard normalization")
+        m.contains("spans -0.333333 to 3 after standard normalization")
             && m.contains("--frac-bits 5"),
         "{m}"
     );

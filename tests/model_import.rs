@@ -174,7 +174,7 @@ fn values_outside_the_quantized_range_are_named_with_the_range() {
     let e = quantize_input(&q.model, &[0.1, 7.0, 0.2, 0.3]).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.starts_with("input value 1 is 7, outside Q14/16b (-2 to 1.9999)")
+        msg.starts_with("input value 1 (counting from 0) is 7, outside Q14/16b (-2 to 1.99994)")
             && msg.contains("calibration inputs"),
         "{msg}"
     );
@@ -184,7 +184,7 @@ fn values_outside_the_quantized_range_are_named_with_the_range() {
         Err(e) => e.to_string(),
     };
     assert!(
-        msg.starts_with("the largest calibration input magnitude is 1e30, outside Q0/16b")
+        msg.starts_with("value 0 of calibration input 0 (counting from 0) is 1e30, outside Q0/16b")
             && msg.contains("no 16-bit input format"),
         "{msg}"
     );

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use zkpot_circuits::circuits::membership::leaves_native;
+use zkpot_circuits::circuits::membership::{leaves_native, RowLayout};
 use zkpot_circuits::fixed::QFormat;
 use zkpot_circuits::Fp;
 
@@ -28,7 +28,7 @@ use super::secret::DatasetSecret;
 use super::tree::MerkleTree;
 use crate::files::{read_versioned, temp_path, write_atomic};
 use crate::hex::fp_to_hex;
-use crate::numbers::real;
+use crate::numbers::{real, real_beside};
 
 /// The format name written into commitment files.
 pub const COMMITMENT_FORMAT: &str = "zkpot-dataset-commitment";
@@ -349,12 +349,14 @@ fn quantize_line(
 /// The format the features are committed in: `opts.format`, or with fewer
 /// fractional bits when the normalized features need the range and
 /// `opts.fit_format` allows it (a note says so). Refuses, naming the
-/// feature that does not fit, when they do not fit and fitting is not
-/// allowed, or when no format of `opts.format`'s bits holds them.
+/// feature that does not fit (by name and CSV column), when they do not fit
+/// and fitting is not allowed, or when no format of `opts.format`'s bits
+/// holds them.
 fn fit_format(
     opts: &CommitOptions,
     extremes: &[Option<(f64, f64)>],
     names: &[String],
+    columns: &[usize],
     notes: &mut Vec<String>,
 ) -> Result<QFormat, DataError> {
     let format = opts.format;
@@ -371,16 +373,24 @@ fn fit_format(
     if misfit(format).is_none() {
         return Ok(format);
     }
-    let kind = format!("{:?}", opts.normalize).to_lowercase();
+    let after = match opts.normalize {
+        NormKind::None => "with no normalization".to_string(),
+        kind => format!("after {} normalization", format!("{kind:?}").to_lowercase()),
+    };
+    let near = [
+        format.dequantize(format.min()),
+        format.dequantize(format.max()),
+    ];
     let spans = |(j, lo, hi): (usize, f64, f64)| {
-        let name = names.get(j).map_or_else(
-            || format!("feature {j}"),
-            |n| format!("feature {j} ({n:?})"),
-        );
+        let column = columns.get(j).copied().unwrap_or(j);
+        let name = match names.get(j) {
+            Some(n) if !n.is_empty() => format!("feature {n:?} (column {column})"),
+            _ => format!("feature column {column}"),
+        };
         format!(
-            "{name} spans {} to {} after {kind} normalization",
-            real(lo),
-            real(hi)
+            "{name} spans {} to {} {after}",
+            real_beside(lo, &near),
+            real_beside(hi, &near)
         )
     };
     let range = |q: QFormat| {
@@ -390,11 +400,23 @@ fn fit_format(
             real(q.dequantize(q.max()))
         )
     };
+    let more_bits = if bits < RowLayout::MAX_FEATURE_BITS {
+        format!(
+            ", or give more bits (up to {})",
+            RowLayout::MAX_FEATURE_BITS
+        )
+    } else {
+        String::new()
+    };
     let Some(f) = fitting_frac_bits(format, extremes) else {
         let worst = misfit(with_frac(0)).map_or_else(String::new, spans);
+        let normalize = match opts.normalize {
+            NormKind::None => "normalize it (minmax or standard), ",
+            _ => "",
+        };
         return Err(DataError::Options(format!(
             "{worst}: no {bits}-bit format holds it (integers from {} to {} at most); \
-             normalize it (minmax or standard), rescale or drop the column, or give more bits",
+             {normalize}rescale or drop the column{more_bits}",
             format.min(),
             format.max()
         )));
@@ -404,9 +426,12 @@ fn fit_format(
     // cannot hold.
     let limiting = misfit(with_frac(f + 1)).map_or_else(String::new, spans);
     if !opts.fit_format {
+        let fewer = match f {
+            0 => "0 fractional bits".to_string(),
+            _ => format!("{f} fractional bits or fewer"),
+        };
         return Err(DataError::Options(format!(
-            "{limiting}, outside {}; use {f} fractional bits or fewer (--frac-bits {f} gives \
-             {}), or more bits",
+            "{limiting}, outside {}; use {fewer} (--frac-bits {f} gives {}){more_bits}",
             range(format),
             range(fitted)
         )));
@@ -588,11 +613,20 @@ pub fn commit_csv_noting(
             format!("{:?}", opts.normalize).to_lowercase()
         )));
     }
+    // The bit bound is checked before the fit, so a refused width is named
+    // first and a fitting message never suggests an unsupported one.
+    RowLayout {
+        features: cols.features.len(),
+        feature_bits: opts.format.bits(),
+        label_bits: 1,
+    }
+    .validate()?;
     let normalization = stats.normalization(opts.normalize);
     let format = fit_format(
         opts,
         &stats.normalized_extremes(&normalization),
         &feature_names,
+        &cols.features,
         &mut notes,
     )?;
     let schema = Schema {

@@ -290,7 +290,11 @@ impl InferenceProver {
                         max,
                         hint,
                     }) if inputs.len() > 1 => Error::Model(ModelError::OutOfRange {
-                        what: format!("input {k}'s {}", what.trim_start_matches("input ")),
+                        what: format!(
+                            "value {} of input {k} (counting from 0)",
+                            what.trim_start_matches("input value ")
+                                .trim_end_matches(" (counting from 0)")
+                        ),
                         value,
                         format,
                         min,

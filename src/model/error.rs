@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::numbers::real;
+use crate::numbers::{real, real_beside};
 
 /// Why a model was refused.
 #[derive(Clone, Debug, Error)]
@@ -84,7 +84,7 @@ pub enum ModelError {
     /// A real value outside the fixed-point format it must be quantized into.
     #[error(
         "{what} is {}, outside {format} ({} to {}){hint}",
-        real(*.value),
+        real_beside(*.value, &[*.min, *.max]),
         real(*.min),
         real(*.max)
     )]

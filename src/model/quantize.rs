@@ -253,13 +253,19 @@ pub fn quantize(
         .map(|(w, b, _)| max_abs(w.iter()).max(max_abs(b.iter())))
         .fold(0.0, f64::max);
     let weight = QFormat::new(frac_for(wmax, opts.weight_bits), opts.weight_bits)?;
-    if !holds(weight, wmax) {
-        return Err(out_of_range(
-            "the largest weight magnitude".into(),
-            wmax,
-            weight,
-            format!("; no {}-bit weight format holds it", opts.weight_bits),
-        ));
+    for (l, (w, b, _)) in float_weights.iter().enumerate() {
+        if let Some(v) = w
+            .iter()
+            .chain(b.iter())
+            .find(|v| !holds(weight, **v as f64))
+        {
+            return Err(out_of_range(
+                format!("a weight of layer {l} (counting from 0)"),
+                *v as f64,
+                weight,
+                format!("; no {}-bit weight format holds it", opts.weight_bits),
+            ));
+        }
     }
     let mut amax = 0.0f64;
     let mut xmax = 0.0f64;
@@ -286,16 +292,18 @@ pub fn quantize(
         Some(f) => f,
         None => {
             let f = QFormat::new(frac_for(xmax, opts.input_bits), opts.input_bits)?;
-            if !holds(f, xmax) {
-                return Err(out_of_range(
-                    "the largest calibration input magnitude".into(),
-                    xmax,
-                    f,
-                    format!(
-                        "; no {}-bit input format holds it: scale the inputs",
-                        opts.input_bits
-                    ),
-                ));
+            for (i, x) in calibration.iter().enumerate() {
+                if let Some((j, v)) = x.iter().enumerate().find(|(_, v)| !holds(f, **v)) {
+                    return Err(out_of_range(
+                        format!("value {j} of calibration input {i} (counting from 0)"),
+                        *v,
+                        f,
+                        format!(
+                            "; no {}-bit input format holds it: scale the inputs",
+                            opts.input_bits
+                        ),
+                    ));
+                }
             }
             f
         }
@@ -375,9 +383,9 @@ fn out_of_range(what: String, value: f64, format: QFormat, hint: String) -> Erro
     .into()
 }
 
-/// Whether `value` and its negation quantize inside `format`.
+/// Whether `value` quantizes inside `format`.
 fn holds(format: QFormat, value: f64) -> bool {
-    format.quantize(value, 0, "").is_ok() && format.quantize(-value, 0, "").is_ok()
+    format.quantize(value, 0, "").is_ok()
 }
 
 /// Quantizes an input for `model`, failing on values outside its format.
@@ -395,7 +403,7 @@ pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
         .map(|(i, v)| {
             model.input.quantize(*v, i, "input").map_err(|_| {
                 out_of_range(
-                    format!("input value {i}"),
+                    format!("input value {i} (counting from 0)"),
                     *v,
                     model.input,
                     "; inputs must lie in the range the model was quantized for (its \
