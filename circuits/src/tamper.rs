@@ -396,6 +396,16 @@ impl<C: Circuit<Fp> + Clone> Witness<C> {
         run(self.k, &self.circuit, &self.instance, Mode::Apply(changes)).0
     }
 
+    /// Runs the circuit with each of `changes`' cells alone set to its
+    /// value (no copies followed), everything else honest.
+    pub fn tamper_cells(&self, changes: &[(CellRecord, Fp)]) -> Result<(), Vec<VerifyFailure>> {
+        let changes = changes
+            .iter()
+            .map(|(c, v)| ((c.column.into(), c.row), *v))
+            .collect();
+        run(self.k, &self.circuit, &self.instance, Mode::Apply(changes)).0
+    }
+
     /// [`tamper`](Self::tamper) with the honest value plus `delta`.
     pub fn shift(&self, cell: &CellRecord, delta: i64) -> Result<(), Vec<VerifyFailure>> {
         let honest = cell.value.unwrap_or(Fp::ZERO);

@@ -25,6 +25,7 @@ pub const GATES: &[&str] = &[
     "merkle swap",
     "poseidon full round",
     "poseidon partial rounds",
+    "poseidon port",
     "sponge absorb",
     "byte pack step",
     "byte pack end",

@@ -47,7 +47,7 @@ impl CoreShape {
             + self.width
             + self.lanes * self.width
             + self.lanes
-            + 6 * self.hash_lanes
+            + 7 * self.hash_lanes
             + 2 * self.pack_lanes
     }
 

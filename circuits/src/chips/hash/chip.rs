@@ -24,10 +24,19 @@
 //! the 4x extended domain their lookups need (`Pow5Chip`'s degree-6 gates
 //! forced 8x).
 //!
+//! A lane's state columns take no copies: a seventh column, the lane's
+//! port (equality enabled), holds the input words in the slot's rows 0-2
+//! and the output words in rows 34-36, and the gate `poseidon port` ties
+//! them to the input and output rows' state words. Consumers copy into and
+//! out of the port only, so a lane costs the permutation argument one column
+//! instead of three.
+//!
 //! Lanes are aligned to one round schedule: every lane's columns hold only
 //! permutations, each in a slot of [`ROWS`] rows starting at row 0, so slot
 //! `i` of every lane sits at rows `37 i ..` and one set of six fixed columns
-//! (the kind and five constants), assigned once for all slots by
+//! (the kind and five constants; the fourth constant, which full rounds do
+//! not read, also marks the input and output rows for the port), assigned
+//! once for all slots by
 //! [`PoseidonConfig::assign_schedule`], serves every lane. Lanes with fewer
 //! permutations than the busiest are padded with permutations of zero.
 
@@ -45,6 +54,10 @@ use crate::Fp;
 /// Rows one permutation takes in a lane.
 pub const ROWS: usize = 37;
 
+/// The port row of a slot's first output word (rows `PORT_OUT ..= ROWS - 1`
+/// hold the output; rows `0 ..= 2` the input).
+const PORT_OUT: usize = ROWS - 3;
+
 /// Full rounds before the partial ones (and after them).
 const HALF_FULL: usize = 4;
 /// Partial rounds.
@@ -54,14 +67,17 @@ const SECOND_FULL: usize = HALF_FULL + PARTIAL / 2;
 
 type Mat = [[Fp; 3]; 3];
 
-/// A lane's columns: the state words (equality enabled) and the auxiliary
-/// cells.
+/// A lane's columns: the state words, the auxiliary cells and the port
+/// (the only one with equality enabled).
 #[derive(Clone, Copy, Debug)]
 pub struct PoseidonLane {
     /// The three state words.
     pub state: [Column<Advice>; 3],
     /// The S-box squares and the second partial round's input.
     pub aux: [Column<Advice>; 3],
+    /// The input words (a slot's rows 0-2) and output words (rows 34-36)
+    /// that other regions copy.
+    pub port: Column<Advice>,
 }
 
 /// The lanes and the schedule columns they share.
@@ -71,7 +87,9 @@ pub struct PoseidonConfig {
     pub lanes: Vec<PoseidonLane>,
     /// The row kind: 0 no round, 1 a full round, 2 two partial rounds.
     kind: Column<Fixed>,
-    /// The row's constants.
+    /// The row's constants; the fourth, which no full round and no row
+    /// without a round reads, is 1 in a slot's input and output rows (the
+    /// port's selector there).
     constants: [Column<Fixed>; 5],
 }
 
@@ -131,6 +149,10 @@ fn schedule() -> &'static Schedule {
                 c: [c1[0], ka, k[0], k[1], k[2]],
             };
         }
+        // The port's marker: the input row does a full round (constants
+        // 0-2 only), the output row none.
+        rows[0].c[3] = Fp::ONE;
+        rows[ROWS - 1].c[3] = Fp::ONE;
         Schedule { mds: m, b, rows }
     })
 }
@@ -181,20 +203,20 @@ fn constant(v: Fp) -> Expression<Fp> {
 impl PoseidonConfig {
     /// Configures `lanes` Poseidon lanes (at least one).
     ///
-    /// Side effects: six advice columns a lane (the three state columns with
-    /// equality enabled), six fixed columns for all lanes, and a lane's
-    /// gates `poseidon full round` and `poseidon partial rounds` (degree 5).
+    /// Side effects: seven advice columns a lane (the port with equality
+    /// enabled), six fixed columns for all lanes, and a lane's gates
+    /// `poseidon full round` and `poseidon partial rounds` (degree 5) and
+    /// `poseidon port` (degree 4).
     pub fn configure(meta: &mut ConstraintSystem<Fp>, lanes: usize) -> Self {
         let kind = meta.fixed_column();
         let constants = [(); 5].map(|_| meta.fixed_column());
         let lanes: Vec<PoseidonLane> = (0..lanes.max(1))
             .map(|_| {
                 let state = [(); 3].map(|_| meta.advice_column());
-                for c in state {
-                    meta.enable_equality(c);
-                }
                 let aux = [(); 3].map(|_| meta.advice_column());
-                PoseidonLane { state, aux }
+                let port = meta.advice_column();
+                meta.enable_equality(port);
+                PoseidonLane { state, aux, port }
             })
             .collect();
         let s = schedule();
@@ -202,6 +224,31 @@ impl PoseidonConfig {
         let half = Fp::from(2).invert().unwrap_or(Fp::ZERO);
         for lane in &lanes {
             let lane = *lane;
+            constraints::gate(meta, "poseidon port", |v| {
+                // The marker (the fourth constant) under the full-round
+                // selector is the input row, under the no-round selector
+                // the output row.
+                let k = v.query_fixed(kind);
+                let marker = v.query_fixed(constants[3]);
+                let q_in = k.clone() * (constant(Fp::from(2)) - k.clone()) * marker.clone();
+                let q_out = (k.clone() - constant(Fp::ONE))
+                    * (k - constant(Fp::from(2)))
+                    * constant(half)
+                    * marker;
+                let back = (ROWS - 1 - PORT_OUT) as i32;
+                let mut polys = Vec::with_capacity(6);
+                for (i, col) in lane.state.iter().enumerate() {
+                    let word = v.query_advice(*col, Rotation::cur());
+                    let port = v.query_advice(lane.port, Rotation(i as i32));
+                    polys.push(q_in.clone() * (port - word));
+                }
+                for (i, col) in lane.state.iter().enumerate() {
+                    let word = v.query_advice(*col, Rotation::cur());
+                    let port = v.query_advice(lane.port, Rotation(i as i32 - back));
+                    polys.push(q_out.clone() * (port - word));
+                }
+                polys
+            });
             constraints::gate(meta, "poseidon full round", |v| {
                 let k = v.query_fixed(kind);
                 let q = k.clone() * (constant(Fp::from(2)) - k);
@@ -276,9 +323,9 @@ impl PoseidonConfig {
         }
     }
 
-    /// Assigns one permutation in `lane`'s next slot: the input row's state
-    /// copied from `input` (free when `None`, for padding), every round, and
-    /// returns the output row's state cells.
+    /// Assigns one permutation in `lane`'s next slot: the input words in the
+    /// port, copied from `input` (zero when `None`, for padding), every
+    /// round, and the output words in the port, whose cells it returns.
     pub(super) fn assign(
         &self,
         layouter: &mut impl Layouter<Fp>,
@@ -298,26 +345,37 @@ impl PoseidonConfig {
         layouter.assign_region(
             || "poseidon",
             |mut region| {
-                let mut last = Vec::with_capacity(3);
                 for t in 0..ROWS {
                     for (i, col) in cols.state.iter().enumerate() {
                         let v = rows.as_ref().map(|r| r[t][i]);
-                        let cell = match (t, input) {
-                            (0, Some(cells)) => {
-                                cells[i].copy_advice(|| "state", &mut region, *col, 0)?
-                            }
-                            _ => region.assign_advice(|| "state", *col, t, || v)?,
-                        };
-                        if t == ROWS - 1 {
-                            last.push(cell);
-                        }
+                        region.assign_advice(|| "state", *col, t, || v)?;
                     }
                     for (i, col) in cols.aux.iter().enumerate() {
                         let v = rows.as_ref().map(|r| r[t][3 + i]);
                         region.assign_advice(|| "aux", *col, t, || v)?;
                     }
                 }
-                last.try_into().map_err(|_| Error::Synthesis)
+                for i in 0..3 {
+                    match input {
+                        Some(cells) => {
+                            cells[i].copy_advice(|| "port", &mut region, cols.port, i)?;
+                        }
+                        None => {
+                            region.assign_advice(
+                                || "port",
+                                cols.port,
+                                i,
+                                || Value::known(Fp::ZERO),
+                            )?;
+                        }
+                    }
+                }
+                let mut out = Vec::with_capacity(3);
+                for i in 0..3 {
+                    let v = rows.as_ref().map(|r| r[ROWS - 1][i]);
+                    out.push(region.assign_advice(|| "port", cols.port, PORT_OUT + i, || v)?);
+                }
+                out.try_into().map_err(|_| Error::Synthesis)
             },
         )
     }

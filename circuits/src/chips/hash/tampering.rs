@@ -5,8 +5,10 @@
 use ff::Field;
 use halo2_proofs::circuit::{Layouter, Value};
 use halo2_proofs::dev::MockProver;
-use halo2_proofs::plonk::Error;
+use halo2_proofs::plonk::{Any, Column, Error};
+use std::collections::BTreeSet;
 
+use super::chip::trace;
 use super::{hash_native, PERMUTATION_ROWS};
 use crate::chips::core::CoreConfig;
 use crate::chips::table::TableSet;
@@ -106,6 +108,92 @@ fn each_round_gate_refuses_its_cells() {
     assert_gate_fails(
         bump(&w, &at(PERMUTATION_ROWS - 1, "state")),
         "poseidon full round",
+    );
+}
+
+/// The port cells of the first permutation region whose path contains
+/// `path`, with their row within the slot.
+fn ports(w: &Witness<Harness<Words>>, path: &str) -> Vec<(usize, CellRecord)> {
+    let slot = permutation(w, path);
+    let region = slot[0].1.region;
+    let top = slot[0].1.row - slot[0].0;
+    w.find(path, "port")
+        .into_iter()
+        .filter(|c| c.region == region)
+        .map(|c| (c.row - top, c))
+        .collect()
+}
+
+#[test]
+fn every_port_cell_is_constrained() {
+    let w = record();
+    let ports = ports(&w, "three");
+    let rows: Vec<usize> = ports.iter().map(|(r, _)| *r).collect();
+    assert_eq!(
+        rows,
+        [
+            0,
+            1,
+            2,
+            PERMUTATION_ROWS - 3,
+            PERMUTATION_ROWS - 2,
+            PERMUTATION_ROWS - 1
+        ]
+    );
+    for (_, cell) in &ports {
+        assert_gate_fails(bump(&w, cell), "poseidon port");
+    }
+}
+
+#[test]
+fn a_whole_trace_of_another_input_fails_the_port() {
+    // Every state and auxiliary cell replaced by the honest trace of another
+    // input: each round holds, and only the ports still carry the copied
+    // input and the output that later regions use.
+    let w = record();
+    let cells = permutation(&w, "three");
+    // A lane's columns in configuration order.
+    let columns = |annotation: &str| -> Vec<Column<Any>> {
+        let set: BTreeSet<Column<Any>> = cells
+            .iter()
+            .filter(|(_, c)| c.annotation == annotation)
+            .map(|(_, c)| c.column.into())
+            .collect();
+        set.into_iter().collect()
+    };
+    let (state_cols, aux_cols) = (columns("state"), columns("aux"));
+    let honest: Vec<Fp> = state_cols
+        .iter()
+        .map(|col| {
+            cells
+                .iter()
+                .find(|(r, c)| *r == 0 && Column::<Any>::from(c.column) == *col)
+                .and_then(|(_, c)| c.value)
+                .expect("an input word")
+        })
+        .collect();
+    let other = trace([honest[0] + Fp::ONE, honest[1], honest[2]]);
+    let changes: Vec<(CellRecord, Fp)> = cells
+        .iter()
+        .map(|(row, c)| {
+            let col = Column::<Any>::from(c.column);
+            let i = match c.annotation.as_str() {
+                "state" => state_cols.iter().position(|x| *x == col),
+                _ => aux_cols.iter().position(|x| *x == col).map(|i| 3 + i),
+            }
+            .expect("a lane column");
+            (c.clone(), other[*row][i])
+        })
+        .collect();
+    let failures = w
+        .tamper_cells(&changes)
+        .expect_err("a trace of another input must not verify");
+    assert!(!failures.is_empty());
+    assert!(
+        failures
+            .iter()
+            .all(|f| format!("{f:?}").contains("poseidon port")),
+        "only the port refuses a consistent trace: {failures:?}"
     );
 }
 
