@@ -38,7 +38,9 @@
 //! not read, also marks the input and output rows for the port), assigned
 //! once for all slots by
 //! [`PoseidonConfig::assign_schedule`], serves every lane. Lanes with fewer
-//! permutations than the busiest are padded with permutations of zero.
+//! permutations than the busiest are padded with permutations (of zero by
+//! an honest prover: nothing fixes a padded slot's input or reads its
+//! output).
 
 use std::sync::OnceLock;
 
@@ -418,6 +420,22 @@ impl PoseidonConfig {
 mod tests {
     use super::super::permutation::permute;
     use super::*;
+
+    #[test]
+    fn the_port_marker_sits_on_the_input_and_output_rows_only() {
+        // The port's selectors are the full-round and no-round selectors
+        // times the fourth constant: it must be 1 on row 0 (a full round)
+        // and row 36 (no round) and 0 on every other row of those kinds;
+        // partial rows use it as a constant and neither selector reads it.
+        let rows = &schedule().rows;
+        assert_eq!((rows[0].kind, rows[0].c[3]), (1, Fp::ONE));
+        assert_eq!((rows[ROWS - 1].kind, rows[ROWS - 1].c[3]), (0, Fp::ONE));
+        for (t, row) in rows.iter().enumerate().take(ROWS - 1).skip(1) {
+            if row.kind != 2 {
+                assert_eq!(row.c[3], Fp::ZERO, "row {t}");
+            }
+        }
+    }
 
     #[test]
     fn the_trace_ends_in_the_reference_permutation() {

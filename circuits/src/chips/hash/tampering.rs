@@ -4,7 +4,7 @@
 
 use ff::Field;
 use halo2_proofs::circuit::{Layouter, Value};
-use halo2_proofs::dev::MockProver;
+use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::plonk::{Any, Column, Error};
 use std::collections::BTreeSet;
 
@@ -195,6 +195,20 @@ fn a_whole_trace_of_another_input_fails_the_port() {
             .all(|f| format!("{f:?}").contains("poseidon port")),
         "only the port refuses a consistent trace: {failures:?}"
     );
+    // Both sides refuse it: the input row (the gate's polynomials 0-2) and
+    // the output row (3-5).
+    let sides: BTreeSet<bool> = failures
+        .iter()
+        .filter_map(|f| match f {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => format!("{constraint}")
+                .strip_prefix("Constraint ")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .map(|i| i >= 3),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sides.len(), 2, "both port rows refuse: {failures:?}");
 }
 
 #[test]
