@@ -131,15 +131,8 @@ fn commit_csv(
         secret: bytes32(secret, "secret")?.map(DatasetSecret::from_bytes),
         ..CommitOptions::default()
     };
-    opts.fit_format = frac_bits.is_none();
-    if frac_bits.is_some() || bits.is_some() {
-        let bits = bits.unwrap_or(opts.format.bits());
-        opts.format = zkpot::circuits::fixed::QFormat::new(
-            frac_bits.unwrap_or(opts.format.frac_bits().min(bits.saturating_sub(2))),
-            bits,
-        )
+    opts.set_feature_format(bits, frac_bits)
         .map_err(|e| to_py(e.into()))?;
-    }
     let c = py
         .detach(|| zkpot::data::commit_csv(&path, &out_dir, &opts).map_err(zkpot::Error::from))
         .map_err(to_py)?;

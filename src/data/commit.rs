@@ -159,10 +159,33 @@ pub struct CommitOptions {
     pub secret: Option<DatasetSecret>,
 }
 
+/// The fractional bits committed features get by default (at most the
+/// signed bit bound minus 2).
+pub const DEFAULT_FRAC_BITS: u32 = 6;
+
+impl CommitOptions {
+    /// Sets the features' format from `bits` signed bits (default: the
+    /// current format's) and `frac_bits` fractional bits. Without
+    /// `frac_bits` the format gets [`DEFAULT_FRAC_BITS`] (at most
+    /// `bits - 2`) and is fitted to the data ([`fit_format`](Self::fit_format));
+    /// with them, data they cannot hold is refused.
+    pub fn set_feature_format(
+        &mut self,
+        bits: Option<u32>,
+        frac_bits: Option<u32>,
+    ) -> Result<(), zkpot_circuits::fixed::FixedError> {
+        let bits = bits.unwrap_or(self.format.bits());
+        let frac = frac_bits.unwrap_or(DEFAULT_FRAC_BITS.min(bits.saturating_sub(2)));
+        self.format = QFormat::new(frac, bits)?;
+        self.fit_format = frac_bits.is_none();
+        Ok(())
+    }
+}
+
 impl Default for CommitOptions {
     fn default() -> Self {
         Self {
-            format: QFormat::constant(6, 8),
+            format: QFormat::constant(DEFAULT_FRAC_BITS, 8),
             fit_format: true,
             normalize: NormKind::MinMax,
             label_column: None,

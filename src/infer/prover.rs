@@ -18,7 +18,7 @@ use super::statement::{InferenceStatement, ShownItem};
 use crate::hex::fp_to_hex;
 use crate::model::ir::Preprocess;
 use crate::model::{
-    load_model, quantize, quantize_input, Model, ModelError, QuantOptions, QuantReport,
+    load_model, quantize, quantize_batch_input, Model, ModelError, QuantOptions, QuantReport,
 };
 use crate::params::ParamsCache;
 use crate::proof::Envelope;
@@ -281,28 +281,8 @@ impl InferenceProver {
             .iter()
             .enumerate()
             .map(|(k, x)| {
-                quantize_input(&self.loaded.model, &self.loaded.prepare(x)?).map_err(|e| match e {
-                    Error::Model(ModelError::OutOfRange {
-                        what,
-                        value,
-                        format,
-                        min,
-                        max,
-                        hint,
-                    }) if inputs.len() > 1 => Error::Model(ModelError::OutOfRange {
-                        what: format!(
-                            "value {} of input {k} (counting from 0)",
-                            what.trim_start_matches("input value ")
-                                .trim_end_matches(" (counting from 0)")
-                        ),
-                        value,
-                        format,
-                        min,
-                        max,
-                        hint,
-                    }),
-                    other => other,
-                })
+                let batch = (inputs.len() > 1).then_some(k);
+                quantize_batch_input(&self.loaded.model, &self.loaded.prepare(x)?, batch)
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.prove_quantized_batch(q)

@@ -10,7 +10,10 @@ pub mod quantize;
 pub use error::ModelError;
 pub use ir::{Layer, Model, Preprocess};
 pub use onnx::load_onnx;
-pub use quantize::{from_trained, quantize, quantize_input, QuantOptions, QuantReport, Quantized};
+pub use quantize::{
+    from_trained, quantize, quantize_batch_input, quantize_input, QuantOptions, QuantReport,
+    Quantized,
+};
 
 /// Loads a model from an ONNX file or its JSON form (by content: JSON starts
 /// with `{`).

@@ -390,6 +390,15 @@ fn holds(format: QFormat, value: f64) -> bool {
 
 /// Quantizes an input for `model`, failing on values outside its format.
 pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
+    quantize_batch_input(model, x, None)
+}
+
+/// [`quantize_input`] for input `batch` of several (named in errors).
+pub fn quantize_batch_input(
+    model: &QModel,
+    x: &[f64],
+    batch: Option<usize>,
+) -> Result<Vec<i64>, Error> {
     if x.len() != model.input_len() {
         return Err(ModelError::Shape(format!(
             "the input has {} values, the model takes {}",
@@ -402,8 +411,12 @@ pub fn quantize_input(model: &QModel, x: &[f64]) -> Result<Vec<i64>, Error> {
         .enumerate()
         .map(|(i, v)| {
             model.input.quantize(*v, i, "input").map_err(|_| {
+                let what = match batch {
+                    Some(k) => format!("value {i} of input {k} (counting from 0)"),
+                    None => format!("input value {i} (counting from 0)"),
+                };
                 out_of_range(
-                    format!("input value {i} (counting from 0)"),
+                    what,
                     *v,
                     model.input,
                     "; inputs must lie in the range the model was quantized for (its \

@@ -316,10 +316,6 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
             delimiter,
             quiet,
         } => {
-            let format = zkpot::circuits::fixed::QFormat::new(
-                frac_bits.unwrap_or(6.min(bits.saturating_sub(2))),
-                bits,
-            )?;
             let delimiter = match delimiter.as_str() {
                 "tab" | "\\t" | "\t" => b'\t',
                 d if d.len() == 1 && d.is_ascii() && d != "\"" => d.as_bytes()[0],
@@ -329,17 +325,16 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
                     )))
                 }
             };
-            let opts = CommitOptions {
-                format,
-                fit_format: frac_bits.is_none(),
+            let mut opts = CommitOptions {
                 normalize,
                 label_column: label_column.as_deref().map(Column::parse),
                 features: features.as_deref().map(Column::parse_list),
                 drop: drop.as_deref().map(Column::parse_list).unwrap_or_default(),
                 delimiter,
                 progress: !quiet,
-                secret: None,
+                ..CommitOptions::default()
             };
+            opts.set_feature_format(Some(bits), frac_bits)?;
             let start = std::time::Instant::now();
             let (c, notes) = commit_csv_noting(&csv, &out, &opts)?;
             for n in &notes {
