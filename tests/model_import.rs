@@ -168,7 +168,7 @@ fn relu_after_a_max_pool_fuses_into_the_convolution_before_it() {
 
 #[test]
 fn values_outside_the_quantized_range_are_named_with_the_range() {
-    use zkpot::model::quantize_input;
+    use zkpot::model::{quantize_batch_input, quantize_input};
     let m = load_model(&fixture("mlp_4_16_3.onnx")).unwrap();
     let q = quantize(&m, &calibration("mlp_4_16_3"), QuantOptions::default()).unwrap();
     let e = quantize_input(&q.model, &[0.1, 7.0, 0.2, 0.3]).unwrap_err();
@@ -176,6 +176,13 @@ fn values_outside_the_quantized_range_are_named_with_the_range() {
     assert!(
         msg.starts_with("input value 1 (counting from 0) is 7, outside Q14/16b (-2 to 1.99994)")
             && msg.contains("calibration inputs"),
+        "{msg}"
+    );
+    // In a batch, the input is named by its index too.
+    let e = quantize_batch_input(&q.model, &[0.1, 7.0, 0.2, 0.3], Some(3)).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("value 1 of input 3 (counting from 0) is 7, outside Q14/16b"),
         "{msg}"
     );
     // Calibration inputs no 16-bit format holds.
