@@ -69,9 +69,18 @@ pub struct ColumnChoice<'a> {
     pub drop: &'a [Column],
 }
 
-/// True for the header pandas writes over a `DataFrame`'s index.
+/// True for the header pandas writes over a `DataFrame`'s index in a CSV
+/// file's first column.
 fn is_pandas_index(name: &str) -> bool {
     name.is_empty() || name == "Unnamed: 0"
+}
+
+/// True for the column name pandas gives a stored index in a Parquet file
+/// (`__index_level_0__`, one a level, after the data columns).
+fn is_pandas_index_level(name: &str) -> bool {
+    name.strip_prefix("__index_level_")
+        .and_then(|r| r.strip_suffix("__"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Resolves a choice of columns against a file's header and field count;
@@ -119,9 +128,21 @@ pub fn choose(
             "a row needs at least one feature and a label".into(),
         ));
     }
+    // Columns pandas wrote for a `DataFrame`'s index: never the default
+    // label, and left out of the default features.
+    let index_levels: Vec<usize> = names
+        .map(|n| {
+            (0..total.min(n.len()))
+                .filter(|j| is_pandas_index_level(&n[*j]))
+                .collect()
+        })
+        .unwrap_or_default();
     let label = match choice.label {
         Some(c) => resolve(c)?,
-        None => total - 1,
+        None => (0..total)
+            .rev()
+            .find(|j| !index_levels.contains(j))
+            .ok_or_else(|| options("every column is a pandas index".into()))?,
     };
     let features = match choice.features {
         Some(list) => {
@@ -157,6 +178,15 @@ pub fn choose(
                 }
                 if !dropped.insert(j) {
                     return Err(options(format!("column {c:?} is listed twice")));
+                }
+            }
+            for &j in &index_levels {
+                if j != label && dropped.insert(j) {
+                    notes.push(format!(
+                        "column {j} ({:?}) is a pandas index and is left out \
+                         (name it in --features to keep it)",
+                        names.and_then(|n| n.get(j)).map_or("", String::as_str)
+                    ));
                 }
             }
             if let Some(names) = names {
@@ -353,6 +383,20 @@ mod tests {
         // Without a header, every column but the last is a feature.
         let c = choose(p, &Header::None, 3, ColumnChoice::default(), &mut vec![]).unwrap();
         assert!(c.is_default());
+    }
+
+    #[test]
+    fn a_parquet_index_from_pandas_is_neither_label_nor_feature() {
+        let p = Path::new("x.parquet");
+        let h = names(&["a", "b", "target", "__index_level_0__"]);
+        let mut notes = vec![];
+        let c = choose(p, &h, 4, ColumnChoice::default(), &mut notes).unwrap();
+        assert_eq!((c.label, c.features.clone()), (2, vec![0, 1]));
+        assert!(notes[0].contains("__index_level_0__"), "{notes:?}");
+        assert!(!is_pandas_index_level("__index_level__"));
+        assert!(!is_pandas_index_level("__index_level_x__"));
+        let only = names(&["__index_level_0__", "__index_level_1__"]);
+        assert!(choose(p, &only, 2, ColumnChoice::default(), &mut vec![]).is_err());
     }
 
     #[test]

@@ -105,6 +105,13 @@ impl Commitment {
                 reason: "more feature names than features".into(),
             });
         }
+        let names = self.schema.classes.iter().chain(&self.schema.feature_names);
+        if let Some(name) = names.into_iter().find(|s| s.chars().any(char::is_control)) {
+            return Err(DataError::Binding {
+                field: "schema",
+                reason: format!("the name {name:?} holds control characters"),
+            });
+        }
         self.dataset_ref()?.check(1)
     }
 
@@ -613,16 +620,29 @@ pub fn commit_csv_noting(
             (classes.clone(), vec![])
         }
         Header::Names(names) => (
-            infer_classes(&labels),
+            super::labels::infer_classes(&labels)?,
             cols.features.iter().map(|j| names[*j].clone()).collect(),
         ),
-        Header::None => (infer_classes(&labels), vec![]),
+        Header::None => (super::labels::infer_classes(&labels)?, vec![]),
     };
-    if classes.is_empty() || classes.len() > 4096 {
+    if classes.is_empty() || classes.len() > super::labels::MAX_CLASSES {
         return Err(DataError::Options(format!(
-            "{} classes found; between 1 and 4096 are supported",
-            classes.len()
+            "{} classes found; between 1 and {} are supported",
+            classes.len(),
+            super::labels::MAX_CLASSES
         )));
+    }
+    if !matches!(header, Header::Bundled { .. }) {
+        notes.extend(super::labels::label_notes(&labels, classes.len(), n_rows));
+    }
+    if let Header::Names(names) = &header {
+        if super::csv::is_default_names(names) {
+            notes.push(format!(
+                "the first line ({}) is read as the column names pandas gives unnamed \
+                 columns, not as a row",
+                names.join(",")
+            ));
+        }
     }
     notes.extend(checks.warnings(&feature_names, &cols));
     if let Some((j, min, max)) = stats.unrepresentable(opts.normalize) {
@@ -733,19 +753,6 @@ pub fn commit_csv_noting(
     cleanup.dir = None;
     drop(cleanup);
     Ok((commitment, notes))
-}
-
-/// Classes when the file does not name them: `0..=max` for integer labels,
-/// else the sorted distinct labels.
-fn infer_classes(labels: &BTreeSet<String>) -> Vec<String> {
-    let ints: Option<Vec<u64>> = labels.iter().map(|l| l.parse::<u64>().ok()).collect();
-    match ints {
-        Some(v) if !v.is_empty() => {
-            let max = v.iter().copied().max().unwrap_or(0);
-            (0..=max).map(|i| i.to_string()).collect()
-        }
-        _ => labels.iter().cloned().collect(),
-    }
 }
 
 /// Removes temporary files, and the output directory if the commit created it,

@@ -43,6 +43,16 @@ pub enum Header {
     None,
 }
 
+/// True for the column names pandas writes for a `DataFrame` built from an
+/// array (`0,1,2,...`, at least three): read as a header, not a data row.
+pub fn is_default_names<S: AsRef<str>>(fields: &[S]) -> bool {
+    fields.len() >= 3
+        && fields
+            .iter()
+            .enumerate()
+            .all(|(i, x)| x.as_ref() == i.to_string())
+}
+
 /// What a field that is not UTF-8 text is told.
 pub const NOT_UTF8: &str = "not UTF-8 text (a binary file?)";
 
@@ -96,6 +106,14 @@ impl CsvStream {
     pub fn open(path: &Path, delimiter: u8) -> Result<Self, DataError> {
         if super::parquet::is_parquet(path) {
             let names = super::parquet::column_names(path)?;
+            if let Some(j) = names.iter().position(|x| x.chars().any(char::is_control)) {
+                return Err(DataError::Csv {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    column: j + 1,
+                    reason: format!("column name {:?} holds control characters", names[j]),
+                });
+            }
             let len = std::fs::metadata(path).map_err(io(path))?.len();
             return Ok(Self {
                 path: path.to_path_buf(),
@@ -148,6 +166,14 @@ impl CsvStream {
                 })
             })
             .collect::<Result<_, _>>()?;
+        if let Some(j) = f.iter().position(|x| x.chars().any(char::is_control)) {
+            return Err(DataError::Csv {
+                path: path.to_path_buf(),
+                line: first.0,
+                column: j + 1,
+                reason: format!("{:?} holds control characters", f[j]),
+            });
+        }
         let int = |i: usize| f.get(i).and_then(|s| s.parse::<usize>().ok());
         let bundled = |f: &[&str]| Header::Bundled {
             n_rows: int(0).unwrap_or(0),
@@ -156,9 +182,13 @@ impl CsvStream {
         };
         if f.iter().any(|x| !is_number(x)) {
             s.header = match (int(0), int(1)) {
-                (Some(_), Some(_)) if f.len() > 2 => bundled(&f),
+                // pandas names unnamed columns 0, 1, ...: "0,1,...,label" is
+                // names, not a bundled header of 0 rows.
+                (Some(rows), Some(_)) if f.len() > 2 && rows > 0 => bundled(&f),
                 _ => Header::Names(f.iter().map(|s| s.to_string()).collect()),
             };
+        } else if is_default_names(&f) {
+            s.header = Header::Names(f.iter().map(|s| s.to_string()).collect());
         } else {
             let second = s.read_record()?;
             let looks_bundled = match (&second, int(0), int(1)) {
@@ -316,6 +346,28 @@ mod tests {
         assert!(matches!(
             CsvStream::open(&p, b',').unwrap().header,
             Header::Bundled { n_features: 2, .. }
+        ));
+
+        // pandas' names of unnamed columns are a header, all numbers or not.
+        let p = write(d.path(), "pd.csv", "0,1,2\n5,6,1\n7,8,0\n");
+        let mut s = CsvStream::open(&p, b',').unwrap();
+        assert_eq!(
+            s.header,
+            Header::Names(vec!["0".into(), "1".into(), "2".into()])
+        );
+        assert_eq!(s.next_chunk(10).unwrap().len(), 2);
+        let p = write(d.path(), "pd2.csv", "0,1,label\n5,6,a\n");
+        assert!(matches!(
+            CsvStream::open(&p, b',').unwrap().header,
+            Header::Names(_)
+        ));
+
+        // Control characters in a header (class or column names) are refused:
+        // the names are printed by every command that reads the commitment.
+        let p = write(d.path(), "esc.csv", "2,2,\"a\x1b[2K\",b\n1,2,0\n3,4,1\n");
+        assert!(matches!(
+            CsvStream::open(&p, b','),
+            Err(DataError::Csv { column: 3, .. })
         ));
 
         let p = write(d.path(), "e.csv", "\n\n");

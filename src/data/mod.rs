@@ -13,6 +13,7 @@ mod commit;
 mod csv;
 mod dataset;
 mod error;
+mod labels;
 pub mod membership;
 mod parquet;
 mod rows;

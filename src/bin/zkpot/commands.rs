@@ -77,14 +77,14 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
     };
     let out = a.out.ok_or_else(|| missing("out"))?;
     if beacon.is_none() {
-        eprintln!(
+        say_err!(
             "zkpot: warning: no --beacon given; batches are derived from the commitments, \
              which lets a prover who can vary its secrets grind for favourable batches"
         );
     }
     let r = train(cache, &out, &opts)?;
     if opts.prove_later {
-        println!(
+        say!(
             "trained {} steps natively; {} group(s) to prove: `zkpot train prove --run {} \
              --range 0..{}` (or split the range across processes or machines)",
             r.run.steps,
@@ -94,7 +94,7 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
         );
         return Ok(());
     }
-    println!(
+    say!(
         "trained {} steps; {} proof(s) created in {:.1} s ({} already present); {} proof bytes",
         r.run.steps,
         r.proved,
@@ -102,11 +102,11 @@ pub(crate) fn train(cache: &ParamsCache, a: TrainArgs) -> Result<(), zkpot::Erro
         r.run.proofs.len() - r.proved,
         r.proof_bytes
     );
-    println!(
+    say!(
         "final model commitment {}",
         r.run.chain.last().cloned().unwrap_or_default()
     );
-    println!("run written to {}", out.display());
+    say!("run written to {}", out.display());
     Ok(())
 }
 
@@ -154,23 +154,23 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
     };
     let o = prove_inference(cache, &req)?;
     for note in &o.notes {
-        println!("import: {note}");
+        say!("import: {note}");
     }
     if let Some(r) = &o.quantization {
-        println!(
+        say!(
             "quantization on {} calibration input(s): max |error| {:.5}, mean |error| {:.5}, top-1 agreement {:.1}%",
             r.samples, r.max_abs_error, r.mean_abs_error, 100.0 * r.top1_agreement
         );
     }
     if let Some(path) = &o.new_secret {
-        println!("new weight secret written to {} (keep it)", path.display());
+        say!("new weight secret written to {} (keep it)", path.display());
     }
     let label = |l: &Option<String>| {
         l.as_ref()
             .map_or(String::new(), |l| format!(" (label {l:?})"))
     };
     if o.results.len() == 1 {
-        println!(
+        say!(
             "proved at k = {} (keys {:.2} s, proof {:.2} s): class {}{}; {} bytes written to {}",
             o.k,
             o.keygen_s,
@@ -182,9 +182,9 @@ pub(crate) fn infer(cache: &ParamsCache, command: InferCommand) -> Result<(), zk
         );
     } else {
         for (i, r) in o.results.iter().enumerate() {
-            println!("input {i}: class {}{}", r.class, label(&r.label));
+            say!("input {i}: class {}{}", r.class, label(&r.label));
         }
-        println!(
+        say!(
             "proved {} inputs at k = {} (keys {:.2} s, proof {:.2} s, {:.2} s per input); {} bytes written to {}",
             o.results.len(),
             o.k,
@@ -205,7 +205,7 @@ pub(crate) fn demo(
     quiet: bool,
 ) -> Result<(), zkpot::Error> {
     let r = zkpot::demo::run_demo(cache, dir.as_deref(), steps, !quiet)?;
-    println!("{}", r.table());
+    say!("{}", r.table());
     Ok(())
 }
 
@@ -228,11 +228,11 @@ pub(crate) fn bench(
     let mut commits = Vec::new();
     let want = |s: Suite| suite == s || suite == Suite::All;
     if !json && suite != Suite::Commit {
-        println!("{}", BenchReport::header());
+        say!("{}", BenchReport::header());
     }
     let mut report = |r: BenchReport| {
         if !json {
-            println!("{}", r.row());
+            say!("{}", r.row());
         }
         reports.push(r);
     };
@@ -268,7 +268,7 @@ pub(crate) fn bench(
             );
             report(r);
             if !json {
-                println!("{epoch}");
+                say!("{epoch}");
             }
         }
     }
@@ -281,7 +281,7 @@ pub(crate) fn bench(
         for format in [CommitFormat::Csv, CommitFormat::Parquet] {
             let c = bench_commit(rows, 64, format)?;
             if !json {
-                println!(
+                say!(
                     "commit {:?} {} rows x {} features: {:.2} s, {:.0} rows/s, peak {} MiB",
                     c.format,
                     c.rows,
@@ -296,7 +296,7 @@ pub(crate) fn bench(
     }
     if json {
         let out = serde_json::json!({ "circuits": reports, "commit": commits });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     Ok(())
 }
@@ -338,20 +338,20 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
             let start = std::time::Instant::now();
             let (c, notes) = commit_csv_noting(&csv, &out, &opts)?;
             for n in &notes {
-                eprintln!("note: {n}");
+                say_err!("note: {n}");
             }
-            println!(
+            say!(
                 "committed {} rows of {} features in {:.2} s",
                 c.n_rows,
                 c.schema.n_features,
                 start.elapsed().as_secs_f64()
             );
-            println!(
+            say!(
                 "root        {} (public: publish it before training)",
                 c.root
             );
-            println!("public      {}", out.join("commitment.json").display());
-            println!(
+            say!("public      {}", out.join("commitment.json").display());
+            say!(
                 "private     {} {} (keep these)",
                 out.join("dataset.secret").display(),
                 out.join("rows.bin").display()
@@ -360,22 +360,22 @@ pub(crate) fn data(command: DataCommand) -> Result<(), zkpot::Error> {
         DataCommand::Inspect { commitment, json } => {
             let c = Commitment::read(&commitment)?;
             if json {
-                println!("{}", c.to_json()?);
+                say!("{}", c.to_json()?);
             } else {
                 let s = &c.schema;
-                println!("dataset commitment (format version {})", c.version);
-                println!("  root           {} (binds the rows below)", c.root);
-                println!("  Merkle root    {}", c.tree_root);
-                println!("  rows           {} (Merkle depth {})", c.n_rows, c.depth);
-                println!("  features       {}", s.n_features);
-                println!("  classes        {}", s.classes.join(", "));
-                println!("  label column   {}", s.label_column);
-                println!(
+                say!("dataset commitment (format version {})", c.version);
+                say!("  root           {} (binds the rows below)", c.root);
+                say!("  Merkle root    {}", c.tree_root);
+                say!("  rows           {} (Merkle depth {})", c.n_rows, c.depth);
+                say!("  features       {}", s.n_features);
+                say!("  classes        {}", s.classes.join(", "));
+                say!("  label column   {}", s.label_column);
+                say!(
                     "  fixed point    {} fractional bits, {}-bit values",
                     s.format.frac_bits(),
                     s.format.bits()
                 );
-                println!("  normalization  {:?}", s.normalization.kind);
+                say!("  normalization  {:?}", s.normalization.kind);
             }
         }
     }
@@ -452,7 +452,7 @@ pub(crate) fn eval(
             format!("rows ({first}..{})", first + count)
         }
     };
-    println!(
+    say!(
         "scored {} {what} in {} proof(s) of up to {} rows (k = {}); {} created in {:.1} s",
         f.selection.rows(),
         f.proofs.len(),
@@ -461,6 +461,6 @@ pub(crate) fn eval(
         r.proved,
         r.prove_s
     );
-    println!("written to {}; verify with `{verify}`", out.display());
+    say!("written to {}; verify with `{verify}`", out.display());
     Ok(())
 }

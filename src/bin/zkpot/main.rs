@@ -6,9 +6,42 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use zkpot::params::ParamsCache;
 
+/// Prints a line to stdout through [`terminal_safe`].
+macro_rules! say {
+    () => { println!() };
+    ($($arg:tt)*) => { println!("{}", $crate::terminal_safe(&format!($($arg)*))) };
+}
+
+/// Prints a line to stderr through [`terminal_safe`].
+macro_rules! say_err {
+    ($($arg:tt)*) => { eprintln!("{}", $crate::terminal_safe(&format!($($arg)*))) };
+}
+
 mod commands;
 mod release;
 mod verify;
+
+/// `text` with every control character but newline and tab written as a
+/// `\u001b` escape: what zkpot prints includes names and values from files a
+/// prover wrote (class names, statements, paths), and raw escape sequences or
+/// carriage returns in them could rewrite what a terminal shows, such as a
+/// verdict or an accuracy. The escape is JSON's own, so `--json` output
+/// stays valid JSON with the same meaning.
+fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 use commands::{bench, data, demo, eval, infer, train, EvalSource};
 use verify::{inspect, verify};
@@ -413,7 +446,7 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
                         zkpot::Error::Options(format!("range {range:?}: expected a..b"))
                     })?;
                 let (n, secs) = zkpot::train::run::prove_range(&cache, &run, a..b, true)?;
-                println!("proved {n} step group(s) in {secs:.1} s");
+                say!("proved {n} step group(s) in {secs:.1} s");
             }
             None => train(&cache, args)?,
         },
@@ -434,7 +467,7 @@ fn run(cli: Cli) -> Result<(), zkpot::Error> {
             command: ModelCommand::Export { run, onnx },
         } => {
             let e = zkpot::train::run::export_onnx(&run, &onnx)?;
-            println!(
+            say!(
                 "wrote {} ({} bytes): the trained model of {}, weights committed as {}",
                 e.path.display(),
                 e.bytes,
@@ -504,8 +537,22 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("zkpot: {e}");
+            say_err!("zkpot: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal_safe("accuracy 90%\n\tok"), "accuracy 90%\n\tok");
+        assert_eq!(
+            terminal_safe("a\u{1b}[6A\rb\u{9b}c"),
+            "a\\u001b[6A\\u000db\\u009bc"
+        );
     }
 }

@@ -18,7 +18,7 @@ pub(crate) fn release(
         out,
         &zkpot::release::ReleaseOptions { name },
     )?;
-    println!(
+    say!(
         "release {} written to {} ({} files): run verified ({} proofs){}",
         r.name,
         r.dir.display(),
@@ -34,17 +34,18 @@ pub(crate) fn release(
             None => String::new(),
         }
     );
-    println!("verify with `zkpot verify {}`", out.display());
+    say!("verify with `zkpot verify {}`", out.display());
     Ok(())
 }
 
 pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool) {
     let r = &v.run;
-    println!(
+    say!(
         "VALID release {}: {} files match the attestation, every proof verified",
-        v.name, v.files
+        v.name,
+        v.files
     );
-    println!(
+    say!(
         "  dataset root     {} ({} rows){}",
         r.dataset_root,
         r.n_rows,
@@ -54,7 +55,7 @@ pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool)
             ": compare it with the published commitment, or pass --dataset"
         }
     );
-    println!(
+    say!(
         "  training         {}, {} proven steps, lr {}, batch {}, {} rows held out",
         r.spec.arch(),
         r.steps,
@@ -62,7 +63,7 @@ pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool)
         r.spec.batch,
         r.holdout
     );
-    println!(
+    say!(
         "  beacon           {}{}",
         r.beacon,
         if r.beacon_derived {
@@ -72,16 +73,16 @@ pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool)
         }
     );
     match &v.eval {
-        Some(e) => println!(
+        Some(e) => say!(
             "  held-out         {:.2}% ({} of {} rows correct, {} proofs)",
             100.0 * e.accuracy,
             e.correct,
             e.rows,
             e.proofs
         ),
-        None => println!("  held-out         no evaluation in this release"),
+        None => say!("  held-out         no evaluation in this release"),
     }
-    println!(
+    say!(
         "  model            {}{}",
         r.final_commitment,
         if v.weights_released {
@@ -90,9 +91,9 @@ pub(crate) fn print_release(v: &zkpot::release::ReleaseVerdict, published: bool)
             " (weights private)"
         }
     );
-    println!("  documents        README.md, plots and attestation say exactly what is verified");
+    say!("  documents        README.md, plots and attestation say exactly what is verified");
     if v.signatures > 0 {
-        println!(
+        say!(
             "  signatures/      {} file(s), not checked by zkpot (verify them with their tool)",
             v.signatures
         );

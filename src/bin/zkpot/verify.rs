@@ -9,16 +9,16 @@ pub(crate) fn read_envelope(
 }
 
 fn print_inference(s: &zkpot::infer::InferenceStatement) {
-    println!(
+    say!(
         "  model            {} layers, input {}, weights {}, activations {}",
         s.model.layers.len(),
         s.model.input,
         s.model.weight,
         s.model.activation
     );
-    println!("  weights (C_W)    {}", s.weights_commitment);
+    say!("  weights (C_W)    {}", s.weights_commitment);
     if let Some(p) = &s.preprocess {
-        println!(
+        say!(
             "  preprocessing    x * scale + shift on {} raw inputs before quantization \
              (named by the statement; the proof is of the quantized input)",
             p.scale.len()
@@ -32,16 +32,16 @@ fn print_inference(s: &zkpot::infer::InferenceStatement) {
     };
     if let [item] = items.as_slice() {
         let (input, output) = describe_item(s, item);
-        println!("  input            {input}");
+        say!("  input            {input}");
         if let Some(o) = output {
-            println!("  output           {o}");
+            say!("  output           {o}");
         }
         return;
     }
-    println!("  inputs           {} in one proof", items.len());
+    say!("  inputs           {} in one proof", items.len());
     for (n, item) in items.iter().enumerate() {
         let (input, output) = describe_item(s, item);
-        println!(
+        say!(
             "  item {n:<11} input {input}; output {}",
             output.unwrap_or_default()
         );
@@ -97,12 +97,12 @@ fn describe_item(
 
 pub(crate) fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
     let e = read_envelope(file)?;
-    println!(
+    say!(
         "zkpot proof, format version {}, kind {:?}",
         zkpot::proof::ENVELOPE_VERSION,
         e.kind
     );
-    println!(
+    say!(
         "  statement {} bytes, {} public inputs, proof {} bytes (not verified)",
         e.statement.len(),
         e.public_inputs.len(),
@@ -114,18 +114,18 @@ pub(crate) fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
         }
         zkpot::proof::StatementKind::TrainingStep => {
             let s = zkpot::train::statement::StepStatement::from_bytes(&e.statement)?;
-            println!(
+            say!(
                 "  steps {}..{} of {} on dataset {}",
                 s.first_step,
                 s.first_step + s.steps,
                 s.spec.arch(),
                 s.dataset.root
             );
-            println!("  {} -> {}", s.c_in, s.c_out);
+            say!("  {} -> {}", s.c_in, s.c_out);
         }
         zkpot::proof::StatementKind::Evaluation => {
             let s = zkpot::eval::EvalStatement::from_bytes(&e.statement)?;
-            println!(
+            say!(
                 "  {} rows ({:?}) of dataset {}, model {}",
                 s.rows.count(),
                 s.rows,
@@ -142,14 +142,14 @@ pub(crate) fn inspect(file: &std::path::Path) -> Result<(), zkpot::Error> {
 /// against the run whose split it scored (its beacon, and whether it was
 /// derived).
 fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunVerdict>) {
-    println!(
+    say!(
         "  accuracy         {:.2}% ({} of {} rows correct)",
         100.0 * v.accuracy,
         v.correct,
         v.rows
     );
     if let Some((lo, hi)) = v.interval_95 {
-        println!(
+        say!(
             "  95% interval     {:.2}% to {:.2}% on the whole held-out split (Wilson, finite \
              population)",
             100.0 * lo,
@@ -191,8 +191,8 @@ fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunV
             format!("rows {first}..{} of the dataset", first + count)
         }
     };
-    println!("  rows             {rows}");
-    println!(
+    say!("  rows             {rows}");
+    say!(
         "  dataset root     {} ({} rows){}",
         v.dataset_root,
         v.n_rows,
@@ -202,14 +202,14 @@ fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunV
             ""
         }
     );
-    println!("  model (C_W)      {}", v.weights_commitment);
+    say!("  model (C_W)      {}", v.weights_commitment);
     let c = v.classes.len();
-    println!("  confusion        (rows: committed label, columns: prediction)");
+    say!("  confusion        (rows: committed label, columns: prediction)");
     for a in 0..c {
         let counts: Vec<String> = (0..c)
             .map(|b| format!("{:>5}", v.confusion.get(a * c + b).copied().unwrap_or(0)))
             .collect();
-        println!("    {:>10} {}", v.classes[a], counts.join(""));
+        say!("    {:>10} {}", v.classes[a], counts.join(""));
     }
 }
 
@@ -225,7 +225,7 @@ pub(crate) fn verify(
     let start = std::time::Instant::now();
     let verified = zkpot::verify::verify_path(cache, path, inference, published.as_ref(), !json)?;
     if json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&verified).unwrap_or_default()
         );
@@ -242,7 +242,7 @@ pub(crate) fn verify(
             keys_s,
             check_s,
         } => {
-            println!(
+            say!(
                 "VALID proof of inference (verified in {secs:.3} s: verifying key rebuilt \
                  from the statement in {keys_s:.3} s, proof checked in {check_s:.3} s)"
             );
@@ -250,7 +250,7 @@ pub(crate) fn verify(
             return Ok(());
         }
         Verified::TrainingSteps { statement: s } => {
-            println!(
+            say!(
                 "VALID proof of training steps {}..{} ({secs:.3} s)",
                 s.first_step,
                 s.first_step + s.steps
@@ -274,16 +274,17 @@ pub(crate) fn verify(
                     format!("dataset rows {first}..{}", first.saturating_add(*count))
                 }
             };
-            println!(
+            say!(
                 "VALID proof of evaluation: {correct} of {} rows correct, {rows} ({secs:.3} s)",
                 s.rows.count()
             );
             return Ok(());
         }
         Verified::Evaluation { evaluation: v } => {
-            println!(
+            say!(
                 "VALID proof of evaluation ({} proofs, verified in {:.2} s)",
-                v.proofs, v.verify_s
+                v.proofs,
+                v.verify_s
             );
             print_eval(&v, None);
             return Ok(());
@@ -292,16 +293,16 @@ pub(crate) fn verify(
             run: r,
             evaluation: v,
         } => {
-            println!(
+            say!(
                 "VALID: the model this run trained ({} proven steps) scores on its held-out rows:",
                 r.steps
             );
             print_eval(&v, Some(&r));
-            println!("  final weights    {}", r.final_commitment);
+            say!("  final weights    {}", r.final_commitment);
             return Ok(());
         }
         Verified::FineTune { run: c, parent: p } => {
-            println!(
+            say!(
                 "VALID: {} fine-tuned the model {} trained ({} + {} proven steps)",
                 path.display(),
                 inference
@@ -310,29 +311,30 @@ pub(crate) fn verify(
                 p.steps,
                 c.steps
             );
-            println!("  checkpoint       {}", c.initial_commitment);
-            println!("  final weights    {}", c.final_commitment);
+            say!("  checkpoint       {}", c.initial_commitment);
+            say!("  final weights    {}", c.final_commitment);
             return Ok(());
         }
         Verified::LinkedInference {
             run: v,
             inference: s,
         } => {
-            println!(
+            say!(
                 "VALID: the inference came from the model this run trained ({} proven steps)",
                 v.steps
             );
-            println!("  final weights    {}", v.final_commitment);
+            say!("  final weights    {}", v.final_commitment);
             print_inference(&s);
             return Ok(());
         }
         Verified::Run { run } => run,
     };
-    println!(
+    say!(
         "VALID proof of training ({} proofs, verified in {:.2} s)",
-        v.proofs, v.verify_s
+        v.proofs,
+        v.verify_s
     );
-    println!(
+    say!(
         "  dataset root     {} ({} rows, depth {}, features {}){}",
         v.dataset_root,
         v.n_rows,
@@ -344,7 +346,7 @@ pub(crate) fn verify(
             ": compare it with the published commitment, or pass --dataset"
         }
     );
-    println!(
+    say!(
         "  model            {}, {:?} loss, lr {}, batch {}",
         v.spec.arch(),
         v.spec.loss,
@@ -352,19 +354,22 @@ pub(crate) fn verify(
         v.spec.batch
     );
     let f = &v.spec.formats;
-    println!(
+    say!(
         "  formats          weights {}, activations {}, deltas {}",
-        f.weight, f.activation, f.delta
+        f.weight,
+        f.activation,
+        f.delta
     );
-    println!("  steps            {} ({:?} sampling)", v.steps, v.sampling);
+    say!("  steps            {} ({:?} sampling)", v.steps, v.sampling);
     if v.holdout > 0 {
-        println!(
+        say!(
             "  split            {} of {} rows held out, never trained on (chosen by the root \
              and the beacon)",
-            v.holdout, v.n_rows
+            v.holdout,
+            v.n_rows
         );
     }
-    println!(
+    say!(
         "  beacon           {}{}",
         v.beacon,
         if v.beacon_derived {
@@ -373,7 +378,7 @@ pub(crate) fn verify(
             ""
         }
     );
-    println!(
+    say!(
         "  initial weights  {}{}",
         v.initial_commitment,
         if v.from_checkpoint {
@@ -382,6 +387,6 @@ pub(crate) fn verify(
             " (from the public seed)"
         }
     );
-    println!("  final weights    {}", v.final_commitment);
+    say!("  final weights    {}", v.final_commitment);
     Ok(())
 }
