@@ -85,7 +85,7 @@ fn tampering_is_rejected(cache: &ParamsCache, good: &Envelope, name: &str) {
         "{name}: truncated"
     );
     let mut v = bytes;
-    for old in [1u8, 3, 4] {
+    for old in [1u8, 3, 4, 5] {
         v[8] = old;
         assert!(
             matches!(

@@ -25,7 +25,7 @@ use super::ProofError;
 /// The magic bytes every envelope starts with.
 pub const MAGIC: [u8; 8] = *b"ZKPOTPRF";
 /// The envelope format version this build writes and reads.
-pub const ENVELOPE_VERSION: u16 = 5;
+pub const ENVELOPE_VERSION: u16 = 6;
 
 const MAX_STATEMENT: u64 = 16 << 20;
 const MAX_PUBLIC: u64 = 1 << 20;

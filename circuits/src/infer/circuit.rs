@@ -224,6 +224,18 @@ pub enum Layout {
 /// The limb width of inference range checks.
 pub const INFER_LIMB_BITS: u32 = 8;
 
+/// The model's three number formats (fractional and total bits each) as one
+/// field element, 16 bits a number: what the verifying key fixes beside the
+/// layers, which the gates fix.
+pub fn formats_tag(m: &QModel) -> Fp {
+    [m.input, m.weight, m.activation]
+        .iter()
+        .flat_map(|f| [f.frac_bits(), f.bits()])
+        .fold(Fp::from(0), |acc, v| {
+            acc * Fp::from(1 << 16) + Fp::from(u64::from(v))
+        })
+}
+
 /// A batch of inferences of one model as a circuit, with the column layout
 /// `S`: the weights are committed once and each input runs through its own
 /// forward pass.
@@ -485,6 +497,17 @@ impl<S: InferShape> Circuit<Fp> for InferenceCircuit<S> {
             salt_values.push(known(&|w| item(w, &|it| it.output_salt)));
         }
         let salts = cfg.witness(&mut layouter, &salt_values)?;
+        // The number formats enter the verifying key (a constant of the
+        // constants column): with one weighted layer, shifting the weight and
+        // activation formats together leaves every gate and public input as
+        // it was, and a statement could restate the outputs scaled by any
+        // power of two.
+        layouter.assign_region(
+            || "formats",
+            |mut region| {
+                region.assign_advice_from_constant(|| "formats", cfg.dot.a[0], 0, formats_tag(m))
+            },
+        )?;
 
         // Weights: range-checked cells, committed once for every item.
         let committed = commit_model_weights(

@@ -371,3 +371,36 @@ fn wrong_output_or_commitment_is_rejected() {
     cw[0] += Fp::from(1);
     assert!(run(&c, cw).is_err());
 }
+
+/// One dense layer's model with the weight and activation formats shifted
+/// together by `shift`: the same rescale, gates and public inputs.
+fn one_layer(shift: u32) -> QModel {
+    QModel {
+        input: QFormat::new(6, 8).unwrap(),
+        activation: QFormat::new(6 + shift, 16).unwrap(),
+        weight: QFormat::new(4 + shift, 8).unwrap(),
+        layers: vec![QLayer::Dense {
+            inputs: 4,
+            outputs: 3,
+            activation: None,
+        }],
+    }
+}
+
+/// Statements that differ in their number formats only get different
+/// verifying keys, so a proof of one does not verify for the other (which
+/// would restate its outputs scaled by a power of two).
+#[test]
+fn the_number_formats_are_bound_into_the_verifying_key() {
+    let vis = (Visibility::Public, Visibility::Public);
+    let key = |shift: u32| {
+        let c = InferenceCircuit::<Wide>::new(one_layer(shift), vis.0, vis.1, None).unwrap();
+        let params = halo2_proofs::poly::commitment::Params::new(c.measure().unwrap().k);
+        let vk = crate::proving::verifying_key(&params, &c).unwrap();
+        format!("{:?}", vk.pinned())
+    };
+    let base = key(0);
+    assert_eq!(base, key(0));
+    assert_ne!(base, key(2));
+    assert_ne!(formats_tag(&one_layer(0)), formats_tag(&one_layer(2)));
+}
