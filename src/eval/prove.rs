@@ -23,6 +23,11 @@ use crate::Error;
 /// GiB to prove, and the one verifying key a verifier rebuilds stays small.
 pub const EVAL_TARGET_K: u32 = 12;
 
+/// The largest circuit (`2^k` rows) an evaluation proof uses: the
+/// inference prover's limit. A model of which one row does not fit
+/// [`EVAL_TARGET_K`] gets the smallest size that holds one row.
+pub const EVAL_MAX_K: u32 = crate::infer::INFER_MAX_K;
+
 /// Options of [`evaluate_run`].
 #[derive(Clone, Debug, Default)]
 pub struct EvalOptions {
@@ -202,7 +207,7 @@ pub fn prepare_model(
 /// proof fits [`EVAL_TARGET_K`] (at least one), by bisection.
 fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, Error> {
     let c = dataset.commitment();
-    let fits = |rows: u64| -> Result<bool, Error> {
+    let size = |rows: u64| -> Result<Option<u32>, Error> {
         let circuit = EvalCircuit::new(
             model.model.clone(),
             c.schema.layout(),
@@ -211,11 +216,28 @@ fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, E
             None,
         )?;
         match circuit.measure() {
-            Ok(m) => Ok(m.k <= EVAL_TARGET_K),
-            Err(zkpot_circuits::circuits::CircuitError::TooLarge { .. }) => Ok(false),
+            Ok(m) => Ok(Some(m.k)),
+            Err(zkpot_circuits::circuits::CircuitError::TooLarge { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
     };
+    // One row a proof at the size one row needs would make a proof a row
+    // (and a key a proof's worth of work each time); fill that size instead.
+    let target = match size(1)? {
+        Some(k) if k <= EVAL_MAX_K => k.max(EVAL_TARGET_K),
+        Some(k) => {
+            return Err(Error::Options(format!(
+                "one row of this model's evaluation needs a circuit of k = {k}; evaluation \
+                 proofs stop at k = {EVAL_MAX_K}"
+            )))
+        }
+        None => {
+            return Err(Error::Options(
+                "one row of this model's evaluation does not fit any circuit size".into(),
+            ))
+        }
+    };
+    let fits = |rows: u64| -> Result<bool, Error> { Ok(size(rows)?.is_some_and(|k| k <= target)) };
     let (mut lo, mut hi) = (1u64, want.clamp(1, 256));
     if fits(hi)? {
         return Ok(hi);
@@ -345,6 +367,13 @@ pub fn evaluate(
             }),
         )?;
         let k = circuit.measure()?.k;
+        if k > EVAL_MAX_K {
+            return Err(Error::Options(format!(
+                "{} rows a proof need a circuit of k = {k}; evaluation proofs stop at k = \
+                 {EVAL_MAX_K}: give fewer rows a proof (--rows-per-proof)",
+                per_proof
+            )));
+        }
         full_k = full_k.max(k);
         let statement_bytes = statement.to_bytes()?;
         if let Ok(bytes) = crate::files::read_bounded(&proof_path, crate::proof::MAX_ENVELOPE_FILE)

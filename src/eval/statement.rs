@@ -299,6 +299,7 @@ pub fn verify_evals(
             let k = circuit.measure()?.k;
             Ok((circuit, k))
         },
+        super::prove::EVAL_MAX_K,
         &publics,
         envelopes,
     )?;

@@ -364,6 +364,7 @@ pub fn verify_inferences_timed(
     for members in groups.values() {
         let circuit = statements[members[0]].circuit()?;
         let k = circuit.measure()?.k;
+        crate::proof::check_size(k, super::prover::INFER_MAX_K)?;
         let params = cache.get(k)?;
         let start = Instant::now();
         let bar = crate::progress::spinner(

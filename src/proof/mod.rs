@@ -59,15 +59,31 @@ pub fn verify_group(
     }
 }
 
+/// Refuses a statement whose circuit is larger (`2^k` rows) than any zkpot
+/// prover makes for its kind: no valid proof of it exists, and building
+/// its key would only cost the verifier minutes and memory.
+pub fn check_size(k: u32, max_k: u32) -> Result<(), crate::Error> {
+    if k > max_k {
+        return Err(ProofError::Statement(format!(
+            "its circuit needs k = {k}; zkpot proves this kind of statement at k = {max_k} at \
+             most, so no valid proof of this size exists"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Verifies proofs grouped by circuit (`groups` maps a circuit description to
 /// the indices of its proofs): for each group, `circuit_of` plans the
 /// circuit of its first proof's statement, whose verifying key is rebuilt
 /// from the description alone, and the group is checked with
-/// [`verify_group`].
+/// [`verify_group`]. A circuit above `max_k` is refused
+/// ([`check_size`]) before any parameters or keys are built.
 pub fn verify_by_circuit<C: halo2_proofs::plonk::Circuit<Fp>>(
     cache: &crate::params::ParamsCache,
     groups: &std::collections::BTreeMap<Vec<u8>, Vec<usize>>,
     circuit_of: impl Fn(usize) -> Result<(C, u32), crate::Error>,
+    max_k: u32,
     publics: &[Vec<Fp>],
     envelopes: &[Envelope],
 ) -> Result<(), crate::Error> {
@@ -76,9 +92,25 @@ pub fn verify_by_circuit<C: halo2_proofs::plonk::Circuit<Fp>>(
             .first()
             .ok_or(crate::Error::Internal("an empty group"))?;
         let (circuit, k) = circuit_of(first)?;
+        check_size(k, max_k)?;
         let params = cache.get(k)?;
         let vk = zkpot_circuits::proving::verifying_key(&params, &circuit)?;
         verify_group(&params, &vk, members, publics, envelopes)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn circuits_larger_than_any_prover_makes_are_refused() {
+        assert!(check_size(18, 18).is_ok());
+        let e = check_size(19, 18).unwrap_err();
+        assert!(
+            matches!(&e, crate::Error::Proof(ProofError::Statement(m)) if m.contains("k = 19")),
+            "{e}"
+        );
+    }
 }

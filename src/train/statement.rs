@@ -262,6 +262,7 @@ pub fn verify_steps(
             let k = circuit.measure()?.k;
             Ok((circuit, k))
         },
+        zkpot_circuits::train::circuit::TRAIN_MAX_K,
         &publics,
         envelopes,
     )?;
