@@ -22,7 +22,7 @@ pub struct QuantOptions {
     /// Signed bits of weights.
     pub weight_bits: u32,
     /// Signed bits of activations; at most [`TABLE_ACTIVATION_BITS`] in
-    /// models with a table activation (tanh, leaky ReLU, ReLU6), whose table
+    /// models with a table activation (sigmoid, tanh, leaky ReLU, ReLU6), whose table
     /// has a row for every activation value.
     pub activation_bits: u32,
     /// Signed bits of inputs.
@@ -279,10 +279,12 @@ pub fn quantize(
             }
         }
     }
-    let tabled = model
-        .layers
-        .iter()
-        .any(|l| matches!(l, Layer::Tanh | Layer::Relu6 | Layer::LeakyRelu { .. }));
+    let tabled = model.layers.iter().any(|l| {
+        matches!(
+            l,
+            Layer::Sigmoid | Layer::Tanh | Layer::Relu6 | Layer::LeakyRelu { .. }
+        )
+    });
     let activation_bits = match tabled {
         true => opts.activation_bits.min(TABLE_ACTIVATION_BITS),
         false => opts.activation_bits,
