@@ -70,8 +70,11 @@ pub fn fitting_frac_bits(format: QFormat, extremes: &[Option<(f64, f64)>]) -> Op
 pub struct FeatureStats {
     min: Vec<f64>,
     max: Vec<f64>,
-    sum: Vec<f64>,
-    sum_sq: Vec<f64>,
+    /// Running means and sums of squared deviations from them (Welford's
+    /// update, Chan's merge): `E[x^2] - E[x]^2` loses every digit of a
+    /// feature whose spread is small beside its values (timestamps, ids).
+    mean: Vec<f64>,
+    m2: Vec<f64>,
     count: u64,
 }
 
@@ -81,32 +84,40 @@ impl FeatureStats {
         Self {
             min: vec![f64::INFINITY; n],
             max: vec![f64::NEG_INFINITY; n],
-            sum: vec![0.0; n],
-            sum_sq: vec![0.0; n],
+            mean: vec![0.0; n],
+            m2: vec![0.0; n],
             count: 0,
         }
     }
 
     /// Adds one row of features.
     pub fn add(&mut self, row: &[f64]) {
+        self.count += 1;
+        let n = self.count as f64;
         for (j, x) in row.iter().enumerate() {
             self.min[j] = self.min[j].min(*x);
             self.max[j] = self.max[j].max(*x);
-            self.sum[j] += x;
-            self.sum_sq[j] += x * x;
+            let delta = x - self.mean[j];
+            self.mean[j] += delta / n;
+            self.m2[j] += delta * (x - self.mean[j]);
         }
-        self.count += 1;
     }
 
     /// Merges statistics of another part of the data.
     pub fn merge(&mut self, other: &FeatureStats) {
+        let total = self.count + other.count;
+        if total == 0 {
+            return;
+        }
+        let (na, nb, n) = (self.count as f64, other.count as f64, total as f64);
         for j in 0..self.min.len() {
             self.min[j] = self.min[j].min(other.min[j]);
             self.max[j] = self.max[j].max(other.max[j]);
-            self.sum[j] += other.sum[j];
-            self.sum_sq[j] += other.sum_sq[j];
+            let delta = other.mean[j] - self.mean[j];
+            self.mean[j] += delta * nb / n;
+            self.m2[j] += other.m2[j] + delta * delta * na * nb / n;
         }
-        self.count += other.count;
+        self.count = total;
     }
 
     /// The first feature the normalization of `kind` cannot represent in
@@ -163,10 +174,10 @@ impl FeatureStats {
             ),
             NormKind::Standard => {
                 let c = self.count.max(1) as f64;
-                let mean: Vec<f64> = self.sum.iter().map(|s| s / c).collect();
+                let mean = self.mean.clone();
                 let scale = (0..n)
                     .map(|j| {
-                        let var = (self.sum_sq[j] / c - mean[j] * mean[j]).max(0.0);
+                        let var = (self.m2[j] / c).max(0.0);
                         if var > 0.0 {
                             1.0 / var.sqrt()
                         } else {
@@ -278,6 +289,44 @@ mod tests {
         let n = s.normalization(NormKind::MinMax);
         assert_eq!(n.offset, vec![1.0, 5.0]);
         assert_eq!(n.scale, vec![0.5, 0.0]);
+    }
+
+    /// Values around 1.7e9 with a spread of 100 (timestamps): the deviation
+    /// is the two-pass one, in one pass and across merged parts alike.
+    #[test]
+    fn standard_scale_keeps_its_digits_for_large_offsets() {
+        let xs: Vec<f64> = (0..200)
+            .map(|i| 1.7e9 + f64::from((i * 37) % 101) + 0.5)
+            .collect();
+        let mean = xs.iter().sum::<f64>() / 200.0;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / 200.0;
+        let want = 1.0 / var.sqrt();
+        let mut whole = FeatureStats::new(1);
+        let (mut a, mut b) = (FeatureStats::new(1), FeatureStats::new(1));
+        for (i, x) in xs.iter().enumerate() {
+            whole.add(&[*x]);
+            if i % 3 == 0 {
+                a.add(&[*x])
+            } else {
+                b.add(&[*x])
+            }
+        }
+        a.merge(&b);
+        for s in [whole, a] {
+            let n = s.normalization(NormKind::Standard);
+            assert!(
+                (n.scale[0] / want - 1.0).abs() < 1e-9,
+                "{} vs {want}",
+                n.scale[0]
+            );
+            assert!((n.offset[0] - mean).abs() < 1e-3);
+        }
+        // A constant feature still gets scale 0.
+        let mut c = FeatureStats::new(1);
+        for _ in 0..5 {
+            c.add(&[1.7e9]);
+        }
+        assert_eq!(c.normalization(NormKind::Standard).scale, vec![0.0]);
     }
 
     #[test]
