@@ -200,6 +200,7 @@ pub fn prepare_model(
             schema.classes.len()
         )));
     }
+    check_class_names(model_path, float.labels.as_deref(), &schema.classes)?;
     Ok((model, dataset, Selection::Range { first, count }))
 }
 
@@ -252,6 +253,42 @@ fn plan_rows(model: &LoadedModel, dataset: &Dataset, want: u64) -> Result<u64, E
         }
     }
     Ok(lo)
+}
+
+/// Refuses a model whose file names its classes otherwise than the dataset
+/// at the same index (another order, or other names): the proof scores class
+/// index against class index, so such a model's accuracy would be another
+/// model's. Models whose classes are the indices `0, 1, ...` are index-coded
+/// and pass.
+fn check_class_names(
+    model_path: &Path,
+    labels: Option<&[String]>,
+    classes: &[String],
+) -> Result<(), Error> {
+    let Some(labels) = labels else {
+        return Ok(());
+    };
+    let index_coded = labels.iter().enumerate().all(|(i, l)| *l == i.to_string());
+    if index_coded || labels == classes {
+        return Ok(());
+    }
+    let mut a = labels.to_vec();
+    let mut b = classes.to_vec();
+    a.sort();
+    b.sort();
+    let how = if a == b {
+        "the same classes in another order"
+    } else {
+        "other class names"
+    };
+    Err(Error::Options(format!(
+        "{} names its classes [{}] and the dataset [{}] ({how}): the proof scores the \
+         model's class i as the dataset's class i; export the model with the dataset's \
+         classes in its order",
+        model_path.display(),
+        labels.join(", "),
+        classes.join(", ")
+    )))
 }
 
 /// Scores `model` on the `selection` of `dataset`'s rows into `out_dir`.
@@ -412,4 +449,24 @@ pub fn evaluate(
         prove_s: seconds,
         k: full_k,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_must_match_the_datasets_by_index() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = Path::new("m.onnx");
+        let ds = names(&["setosa", "versicolor", "virginica"]);
+        assert!(check_class_names(p, None, &ds).is_ok());
+        assert!(check_class_names(p, Some(&ds), &ds).is_ok());
+        assert!(check_class_names(p, Some(&names(&["0", "1", "2"])), &ds).is_ok());
+        let rev = names(&["virginica", "versicolor", "setosa"]);
+        let e = check_class_names(p, Some(&rev), &ds).unwrap_err();
+        assert!(e.to_string().contains("another order"), "{e}");
+        let other = names(&["a", "b", "c"]);
+        assert!(check_class_names(p, Some(&other), &ds).is_err());
+    }
 }
