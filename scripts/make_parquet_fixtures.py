@@ -7,7 +7,12 @@
 - iris_types.parquet: the same rows with an int32, a float32 and an int64
   feature and the species as a dictionary-encoded (categorical) column;
 - iris_null.parquet: iris.parquet with one feature value null (row 5);
-- iris_nested.parquet: iris.parquet with a list column.
+- iris_nested.parquet: iris.parquet with a list column;
+- iris_zstd.parquet, iris_lz4.parquet, iris_gzip.parquet: iris.parquet
+  with other compressions (zstd is polars' default), and
+  iris_brotli.parquet with one zkpot does not read;
+- iris_pandas_index.parquet: iris.parquet as pandas writes a frame whose
+  index is not the default one (a `__index_level_0__` column at the end).
 
 Run from the repository root: python3 scripts/make_parquet_fixtures.py
 """
@@ -33,8 +38,8 @@ def plain():
     return cols, [row[4] for row in rows]
 
 
-def write(name, table):
-    pq.write_table(table, os.path.join(OUT, name), row_group_size=64, compression="snappy")
+def write(name, table, compression="snappy"):
+    pq.write_table(table, os.path.join(OUT, name), row_group_size=64, compression=compression)
 
 
 def main():
@@ -58,6 +63,11 @@ def main():
     nested = dict(base)
     nested["tags"] = pa.array([[1, 2]] * len(species), pa.list_(pa.int32()))
     write("iris_nested.parquet", pa.table({**nested, "species": pa.array(species, pa.string())}))
+    plain_table = pa.table({**base, "species": pa.array(species, pa.string())})
+    for codec in ["zstd", "lz4", "gzip", "brotli"]:
+        write(f"iris_{codec}.parquet", plain_table, codec)
+    index = pa.array(list(range(1000, 1000 + len(species))), pa.int64())
+    write("iris_pandas_index.parquet", plain_table.append_column("__index_level_0__", index))
 
 
 if __name__ == "__main__":

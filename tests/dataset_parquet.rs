@@ -66,3 +66,46 @@ fn nulls_and_nested_columns_are_refused_naming_the_column() {
         assert!(!out.exists(), "{name}: nothing written");
     }
 }
+
+#[test]
+fn zstd_lz4_and_gzip_files_read_and_other_codecs_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    let (snappy, _) = commit_csv_noting(
+        &fixture("parquet", "iris.parquet"),
+        &d.path().join("snappy"),
+        &opts(),
+    )
+    .unwrap();
+    for codec in ["zstd", "lz4", "gzip"] {
+        let (c, _) = commit_csv_noting(
+            &fixture("parquet", &format!("iris_{codec}.parquet")),
+            &d.path().join(codec),
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(c.root, snappy.root, "{codec}");
+    }
+    let out = d.path().join("brotli");
+    let err = commit_csv_noting(&fixture("parquet", "iris_brotli.parquet"), &out, &opts())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("compressed with brotli"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_pandas_index_is_left_out_with_a_note() {
+    let d = tempfile::tempdir().unwrap();
+    let (c, notes) = commit_csv_noting(
+        &fixture("parquet", "iris_pandas_index.parquet"),
+        &d.path().join("i"),
+        &CommitOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(c.schema.n_features, 4);
+    assert_eq!(c.schema.classes, ["setosa", "versicolor", "virginica"]);
+    assert!(
+        notes.iter().any(|n| n.contains("__index_level_0__")),
+        "{notes:?}"
+    );
+}

@@ -34,6 +34,16 @@ pub fn is_parquet(path: &Path) -> bool {
 }
 
 fn malformed(path: &Path, reason: String) -> DataError {
+    // The codecs this build reads are snappy, zstd, lz4 and gzip; say so
+    // instead of the reader's "disabled feature".
+    let reason = match reason.split("Disabled feature at compile time: ").nth(1) {
+        Some(codec) => format!(
+            "compressed with {}, which zkpot does not read; write the file with snappy, \
+             zstd, lz4 or gzip compression (pyarrow: compression=\"zstd\")",
+            codec.trim()
+        ),
+        None => reason,
+    };
     DataError::Malformed {
         path: path.to_path_buf(),
         reason,
