@@ -52,15 +52,23 @@ pub enum Selection {
 impl Selection {
     /// The 95% confidence interval of the accuracy over the whole held-out
     /// split that `correct` of the scored rows imply, when the rows are a
-    /// sample of it (see [`wilson_interval`]); `None` when every row of the
-    /// selection's population is scored.
+    /// sample of it; `None` when every row of the selection's population is
+    /// scored. The rows are the first `M` of an order the prover cannot
+    /// choose, but `M` is the prover's, and could be picked after seeing
+    /// which rows are right; the interval holds whatever `M` was picked: a
+    /// Wilson interval ([`wilson_interval_z`]) at the Bonferroni level over
+    /// the `holdout - 1` sizes there were to pick from.
     pub fn interval(&self, correct: u64) -> Option<(f64, f64)> {
         match self {
             Selection::Holdout {
                 holdout,
                 sample: Some(m),
                 ..
-            } if m < holdout => Some(wilson_interval(correct, *m, *holdout)),
+            } if m < holdout => {
+                let choices = holdout.saturating_sub(1).max(1) as f64;
+                let z = -normal_quantile(0.05 / (2.0 * choices));
+                Some(wilson_interval_z(correct, *m, *holdout, z))
+            }
             _ => None,
         }
     }
@@ -102,7 +110,11 @@ impl Selection {
 /// narrows to the observed proportion as the sample approaches the whole
 /// population.
 pub fn wilson_interval(correct: u64, m: u64, n: u64) -> (f64, f64) {
-    let z = 1.959_963_984_540_054_f64;
+    wilson_interval_z(correct, m, n, 1.959_963_984_540_054)
+}
+
+/// [`wilson_interval`] with `z` standard deviations (1.96 for 95%).
+pub fn wilson_interval_z(correct: u64, m: u64, n: u64, z: f64) -> (f64, f64) {
     let (c, m_f, n_f) = (correct as f64, m.max(1) as f64, n.max(1) as f64);
     let p = (c / m_f).clamp(0.0, 1.0);
     if m >= n {
@@ -118,6 +130,56 @@ pub fn wilson_interval(correct: u64, m: u64, n: u64) -> (f64, f64) {
     let center = (p + z2 / 2.0) / (1.0 + z2);
     let half = z / (1.0 + z2) * (p * (1.0 - p) / eff + z2 / (4.0 * eff)).sqrt();
     ((center - half).max(0.0), (center + half).min(1.0))
+}
+
+/// The standard normal quantile `Φ⁻¹(p)` for `0 < p < 1` (Acklam's rational
+/// approximation, relative error about 1e-9): the `z` of a tail of `p`.
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_690e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let p = p.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON);
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    const LOW: f64 = 0.024_25;
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
 }
 
 /// The public description of an evaluation.
@@ -254,7 +316,39 @@ impl EvalFile {
 
 #[cfg(test)]
 mod tests {
-    use super::wilson_interval;
+    use super::{normal_quantile, wilson_interval, Selection};
+
+    #[test]
+    fn normal_quantiles_match_tables() {
+        for (p, z) in [
+            (0.025, -1.959_964),
+            (0.5, 0.0),
+            (0.0005, -3.290_527),
+            (1e-5, -4.264_891),
+            (0.975, 1.959_964),
+        ] {
+            assert!(
+                (normal_quantile(p) - z).abs() < 1e-5,
+                "{p}: {}",
+                normal_quantile(p)
+            );
+        }
+    }
+
+    /// A sample's interval holds for any sample size the prover could have
+    /// picked: wider than the 95% interval of a size fixed in advance.
+    #[test]
+    fn sampled_intervals_allow_for_the_choice_of_size() {
+        let s = Selection::Holdout {
+            beacon: String::new(),
+            holdout: 359,
+            sample: Some(100),
+        };
+        let (lo, hi) = s.interval(83).unwrap();
+        let (lo95, hi95) = wilson_interval(83, 100, 359);
+        assert!(lo < lo95 && hi > hi95, "{lo} {hi}");
+        assert!(lo < 0.83 && hi > 0.83);
+    }
 
     #[test]
     fn wilson_intervals_cover_the_estimate_and_narrow_with_the_sample() {

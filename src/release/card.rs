@@ -279,7 +279,7 @@ pub fn model_card(f: &Facts) -> String {
             let _ = writeln!(
                 s,
                 "On the whole held-out split: {:.2}% to {:.2}% (95% Wilson interval with the finite \
-                 population correction).\n",
+                 population correction, holding for whichever sample size was chosen).\n",
                 100.0 * lo,
                 100.0 * hi
             );

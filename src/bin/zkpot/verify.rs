@@ -151,7 +151,7 @@ fn print_eval(v: &zkpot::eval::EvalVerdict, run: Option<&zkpot::train::run::RunV
     if let Some((lo, hi)) = v.interval_95 {
         say!(
             "  95% interval     {:.2}% to {:.2}% on the whole held-out split (Wilson, finite \
-             population)",
+             population, holding for any sample size the prover chose)",
             100.0 * lo,
             100.0 * hi
         );
