@@ -314,3 +314,23 @@ fn a_secret_that_does_not_match_is_refused() {
         Err(DataError::SecretMismatch { .. })
     ));
 }
+
+/// A commitment copied into a run or an evaluation file is checked like a
+/// commitment file: another format or version, or a name with control
+/// characters (which a terminal would obey when it is printed), is refused.
+#[test]
+fn copies_of_a_commitment_are_checked_like_the_file() {
+    let (c, _dir) = commit_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n");
+    let c = c.unwrap();
+    assert!(c.check().is_ok());
+    let mut other = c.clone();
+    other.format = "anything-at-all".into();
+    assert!(other.check().is_err());
+    let mut other = c.clone();
+    other.version = 999;
+    assert!(other.check().is_err());
+    let mut other = c;
+    other.schema.classes[0] = "x\u{1b}[6A".into();
+    let e = other.check().unwrap_err().to_string();
+    assert!(e.contains("control characters"), "{e}");
+}

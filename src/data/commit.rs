@@ -87,10 +87,21 @@ impl Commitment {
     }
 
     /// Checks everything a prover could have written inconsistently: the
-    /// schema's normalization has one entry a feature, the layout and sizes
+    /// format and version (copies inside run and evaluation files are not
+    /// read through [`read`](Self::read)), the schema's normalization has one entry a feature, the layout and sizes
     /// are inside the envelope, the depth is the row count's and the public
     /// root is the one the tree root, row count, depth and schema give.
     pub fn check(&self) -> Result<(), DataError> {
+        if self.format != COMMITMENT_FORMAT || self.version != COMMITMENT_VERSION {
+            return Err(DataError::Binding {
+                field: "format",
+                reason: format!(
+                    "{:?} version {}; this zkpot reads {COMMITMENT_FORMAT:?} version \
+                     {COMMITMENT_VERSION}",
+                    self.format, self.version
+                ),
+            });
+        }
         let n = self.schema.n_features;
         if self.schema.normalization.offset.len() != n || self.schema.normalization.scale.len() != n
         {
