@@ -34,6 +34,18 @@ fn runs_verify_and_tampered_runs_are_rejected() {
     let e = verify_run(&cache, &d).unwrap_err().to_string();
     assert!(e.contains("missing"), "{e}");
 
+    // A proof file that is not a proof, or is cut short: named.
+    let d = scratch.path().join("garbled");
+    copy_run(&f.run, &d);
+    std::fs::write(d.join(&run.proofs[1]), b"not a proof at all").unwrap();
+    let e = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(e.contains(&run.proofs[1]) && e.contains("magic"), "{e}");
+    let bytes = std::fs::read(f.run.join(&run.proofs[2])).unwrap();
+    std::fs::copy(f.run.join(&run.proofs[1]), d.join(&run.proofs[1])).unwrap();
+    std::fs::write(d.join(&run.proofs[2]), &bytes[..bytes.len() / 2]).unwrap();
+    let e = verify_run(&cache, &d).unwrap_err().to_string();
+    assert!(e.contains(&run.proofs[2]) && e.contains("truncated"), "{e}");
+
     // Two proofs swapped.
     let d = scratch.path().join("reordered");
     copy_run(&f.run, &d);

@@ -62,6 +62,14 @@ pub enum ProofError {
     /// The proof does not verify against its statement.
     #[error("the proof is invalid for its statement")]
     Invalid,
+    /// A proof file of a run or an evaluation does not parse.
+    #[error("proof {file}: {error}")]
+    InFile {
+        /// The file, as the run or evaluation names it.
+        file: String,
+        /// What is wrong with it.
+        error: Box<ProofError>,
+    },
     /// One proof of several does not verify.
     #[error("proof {index} is invalid for its statement")]
     InvalidAt {

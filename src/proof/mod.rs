@@ -14,9 +14,9 @@ use halo2_proofs::poly::commitment::Params;
 use zkpot_circuits::proving::{verify, verify_batch};
 use zkpot_circuits::Fp;
 
-/// Reads and parses the proof file `path` (named `shown` in errors): a
-/// missing file is missing, a file that is not a regular one or is larger
-/// than any envelope is refused without reading it whole.
+/// Reads and parses the proof file `path` (named `shown` in errors, a parse
+/// error too): a missing file is missing, a file that is not a regular one
+/// or is larger than any envelope is refused without reading it whole.
 pub fn read_envelope_file(path: &std::path::Path, shown: &str) -> Result<Envelope, ProofError> {
     let bytes = crate::files::read_bounded(path, MAX_ENVELOPE_FILE).map_err(|e| {
         ProofError::Statement(if e.kind() == std::io::ErrorKind::NotFound {
@@ -25,7 +25,10 @@ pub fn read_envelope_file(path: &std::path::Path, shown: &str) -> Result<Envelop
             format!("proof {shown}: {e}")
         })
     })?;
-    Envelope::from_bytes(&bytes)
+    Envelope::from_bytes(&bytes).map_err(|e| ProofError::InFile {
+        file: shown.to_string(),
+        error: Box::new(e),
+    })
 }
 
 /// Verifies proofs of one circuit: alone, or together with halo2's batch
